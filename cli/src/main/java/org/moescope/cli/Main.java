@@ -1,0 +1,77 @@
+package org.moescope.cli;
+
+import org.moescope.errors.BadInputException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+
+/** The `moescope` command: one entry point, one subcommand per job. */
+@Command(name = "moescope", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = "Mixture-of-Experts inference and routing analysis on the JVM.",
+        subcommands = {
+                CommandLine.HelpCommand.class,
+        })
+public final class Main implements Runnable {
+    /** Exit status for bad input (a file, field or option the user must fix). */
+    public static final int EXIT_BAD_INPUT = 2;
+    /** Exit status for a failure that is our bug or the machine's (out of memory, I/O error). */
+    public static final int EXIT_INTERNAL = 1;
+
+    public static final String VERSION = "0.1.0";
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the CLI with the given streams; tests call this instead of main to read the exit status. */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cmd = new CommandLine(new Main());
+        cmd.setOut(out);
+        cmd.setErr(err);
+        cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> reportFailure(ex, err));
+        cmd.setParameterExceptionHandler((ex, args1) -> {
+            err.println("moescope: " + ex.getMessage());
+            err.println("run 'moescope " + ex.getCommandLine().getCommandName() + " --help' for usage");
+            return EXIT_BAD_INPUT;
+        });
+        return cmd.execute(args);
+    }
+
+    static int reportFailure(Throwable ex, PrintWriter err) {
+        Throwable cause = ex;
+        while (!(cause instanceof BadInputException) && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        if (cause instanceof BadInputException bad) {
+            err.println("moescope: " + bad.getMessage());
+            return EXIT_BAD_INPUT;
+        }
+        if (ex instanceof OutOfMemoryError) {
+            err.println("moescope: out of memory; raise -Xmx through MOESCOPE_JAVA_OPTS");
+            return EXIT_INTERNAL;
+        }
+        err.println("moescope: internal error: " + ex);
+        if (System.getenv("MOESCOPE_DEBUG") != null) {
+            ex.printStackTrace(err);
+        } else {
+            err.println("(set MOESCOPE_DEBUG=1 for the stack trace)");
+        }
+        return EXIT_INTERNAL;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"moescope " + VERSION + " (Java " + Runtime.version() + ")"};
+        }
+    }
+}
