@@ -1,0 +1,153 @@
+package org.moescope.routing;
+
+import org.moescope.safetensors.DType;
+import org.moescope.safetensors.SafetensorsWriter;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a route file (docs/route-format.md) sample by sample. All sizes are known before the first token runs (the
+ * samples are tokenized up front), so the safetensors header is written first and each sample's rows go straight to
+ * their final offsets: memory stays at one sample's worth whatever the number of samples. The file appears under its
+ * name only on {@link #commit()}; {@link #close()} without commit deletes the temporary file.
+ */
+public final class RouteFileWriter implements AutoCloseable {
+    private final Path target;
+    private final Path tmp;
+    private final FileChannel ch;
+    private final RouteFile.Dims dims;
+    private final long[] sampleOffsets; // (N+1)
+    private final Map<String, Long> tensorStart = new LinkedHashMap<>(); // absolute file offset of each tensor's data
+    private boolean committed;
+
+    /**
+     * @param sampleOffsets token offsets of the samples, (N+1), first 0
+     * @param metadata      header metadata (strings), written as given
+     */
+    public RouteFileWriter(Path target, RouteFile.Dims dims, long[] sampleOffsets, Map<String, String> metadata) {
+        this.target = target;
+        this.dims = dims;
+        this.sampleOffsets = sampleOffsets.clone();
+        long t = sampleOffsets[sampleOffsets.length - 1];
+        if (sampleOffsets.length != dims.samples() + 1 || sampleOffsets[0] != 0 || t != dims.tokens()) {
+            throw new IllegalArgumentException("sample offsets do not match dims " + dims);
+        }
+        List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+        for (RouteFile.Field f : RouteFile.Field.values()) {
+            if (dims.has(f)) {
+                entries.add(new SafetensorsWriter.Entry(f.tensorName, f.dtype, dims.shape(f), ch -> { }));
+            }
+        }
+        byte[] header = SafetensorsWriter.headerBytes(metadata, entries);
+        long pos = 8 + header.length;
+        for (SafetensorsWriter.Entry e : entries) {
+            tensorStart.put(e.name(), pos);
+            pos += e.byteSize();
+        }
+        try {
+            Path dir = target.toAbsolutePath().getParent();
+            Files.createDirectories(dir);
+            tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+            ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.READ);
+            ByteBuffer head = ByteBuffer.allocate(8 + header.length).order(ByteOrder.LITTLE_ENDIAN);
+            head.putLong(header.length).put(header).flip();
+            writeAt(head, 0);
+            // Pre-size so that a crash can never leave a file that looks complete.
+            ch.truncate(pos);
+            if (ch.size() < pos) {
+                writeAt(ByteBuffer.allocate(1), pos - 1);
+            }
+            writeAt(ByteBuffer.wrap(longBytes(sampleOffsets)), tensorStart.get(RouteFile.Field.SAMPLE_OFFSETS.tensorName));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + target, e);
+        }
+    }
+
+    private static byte[] longBytes(long[] v) {
+        ByteBuffer b = ByteBuffer.allocate(v.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        for (long x : v) b.putLong(x);
+        return b.array();
+    }
+
+    /**
+     * Writes a per-token field for the tokens of sample {@code sample}: {@code values} holds (tokens of the sample) rows
+     * of the field's row width (e.g. L*k for topk_ids).
+     */
+    public void writeTokenRows(RouteFile.Field field, int sample, Object values) {
+        if (!field.perToken) throw new IllegalArgumentException(field + " is not per token");
+        long firstRow = sampleOffsets[sample];
+        long rows = sampleOffsets[sample + 1] - firstRow;
+        writeRows(field, firstRow, rows, values);
+    }
+
+    /** Writes a per-sample field's row for sample {@code sample} (e.g. router_probs_mean's L*E values). */
+    public void writeSampleRow(RouteFile.Field field, int sample, Object values) {
+        if (field.perToken || field == RouteFile.Field.SAMPLE_OFFSETS) throw new IllegalArgumentException(field + " is not per sample");
+        writeRows(field, sample, 1, values);
+    }
+
+    private void writeRows(RouteFile.Field field, long firstRow, long rows, Object values) {
+        if (!dims.has(field)) throw new IllegalArgumentException(field + " is not in this file");
+        long width = dims.rowWidth(field);
+        long count = rows * width;
+        ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(count * field.dtype.byteSize())).order(ByteOrder.LITTLE_ENDIAN);
+        switch (values) {
+            case float[] f when field.dtype == DType.F32 && f.length == count -> buf.asFloatBuffer().put(f);
+            case int[] i when field.dtype == DType.I32 && i.length == count -> buf.asIntBuffer().put(i);
+            default -> throw new IllegalArgumentException(field + ": expected " + count + " values of " + field.dtype);
+        }
+        long pos = tensorStart.get(field.tensorName) + firstRow * width * field.dtype.byteSize();
+        try {
+            writeAt(buf, pos);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + target, e);
+        }
+    }
+
+    private void writeAt(ByteBuffer buf, long pos) throws IOException {
+        while (buf.hasRemaining()) {
+            pos += ch.write(buf, pos);
+        }
+    }
+
+    /** Flushes the file and moves it to its final name. */
+    public void commit() {
+        try {
+            ch.force(false);
+            ch.close();
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+            committed = true;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + target, e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!committed) {
+            try {
+                ch.close();
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // best effort cleanup of a hidden temporary file
+            }
+        }
+    }
+}
