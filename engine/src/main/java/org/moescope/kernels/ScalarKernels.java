@@ -1,0 +1,84 @@
+package org.moescope.kernels;
+
+import org.moescope.safetensors.Numbers;
+
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/** Plain loops: the reference implementation the SIMD path is tested against. Single-threaded. */
+public final class ScalarKernels implements Kernels {
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    @Override
+    public void matmul(float[] out, float[] x, int tokens, Weight w) {
+        float[] row = new float[w.cols()];
+        for (int r = 0; r < w.rows(); r++) {
+            row(w, r, row, 0);
+            for (int t = 0; t < tokens; t++) {
+                out[t * w.rows() + r] = dot(row, 0, x, t * w.cols(), w.cols());
+            }
+        }
+    }
+
+    @Override
+    public void row(Weight w, int r, float[] out, int off) {
+        long base = w.rowOffset(r);
+        for (int c = 0; c < w.cols(); c++) {
+            out[off + c] = element(w, base, c);
+        }
+    }
+
+    static float element(Weight w, long rowBase, int c) {
+        return switch (w.dtype()) {
+            case F32 -> w.data().get(F32, rowBase + 4L * c);
+            case BF16 -> Numbers.bf16ToFloat(w.data().get(I16, rowBase + 2L * c));
+            case F16 -> Float.float16ToFloat(w.data().get(I16, rowBase + 2L * c));
+            default -> throw new IllegalStateException();
+        };
+    }
+
+    @Override
+    public void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n, float eps) {
+        float ss = 0f;
+        for (int i = 0; i < n; i++) {
+            ss += x[xOff + i] * x[xOff + i];
+        }
+        float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
+        for (int i = 0; i < n; i++) {
+            out[outOff + i] = weight[i] * (x[xOff + i] * scale);
+        }
+    }
+
+    @Override
+    public void softmax(float[] x, int off, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) max = Math.max(max, x[off + i]);
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            x[off + i] = (float) Math.exp(x[off + i] - max);
+            sum += x[off + i];
+        }
+        for (int i = 0; i < n; i++) x[off + i] /= sum;
+    }
+
+    @Override
+    public void siluMul(float[] gate, float[] up, int n) {
+        for (int i = 0; i < n; i++) {
+            float g = gate[i];
+            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+        }
+    }
+
+    @Override
+    public float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        float s = 0f;
+        for (int i = 0; i < n; i++) s += a[aOff + i] * b[bOff + i];
+        return s;
+    }
+
+    @Override
+    public void axpy(float[] y, int yOff, float alpha, float[] x, int xOff, int n) {
+        for (int i = 0; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
+    }
+}

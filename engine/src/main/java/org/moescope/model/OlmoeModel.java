@@ -1,0 +1,355 @@
+package org.moescope.model;
+
+import org.moescope.checkpoint.Checkpoint;
+import org.moescope.errors.BadInputException;
+import org.moescope.kernels.Kernels;
+import org.moescope.kernels.Weight;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.stream.IntStream;
+
+/**
+ * The OLMoE forward pass as HF transformers' OlmoeForCausalLM computes it, top to bottom:
+ * embeddings → per layer [RMSNorm → attention (q/k/v, q_norm/k_norm over the whole projection, clip, RoPE, causal
+ * softmax, o_proj) → residual → RMSNorm → sparse MoE (router softmax over all experts in fp32 → top-k → optional
+ * renormalisation → Σ w · down(silu(gate(x)) · up(x))) → residual] → final RMSNorm → lm_head.
+ *
+ * <p>All activations are fp32; weights are widened from their stored dtype inside the kernels. A call runs any number
+ * of new tokens of one sequence (prefill: matrix-matrix kernels; decode: one token) against that sequence's KV cache.
+ */
+public final class OlmoeModel implements AutoCloseable {
+    private final Checkpoint checkpoint;
+    private final OlmoeConfig config;
+    private final OlmoeWeights weights;
+    private final Kernels kernels;
+
+    private OlmoeModel(Checkpoint checkpoint, OlmoeConfig config, OlmoeWeights weights, Kernels kernels) {
+        this.checkpoint = checkpoint;
+        this.config = config;
+        this.weights = weights;
+        this.kernels = kernels;
+    }
+
+    public static OlmoeModel load(Path dir, Kernels kernels) {
+        Checkpoint ckpt = Checkpoint.open(dir);
+        try {
+            OlmoeConfig config = OlmoeConfig.parse(ckpt.config(), dir.resolve(Checkpoint.CONFIG));
+            return new OlmoeModel(ckpt, config, new OlmoeWeights(ckpt, config), kernels);
+        } catch (RuntimeException e) {
+            ckpt.close();
+            throw e;
+        }
+    }
+
+    public OlmoeConfig config() {
+        return config;
+    }
+
+    public Checkpoint checkpoint() {
+        return checkpoint;
+    }
+
+    public Kernels kernels() {
+        return kernels;
+    }
+
+    /** Router weight of a layer, (experts, hidden), widened to float: the expert embeddings of pathway consistency. */
+    public float[] routerWeight(int layer) {
+        Weight g = weights.gate[layer];
+        float[] out = new float[g.rows() * g.cols()];
+        for (int e = 0; e < g.rows(); e++) {
+            kernels.row(g, e, out, e * g.cols());
+        }
+        return out;
+    }
+
+    /** A sequence being decoded: its KV cache and length. Capacity is fixed at creation. */
+    public final class Session {
+        final float[][] keyCache;   // (layers) x (capacity, kv_dim), after k_norm, clip and RoPE
+        final float[][] valueCache; // (layers) x (capacity, kv_dim)
+        final float[] ropeCos;      // (capacity, head_dim/2)
+        final float[] ropeSin;      // (capacity, head_dim/2)
+        final int capacity;
+        int length;
+
+        Session(int capacity) {
+            if (capacity > config.maxPositionEmbeddings()) {
+                throw new BadInputException("sequence of " + capacity + " tokens exceeds max_position_embeddings "
+                        + config.maxPositionEmbeddings());
+            }
+            this.capacity = capacity;
+            int kvDim = config.kvDim();
+            keyCache = new float[config.numHiddenLayers()][capacity * kvDim];
+            valueCache = new float[config.numHiddenLayers()][capacity * kvDim];
+            int half = config.headDim() / 2;
+            ropeCos = new float[capacity * half];
+            ropeSin = new float[capacity * half];
+            // As HF: inv_freq and the angles in fp32, then cos/sin of the fp32 angle.
+            float[] invFreq = new float[half];
+            for (int i = 0; i < half; i++) {
+                invFreq[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / config.headDim()));
+            }
+            for (int p = 0; p < capacity; p++) {
+                for (int i = 0; i < half; i++) {
+                    float angle = (float) p * invFreq[i];
+                    ropeCos[p * half + i] = (float) Math.cos(angle);
+                    ropeSin[p * half + i] = (float) Math.sin(angle);
+                }
+            }
+        }
+
+        public int length() {
+            return length;
+        }
+
+        public int capacity() {
+            return capacity;
+        }
+    }
+
+    public Session newSession(int capacity) {
+        return new Session(capacity);
+    }
+
+    /** Which positions of a call need logits. */
+    public enum Logits { NONE, LAST, ALL }
+
+    /**
+     * Runs {@code tokens} at positions session.length() onward and appends them to the KV cache.
+     *
+     * @return logits, (tokens, vocab) for ALL, (vocab) for LAST, null for NONE
+     */
+    public float[] forward(Session s, int[] tokens, Logits want, RouteRecorder recorder) {
+        int T = tokens.length;
+        int H = config.hiddenSize();
+        int V = config.vocabSize();
+        if (T == 0) {
+            throw new BadInputException("empty token sequence");
+        }
+        if (s.length + T > s.capacity) {
+            throw new BadInputException("sequence of " + (s.length + T) + " tokens exceeds the session's capacity "
+                    + s.capacity);
+        }
+        for (int id : tokens) {
+            if (id < 0 || id >= V) {
+                throw new BadInputException("token id " + id + " is out of range [0, " + V + ")");
+            }
+        }
+        float[] x = new float[T * H]; // (T, hidden) the residual stream
+        for (int t = 0; t < T; t++) {
+            kernels.row(weights.embedTokens, tokens[t], x, t * H);
+        }
+        Buffers b = new Buffers(T);
+        for (int l = 0; l < config.numHiddenLayers(); l++) {
+            attention(l, s, x, T, b);
+            moe(l, x, T, b, recorder);
+        }
+        s.length += T;
+        if (want == Logits.NONE) {
+            return null;
+        }
+        int first = want == Logits.LAST ? T - 1 : 0;
+        int rows = T - first;
+        float[] normed = new float[rows * H];
+        for (int t = 0; t < rows; t++) {
+            kernels.rmsnorm(normed, t * H, x, (first + t) * H, weights.norm, H, config.rmsNormEps());
+        }
+        float[] logits = new float[rows * V];
+        kernels.matmul(logits, normed, rows, weights.lmHead);
+        return logits;
+    }
+
+    /** Work arrays of one forward call. */
+    private final class Buffers {
+        final float[] xb;         // (T, hidden) normed input of a block
+        final float[] q;          // (T, hidden)
+        final float[] k;          // (T, kv_dim)
+        final float[] v;          // (T, kv_dim)
+        final float[] attn;       // (T, hidden) concatenated head outputs
+        final float[] proj;       // (T, hidden) o_proj / MoE output
+        final float[] routerLogits; // (T, experts)
+        final float[] routerProbs;  // (T, experts)
+        final int[] topkIds;        // (T, k)
+        final float[] topkWeights;  // (T, k)
+
+        Buffers(int T) {
+            int H = config.hiddenSize();
+            int kv = config.kvDim();
+            int E = config.numExperts();
+            int K = config.numExpertsPerTok();
+            xb = new float[T * H];
+            q = new float[T * H];
+            k = new float[T * kv];
+            v = new float[T * kv];
+            attn = new float[T * H];
+            proj = new float[T * H];
+            routerLogits = new float[T * E];
+            routerProbs = new float[T * E];
+            topkIds = new int[T * K];
+            topkWeights = new float[T * K];
+        }
+    }
+
+    private void attention(int l, Session s, float[] x, int T, Buffers b) {
+        int H = config.hiddenSize();
+        int kvDim = config.kvDim();
+        int hd = config.headDim();
+        int nHeads = config.numAttentionHeads();
+        int groupSize = nHeads / config.numKeyValueHeads();
+        float eps = config.rmsNormEps();
+        for (int t = 0; t < T; t++) {
+            kernels.rmsnorm(b.xb, t * H, x, t * H, weights.inputLayernorm[l], H, eps);
+        }
+        kernels.matmul(b.q, b.xb, T, weights.qProj[l]);
+        kernels.matmul(b.k, b.xb, T, weights.kProj[l]);
+        kernels.matmul(b.v, b.xb, T, weights.vProj[l]);
+        float[] keys = s.keyCache[l];
+        float[] values = s.valueCache[l];
+        for (int t = 0; t < T; t++) {
+            int pos = s.length + t;
+            kernels.rmsnorm(b.q, t * H, b.q, t * H, weights.qNorm[l], H, eps);
+            kernels.rmsnorm(b.k, t * kvDim, b.k, t * kvDim, weights.kNorm[l], kvDim, eps);
+            if (config.clipQkv() != null) {
+                float c = config.clipQkv();
+                clamp(b.q, t * H, H, c);
+                clamp(b.k, t * kvDim, kvDim, c);
+                clamp(b.v, t * kvDim, kvDim, c);
+            }
+            for (int h = 0; h < nHeads; h++) {
+                rope(b.q, t * H + h * hd, hd, s, pos);
+            }
+            for (int h = 0; h < config.numKeyValueHeads(); h++) {
+                rope(b.k, t * kvDim + h * hd, hd, s, pos);
+            }
+            System.arraycopy(b.k, t * kvDim, keys, pos * kvDim, kvDim);
+            System.arraycopy(b.v, t * kvDim, values, pos * kvDim, kvDim);
+        }
+        // Causal attention: token t (position s.length + t) sees positions 0 .. s.length + t.
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        int start = s.length;
+        Arrays.fill(b.attn, 0f);
+        IntStream.range(0, T * nHeads).parallel().forEach(job -> {
+            int t = job / nHeads;
+            int h = job % nHeads;
+            int kvHead = h / groupSize;
+            int seen = start + t + 1;
+            float[] scores = new float[seen];
+            int qOff = t * H + h * hd;
+            for (int j = 0; j < seen; j++) {
+                scores[j] = kernels.dot(b.q, qOff, keys, j * kvDim + kvHead * hd, hd) * scale;
+            }
+            kernels.softmax(scores, 0, seen);
+            for (int j = 0; j < seen; j++) {
+                kernels.axpy(b.attn, qOff, scores[j], values, j * kvDim + kvHead * hd, hd);
+            }
+        });
+        kernels.matmul(b.proj, b.attn, T, weights.oProj[l]);
+        for (int i = 0; i < T * H; i++) {
+            x[i] += b.proj[i];
+        }
+    }
+
+    private static void clamp(float[] a, int off, int n, float c) {
+        for (int i = off; i < off + n; i++) {
+            a[i] = Math.max(-c, Math.min(c, a[i]));
+        }
+    }
+
+    /** Rotate-half RoPE on one head: pairs (i, i + d/2) rotate by angle pos · theta^(-2i/d). */
+    private static void rope(float[] a, int off, int hd, Session s, int pos) {
+        int half = hd / 2;
+        int base = pos * half;
+        for (int i = 0; i < half; i++) {
+            float cos = s.ropeCos[base + i];
+            float sin = s.ropeSin[base + i];
+            float x1 = a[off + i];
+            float x2 = a[off + half + i];
+            a[off + i] = x1 * cos - x2 * sin;
+            a[off + half + i] = x2 * cos + x1 * sin;
+        }
+    }
+
+    private void moe(int l, float[] x, int T, Buffers b, RouteRecorder recorder) {
+        int H = config.hiddenSize();
+        int E = config.numExperts();
+        int K = config.numExpertsPerTok();
+        int I = config.intermediateSize();
+        for (int t = 0; t < T; t++) {
+            kernels.rmsnorm(b.xb, t * H, x, t * H, weights.postAttentionLayernorm[l], H, config.rmsNormEps());
+        }
+        kernels.matmul(b.routerLogits, b.xb, T, weights.gate[l]);
+        System.arraycopy(b.routerLogits, 0, b.routerProbs, 0, T * E);
+        int[] tokensPerExpert = new int[E];
+        for (int t = 0; t < T; t++) {
+            kernels.softmax(b.routerProbs, t * E, E);
+            topK(b.routerProbs, t * E, E, K, b.topkIds, b.topkWeights, t * K);
+            if (config.normTopkProb()) {
+                float sum = 0f;
+                for (int j = 0; j < K; j++) sum += b.topkWeights[t * K + j];
+                for (int j = 0; j < K; j++) b.topkWeights[t * K + j] /= sum;
+            }
+            for (int j = 0; j < K; j++) tokensPerExpert[b.topkIds[t * K + j]]++;
+        }
+        if (recorder != null) {
+            recorder.onLayer(l, T, b.xb, b.routerLogits, b.routerProbs, b.topkIds, b.topkWeights);
+        }
+        // Group the tokens by expert so each expert runs one matrix-matrix product over all its tokens,
+        // then scatter the weighted outputs back. Experts go in ascending id order, as HF accumulates them.
+        Arrays.fill(b.proj, 0f);
+        for (int e = 0; e < E; e++) {
+            int n = tokensPerExpert[e];
+            if (n == 0) continue;
+            int[] rows = new int[n];
+            float[] rowWeights = new float[n];
+            int m = 0;
+            for (int t = 0; t < T; t++) {
+                for (int j = 0; j < K; j++) {
+                    if (b.topkIds[t * K + j] == e) {
+                        rows[m] = t;
+                        rowWeights[m++] = b.topkWeights[t * K + j];
+                    }
+                }
+            }
+            float[] in = new float[n * H];
+            for (int i = 0; i < n; i++) {
+                System.arraycopy(b.xb, rows[i] * H, in, i * H, H);
+            }
+            float[] gate = new float[n * I];
+            float[] up = new float[n * I];
+            kernels.matmul(gate, in, n, weights.expertGateProj[l][e]);
+            kernels.matmul(up, in, n, weights.expertUpProj[l][e]);
+            kernels.siluMul(gate, up, n * I);
+            float[] out = new float[n * H];
+            kernels.matmul(out, gate, n, weights.expertDownProj[l][e]);
+            for (int i = 0; i < n; i++) {
+                kernels.axpy(b.proj, rows[i] * H, rowWeights[i], out, i * H, H);
+            }
+        }
+        for (int i = 0; i < T * H; i++) {
+            x[i] += b.proj[i];
+        }
+    }
+
+    /** The k largest of probs[off .. off+n), descending, ties to the lower id. */
+    static void topK(float[] probs, int off, int n, int k, int[] ids, float[] weights, int outOff) {
+        for (int j = 0; j < k; j++) {
+            int best = -1;
+            for (int e = 0; e < n; e++) {
+                if (best >= 0 && probs[off + e] <= probs[off + best]) continue;
+                boolean taken = false;
+                for (int p = 0; p < j; p++) {
+                    if (ids[outOff + p] == e) { taken = true; break; }
+                }
+                if (!taken) best = e;
+            }
+            ids[outOff + j] = best;
+            weights[outOff + j] = probs[off + best];
+        }
+    }
+
+    @Override
+    public void close() {
+        checkpoint.close();
+    }
+}

@@ -1,0 +1,162 @@
+package org.moescope.model;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.moescope.kernels.Kernels;
+import org.moescope.kernels.ScalarKernels;
+import org.moescope.kernels.VectorKernels;
+import org.moescope.safetensors.SafetensorsFile;
+
+import java.util.Arrays;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The engine against HF transformers' own outputs on the tiny fixtures (tools/reference/make_fixtures.py). */
+class OlmoeGoldenTest {
+    static Stream<Arguments> cases() {
+        return Stream.of("tiny-f32", "tiny-gqa-f32", "tiny-bf16").flatMap(name -> Stream.of(
+                Arguments.of(name, new ScalarKernels()), Arguments.of(name, new VectorKernels())));
+    }
+
+    /** Captures router logits, probabilities, top-k and the MoE input per (token, layer) of one forward call. */
+    static final class Capture implements RouteRecorder {
+        final int layers, experts, k, hidden;
+        final float[] routerLogits; // (T, L, E)
+        final int[] topkIds;        // (T, L, k)
+        final float[] topkWeights;  // (T, L, k)
+        final float[] moeInput;     // (T, L, H)
+
+        Capture(int tokens, OlmoeConfig c) {
+            layers = c.numHiddenLayers();
+            experts = c.numExperts();
+            k = c.numExpertsPerTok();
+            hidden = c.hiddenSize();
+            routerLogits = new float[tokens * layers * experts];
+            topkIds = new int[tokens * layers * k];
+            topkWeights = new float[tokens * layers * k];
+            moeInput = new float[tokens * layers * hidden];
+        }
+
+        @Override
+        public void onLayer(int layer, int tokens, float[] in, float[] logits, float[] probs, int[] ids, float[] w) {
+            for (int t = 0; t < tokens; t++) {
+                System.arraycopy(logits, t * experts, routerLogits, (t * layers + layer) * experts, experts);
+                System.arraycopy(ids, t * k, topkIds, (t * layers + layer) * k, k);
+                System.arraycopy(w, t * k, topkWeights, (t * layers + layer) * k, k);
+                System.arraycopy(in, t * hidden, moeInput, (t * layers + layer) * hidden, hidden);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void prefillMatchesHfLogitsRoutesAndHiddenStates(String name, Kernels kernels) {
+        try (OlmoeModel model = OlmoeModel.load(Fixtures.model(name), kernels);
+             SafetensorsFile golden = SafetensorsFile.open(Fixtures.model(name).resolve("golden.safetensors"))) {
+            OlmoeConfig c = model.config();
+            long[] shape = golden.info("input_ids").shape();
+            int B = (int) shape[0], S = (int) shape[1], V = c.vocabSize();
+            int[] ids = golden.readInts("input_ids");
+            float[] logits = golden.readFloats("logits");
+            float[] routerLogits = golden.readFloats("router_logits");
+            int[] topk = golden.readInts("topk_ids");
+            float[] topkWeights = golden.readFloats("topk_weights");
+            float[] hidden = golden.readFloats("hidden_in_moe");
+            for (int b = 0; b < B; b++) {
+                int[] seq = Arrays.copyOfRange(ids, b * S, (b + 1) * S);
+                Capture cap = new Capture(S, c);
+                float[] out = model.forward(model.newSession(S), seq, OlmoeModel.Logits.ALL, cap);
+                assertClose(Arrays.copyOfRange(logits, b * S * V, (b + 1) * S * V), out, 1e-4f, name + " logits seq " + b);
+                int rl = c.numHiddenLayers() * c.numExperts();
+                assertClose(Arrays.copyOfRange(routerLogits, b * S * rl, (b + 1) * S * rl), cap.routerLogits, 1e-4f,
+                        name + " router logits");
+                int tk = c.numHiddenLayers() * c.numExpertsPerTok();
+                assertArrayEquals(Arrays.copyOfRange(topk, b * S * tk, (b + 1) * S * tk), cap.topkIds, name + " top-k ids");
+                assertClose(Arrays.copyOfRange(topkWeights, b * S * tk, (b + 1) * S * tk), cap.topkWeights, 1e-5f,
+                        name + " top-k weights");
+                int hl = c.numHiddenLayers() * c.hiddenSize();
+                assertClose(Arrays.copyOfRange(hidden, b * S * hl, (b + 1) * S * hl), cap.moeInput, 1e-4f, name + " hidden");
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void greedyContinuationMatchesHfGenerate(String name, Kernels kernels) {
+        try (OlmoeModel model = OlmoeModel.load(Fixtures.model(name), kernels);
+             SafetensorsFile golden = SafetensorsFile.open(Fixtures.model(name).resolve("golden.safetensors"))) {
+            long[] shape = golden.info("input_ids").shape();
+            int S = (int) shape[1];
+            int[] ids = golden.readInts("input_ids");
+            int[] expected = golden.readInts("greedy_ids");
+            int G = (int) golden.info("greedy_ids").shape()[1];
+            for (int b = 0; b < shape[0]; b++) {
+                int[] prompt = Arrays.copyOfRange(ids, b * S, b * S + 8);
+                int[] got = Generation.greedy(model, prompt, G, null);
+                assertArrayEquals(Arrays.copyOfRange(expected, b * G, (b + 1) * G), got, name + " greedy seq " + b);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void decodingTokenByTokenEqualsOnePrefill(String name, Kernels kernels) {
+        try (OlmoeModel model = OlmoeModel.load(Fixtures.model(name), kernels);
+             SafetensorsFile golden = SafetensorsFile.open(Fixtures.model(name).resolve("golden.safetensors"))) {
+            int S = (int) golden.info("input_ids").shape()[1];
+            int V = model.config().vocabSize();
+            int[] seq = Arrays.copyOf(golden.readInts("input_ids"), S);
+            float[] full = model.forward(model.newSession(S), seq, OlmoeModel.Logits.ALL, null);
+            OlmoeModel.Session s = model.newSession(S);
+            model.forward(s, Arrays.copyOf(seq, 5), OlmoeModel.Logits.NONE, null);
+            for (int t = 5; t < S; t++) {
+                float[] step = model.forward(s, new int[] {seq[t]}, OlmoeModel.Logits.LAST, null);
+                assertClose(Arrays.copyOfRange(full, t * V, (t + 1) * V), step, 1e-4f, name + " position " + t);
+            }
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void bf16WeightsStayWithinAHundredthOfHfFullBf16() {
+        // HF in full bf16 rounds activations too; the engine widens bf16 weights and computes in fp32. The issue asks for
+        // logits within 1e-2 of HF's fp32-compute reference and the same experts on >= 99% of slots.
+        try (OlmoeModel model = OlmoeModel.load(Fixtures.model("tiny-bf16"), new VectorKernels());
+             SafetensorsFile golden = SafetensorsFile.open(Fixtures.model("tiny-bf16").resolve("golden.safetensors"))) {
+            OlmoeConfig c = model.config();
+            int S = (int) golden.info("input_ids").shape()[1];
+            int[] seq = Arrays.copyOf(golden.readInts("input_ids"), S);
+            Capture cap = new Capture(S, c);
+            float[] out = model.forward(model.newSession(S), seq, OlmoeModel.Logits.ALL, cap);
+            assertClose(Arrays.copyOf(golden.readFloats("logits"), out.length), out, 1e-2f, "bf16 logits");
+            int[] hfTopk = golden.readInts("topk_ids");
+            int k = c.numExpertsPerTok();
+            int same = 0, slots = S * c.numHiddenLayers();
+            for (int slot = 0; slot < slots; slot++) {
+                int[] a = Arrays.copyOfRange(hfTopk, slot * k, slot * k + k);
+                int[] g = Arrays.copyOfRange(cap.topkIds, slot * k, slot * k + k);
+                Arrays.sort(a);
+                Arrays.sort(g);
+                if (Arrays.equals(a, g)) same++;
+            }
+            assertTrue(same >= 0.99 * slots, same + " of " + slots + " slots agree");
+        }
+    }
+
+    static void assertClose(float[] expected, float[] actual, float tol, String what) {
+        assertEquals(expected.length, actual.length, what + ": length");
+        float worst = 0;
+        int at = -1;
+        for (int i = 0; i < expected.length; i++) {
+            float d = Math.abs(expected[i] - actual[i]);
+            if (!(d <= worst)) {
+                worst = d;
+                at = i;
+            }
+        }
+        if (!(worst <= tol)) {
+            fail(what + ": max |diff| " + worst + " at " + at + " (expected " + expected[at] + ", got " + actual[at] + ")");
+        }
+    }
+}
