@@ -68,8 +68,8 @@ public final class OlmoeModel implements AutoCloseable {
     public final class Session {
         final float[][] keyCache;   // (layers) x (capacity, kv_dim), after k_norm, clip and RoPE
         final float[][] valueCache; // (layers) x (capacity, kv_dim)
-        final float[] ropeCos;      // (capacity, head_dim/2)
-        final float[] ropeSin;      // (capacity, head_dim/2)
+        final float[] ropeCos;      // (max position, head_dim/2)
+        final float[] ropeSin;      // (max position, head_dim/2)
         final int capacity;
         int length;
 
@@ -78,19 +78,24 @@ public final class OlmoeModel implements AutoCloseable {
                 throw new BadInputException("sequence of " + capacity + " tokens exceeds max_position_embeddings "
                         + config.maxPositionEmbeddings());
             }
-            this.capacity = capacity;
+            this(capacity, capacity);
+        }
+
+        /** cacheRows rows of KV cache; RoPE tables for positions below maxPosition. */
+        Session(int cacheRows, int maxPosition) {
+            this.capacity = cacheRows;
             int kvDim = config.kvDim();
-            keyCache = new float[config.numHiddenLayers()][capacity * kvDim];
-            valueCache = new float[config.numHiddenLayers()][capacity * kvDim];
+            keyCache = new float[config.numHiddenLayers()][cacheRows * kvDim];
+            valueCache = new float[config.numHiddenLayers()][cacheRows * kvDim];
             int half = config.headDim() / 2;
-            ropeCos = new float[capacity * half];
-            ropeSin = new float[capacity * half];
+            ropeCos = new float[maxPosition * half];
+            ropeSin = new float[maxPosition * half];
             // As HF: inv_freq and the angles in fp32, then cos/sin of the fp32 angle.
             float[] invFreq = new float[half];
             for (int i = 0; i < half; i++) {
                 invFreq[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / config.headDim()));
             }
-            for (int p = 0; p < capacity; p++) {
+            for (int p = 0; p < maxPosition; p++) {
                 for (int i = 0; i < half; i++) {
                     float angle = (float) p * invFreq[i];
                     ropeCos[p * half + i] = (float) Math.cos(angle);
@@ -122,8 +127,6 @@ public final class OlmoeModel implements AutoCloseable {
      */
     public float[] forward(Session s, int[] tokens, Logits want, RouteRecorder recorder) {
         int T = tokens.length;
-        int H = config.hiddenSize();
-        int V = config.vocabSize();
         if (T == 0) {
             throw new BadInputException("empty token sequence");
         }
@@ -131,6 +134,71 @@ public final class OlmoeModel implements AutoCloseable {
             throw new BadInputException("sequence of " + (s.length + T) + " tokens exceeds the session's capacity "
                     + s.capacity);
         }
+        int[] position = new int[T];
+        int[] visibleFrom = new int[T];
+        for (int t = 0; t < T; t++) {
+            position[t] = s.length + t;
+        }
+        float[] logits = run(s, tokens, position, position, visibleFrom, want == Logits.NONE ? null
+                : want == Logits.ALL ? allRows(T) : new int[] {T - 1}, recorder);
+        s.length += T;
+        return logits;
+    }
+
+    /**
+     * Prefills several independent sequences in one call, so that the matmuls see all their tokens at once. Each
+     * sequence starts at position 0 and attends only to itself; no cache survives the call.
+     *
+     * @param logitRows which rows of the concatenated tokens need logits (null: none)
+     * @return logits (logitRows.length, vocab), or null
+     */
+    public float[] prefillBatch(int[][] sequences, int[] logitRows, RouteRecorder recorder) {
+        int T = 0;
+        for (int[] seq : sequences) {
+            if (seq.length == 0) {
+                throw new BadInputException("empty token sequence");
+            }
+            if (seq.length > config.maxPositionEmbeddings()) {
+                throw new BadInputException("sequence of " + seq.length + " tokens exceeds max_position_embeddings "
+                        + config.maxPositionEmbeddings());
+            }
+            T += seq.length;
+        }
+        int[] tokens = new int[T];
+        int[] position = new int[T];
+        int[] cacheRow = new int[T];
+        int[] visibleFrom = new int[T];
+        int maxLen = 0;
+        int t = 0;
+        for (int[] seq : sequences) {
+            int start = t;
+            for (int i = 0; i < seq.length; i++, t++) {
+                tokens[t] = seq[i];
+                position[t] = i;
+                cacheRow[t] = t;
+                visibleFrom[t] = start;
+            }
+            maxLen = Math.max(maxLen, seq.length);
+        }
+        Session scratch = new Session(T, maxLen);
+        return run(scratch, tokens, position, cacheRow, visibleFrom, logitRows, recorder);
+    }
+
+    private static int[] allRows(int n) {
+        int[] r = new int[n];
+        for (int i = 0; i < n; i++) r[i] = i;
+        return r;
+    }
+
+    /**
+     * The forward pass over T tokens. Token t sits at RoPE position position[t], writes its key and value to cache row
+     * cacheRow[t], and attends to cache rows visibleFrom[t] .. cacheRow[t] (causal within its own sequence).
+     */
+    private float[] run(Session s, int[] tokens, int[] position, int[] cacheRow, int[] visibleFrom, int[] logitRows,
+                        RouteRecorder recorder) {
+        int T = tokens.length;
+        int H = config.hiddenSize();
+        int V = config.vocabSize();
         for (int id : tokens) {
             if (id < 0 || id >= V) {
                 throw new BadInputException("token id " + id + " is out of range [0, " + V + ")");
@@ -142,18 +210,16 @@ public final class OlmoeModel implements AutoCloseable {
         }
         Buffers b = new Buffers(T);
         for (int l = 0; l < config.numHiddenLayers(); l++) {
-            attention(l, s, x, T, b);
+            attention(l, s, x, T, position, cacheRow, visibleFrom, b);
             moe(l, x, T, b, recorder);
         }
-        s.length += T;
-        if (want == Logits.NONE) {
+        if (logitRows == null) {
             return null;
         }
-        int first = want == Logits.LAST ? T - 1 : 0;
-        int rows = T - first;
+        int rows = logitRows.length;
         float[] normed = new float[rows * H];
-        for (int t = 0; t < rows; t++) {
-            kernels.rmsnorm(normed, t * H, x, (first + t) * H, weights.norm, H, config.rmsNormEps());
+        for (int r = 0; r < rows; r++) {
+            kernels.rmsnorm(normed, r * H, x, logitRows[r] * H, weights.norm, H, config.rmsNormEps());
         }
         float[] logits = new float[rows * V];
         kernels.matmul(logits, normed, rows, weights.lmHead);
@@ -191,7 +257,8 @@ public final class OlmoeModel implements AutoCloseable {
         }
     }
 
-    private void attention(int l, Session s, float[] x, int T, Buffers b) {
+    private void attention(int l, Session s, float[] x, int T, int[] position, int[] cacheRow, int[] visibleFrom,
+                           Buffers b) {
         int H = config.hiddenSize();
         int kvDim = config.kvDim();
         int hd = config.headDim();
@@ -207,7 +274,7 @@ public final class OlmoeModel implements AutoCloseable {
         float[] keys = s.keyCache[l];
         float[] values = s.valueCache[l];
         for (int t = 0; t < T; t++) {
-            int pos = s.length + t;
+            int pos = position[t];
             kernels.rmsnorm(b.q, t * H, b.q, t * H, weights.qNorm[l], H, eps);
             kernels.rmsnorm(b.k, t * kvDim, b.k, t * kvDim, weights.kNorm[l], kvDim, eps);
             if (config.clipQkv() != null) {
@@ -222,26 +289,26 @@ public final class OlmoeModel implements AutoCloseable {
             for (int h = 0; h < config.numKeyValueHeads(); h++) {
                 rope(b.k, t * kvDim + h * hd, hd, s, pos);
             }
-            System.arraycopy(b.k, t * kvDim, keys, pos * kvDim, kvDim);
-            System.arraycopy(b.v, t * kvDim, values, pos * kvDim, kvDim);
+            System.arraycopy(b.k, t * kvDim, keys, cacheRow[t] * kvDim, kvDim);
+            System.arraycopy(b.v, t * kvDim, values, cacheRow[t] * kvDim, kvDim);
         }
-        // Causal attention: token t (position s.length + t) sees positions 0 .. s.length + t.
+        // Causal attention: token t sees cache rows visibleFrom[t] .. cacheRow[t] (its own sequence up to itself).
         float scale = (float) (1.0 / Math.sqrt(hd));
-        int start = s.length;
         Arrays.fill(b.attn, 0f);
         IntStream.range(0, T * nHeads).parallel().forEach(job -> {
             int t = job / nHeads;
             int h = job % nHeads;
             int kvHead = h / groupSize;
-            int seen = start + t + 1;
+            int from = visibleFrom[t];
+            int seen = cacheRow[t] - from + 1;
             float[] scores = new float[seen];
             int qOff = t * H + h * hd;
             for (int j = 0; j < seen; j++) {
-                scores[j] = kernels.dot(b.q, qOff, keys, j * kvDim + kvHead * hd, hd) * scale;
+                scores[j] = kernels.dot(b.q, qOff, keys, (from + j) * kvDim + kvHead * hd, hd) * scale;
             }
             kernels.softmax(scores, 0, seen);
             for (int j = 0; j < seen; j++) {
-                kernels.axpy(b.attn, qOff, scores[j], values, j * kvDim + kvHead * hd, hd);
+                kernels.axpy(b.attn, qOff, scores[j], values, (from + j) * kvDim + kvHead * hd, hd);
             }
         });
         kernels.matmul(b.proj, b.attn, T, weights.oProj[l]);
