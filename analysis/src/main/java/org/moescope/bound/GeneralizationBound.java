@@ -35,8 +35,8 @@ public final class GeneralizationBound {
     public static BoundResult evaluate(String source, String kernelName, double[][] h, double[] y, double[] f,
                                        double[][] hTest, double[] fTest, BoundSettings settings) {
         int n = y.length;
-        KernelSpectrum spectrum = KernelSpectrum.of(h);
-        requirePsd(source, kernelName, spectrum);
+        double[] mu = KernelSpectrum.eigenvalues(h); // (n) descending
+        requirePsd(source, kernelName, mu);
 
         double trace = 0;
         for (int i = 0; i < n; i++) {
@@ -52,16 +52,18 @@ public final class GeneralizationBound {
         }
         double sigma2 = settings.sigma() * settings.sigma();
 
-        double dEff = spectrum.effectiveDimension(lambda);
-        double biasTerm = lambda * lambda / n * inverseSquareForm(spectrum, spectrum.project(y), lambda);
+        RidgeSystem ridge = new RidgeSystem(h, lambda);
+        double[] alpha = ridge.solve(y);
+        double dEff = KernelSpectrum.effectiveDimension(mu, lambda);
+        // yᵀ(H + λI)⁻² y = ‖(H + λI)⁻¹ y‖² = ‖α‖²
+        double biasTerm = lambda * lambda / n * squaredNorm(alpha);
         double varianceTerm = sigma2 * dEff / n;
         double noiseTerm = sigma2 * Math.log(1 / settings.delta()) / n;
         double rhs = biasTerm + varianceTerm + noiseTerm;
 
-        double[] alpha = ridgeCoefficients(h, y, lambda);
         double[] target = f != null ? f : y;
         double inSampleRisk = meanSquaredError(multiply(h, alpha), target);
-        double expectedInSample = f == null ? Double.NaN : expectedInSampleRisk(spectrum, f, lambda, settings.sigma());
+        double expectedInSample = f == null ? Double.NaN : expectedInSampleRisk(mu, ridge.solve(f), lambda, settings.sigma());
         double populationRisk = hTest == null ? Double.NaN : meanSquaredError(multiply(hTest, alpha), fTest);
 
         double risk = hTest == null ? inSampleRisk : populationRisk;
@@ -72,39 +74,56 @@ public final class GeneralizationBound {
                 inSampleRisk, f != null ? "f" : "y", expectedInSample,
                 populationRisk, inSampleRisk <= rhs, hTest != null && populationRisk <= rhs,
                 minC1, hTest == null ? "in_sample" : "population",
-                spectrum.eigenvalues());
+                mu);
     }
 
-    /** α = (H + λI)⁻¹ y by a Cholesky solve; H + λI is positive definite for PSD H and λ > 0. */
+    /** H + λI, Cholesky-factored once; positive definite for PSD H and λ > 0. */
+    static final class RidgeSystem {
+        private final LinearSolverDense<DMatrixRMaj> chol;
+        private final int n;
+
+        RidgeSystem(double[][] h, double lambda) {
+            n = h.length;
+            DMatrixRMaj a = new DMatrixRMaj(h);
+            for (int i = 0; i < n; i++) {
+                a.add(i, i, lambda);
+            }
+            chol = LinearSolverFactory_DDRM.chol(n);
+            if (!chol.setA(a)) {
+                throw new ArithmeticException("H + λI is not positive definite (λ = " + lambda + "); H must be PSD");
+            }
+        }
+
+        /** (H + λI)⁻¹ v. */
+        double[] solve(double[] v) {
+            DMatrixRMaj b = new DMatrixRMaj(n, 1, true, v.clone());
+            DMatrixRMaj x = new DMatrixRMaj(n, 1);
+            chol.solve(b, x);
+            return x.getData().clone();
+        }
+    }
+
+    /** α = (H + λI)⁻¹ y by a Cholesky solve. */
     public static double[] ridgeCoefficients(double[][] h, double[] y, double lambda) {
-        int n = y.length;
-        DMatrixRMaj a = new DMatrixRMaj(h);
-        for (int i = 0; i < n; i++) {
-            a.add(i, i, lambda);
-        }
-        LinearSolverDense<DMatrixRMaj> chol = LinearSolverFactory_DDRM.chol(n);
-        if (!chol.setA(a)) {
-            throw new ArithmeticException("H + λI is not positive definite (λ = " + lambda + "); H must be PSD");
-        }
-        DMatrixRMaj b = new DMatrixRMaj(n, 1, true, y.clone());
-        DMatrixRMaj x = new DMatrixRMaj(n, 1);
-        chol.solve(b, x);
-        return x.getData().clone();
+        return new RidgeSystem(h, lambda).solve(y);
     }
 
     /**
      * E over ε ~ N(0, σ² I) of mean((H(H+λI)⁻¹(f + ε) − f)²) = (1/n)[λ² fᵀ(H+λI)⁻² f + σ² Σ μ²/(μ+λ)²].
      * This is not in the paper (notes §7, LHS item 3); it is ≤ bias + variance term-by-term.
      */
-    public static double expectedInSampleRisk(KernelSpectrum spectrum, double[] f, double lambda, double sigma) {
-        int n = f.length;
+    public static double expectedInSampleRisk(double[][] h, double[] f, double lambda, double sigma) {
+        return expectedInSampleRisk(KernelSpectrum.eigenvalues(h), ridgeCoefficients(h, f, lambda), lambda, sigma);
+    }
+
+    /** The same from H's eigenvalues μ and β = (H + λI)⁻¹ f. */
+    private static double expectedInSampleRisk(double[] mu, double[] beta, double lambda, double sigma) {
         double noise = 0;
-        for (double mu : spectrum.eigenvalues()) {
-            double m = Math.max(mu, 0);
+        for (double m0 : mu) {
+            double m = Math.max(m0, 0);
             noise += m * m / ((m + lambda) * (m + lambda));
         }
-        double bias = lambda * lambda * inverseSquareForm(spectrum, spectrum.project(f), lambda);
-        return (bias + sigma * sigma * noise) / n;
+        return (lambda * lambda * squaredNorm(beta) + sigma * sigma * noise) / beta.length;
     }
 
     /** smallest C1 ≥ 0 with risk ≤ C1·bias + rest. */
@@ -116,23 +135,11 @@ public final class GeneralizationBound {
         return bias > 0 ? excess / bias : Double.POSITIVE_INFINITY;
     }
 
-    /** vᵀ(H+λI)⁻² v from v's eigen-coordinates c. */
-    private static double inverseSquareForm(KernelSpectrum spectrum, double[] c, double lambda) {
-        double s = 0;
-        double[] mu = spectrum.eigenvalues();
-        for (int r = 0; r < mu.length; r++) {
-            double d = Math.max(mu[r], 0) + lambda;
-            s += c[r] * c[r] / (d * d);
-        }
-        return s;
-    }
-
     /**
      * Rounding makes a PSD H show eigenvalues slightly below zero; a float32 kernel perturbs them by up to about
      * n · 6e-8 · μ_max. Anything further below zero means the kernel itself is indefinite.
      */
-    private static void requirePsd(String source, String kernelName, KernelSpectrum spectrum) {
-        double[] mu = spectrum.eigenvalues();
+    private static void requirePsd(String source, String kernelName, double[] mu) {
         int n = mu.length;
         double scale = Math.max(Math.abs(mu[0]), Math.abs(mu[n - 1]));
         double tol = 1e-7 * n * scale + Double.MIN_NORMAL;
@@ -148,6 +155,10 @@ public final class GeneralizationBound {
             r[i] = ExpertKernel.dot(a[i], v);
         }
         return r;
+    }
+
+    static double squaredNorm(double[] v) {
+        return ExpertKernel.dot(v, v);
     }
 
     static double meanSquaredError(double[] a, double[] b) {

@@ -5,6 +5,7 @@ import org.moescope.errors.BadInputException;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class BoundInputTest {
     private static final double[][] X = {{1, 0}, {0, 1}, {1, 1}};
@@ -66,8 +67,8 @@ class BoundInputTest {
         BoundInput in = new BoundInput("k.st", null, new double[][] {{1}, {1}}, new double[] {1, 0}, null,
                 null, null, null, new double[][] {{1, 2}, {2, 1}}, null);
         String msg = message(() -> GeneralizationBound.evaluate(in, new BoundSettings(1, false, 0.1, 0.05, ExpertKernel.PRECOMPUTED)));
-        assertEquals("k.st: tensor K is not positive semidefinite: the routing kernel (G Gᵀ) ⊙ K has eigenvalue -1.0"
-                + " (largest 3.0)", msg.replace("-0.9999999999999998", "-1.0").replace("2.9999999999999996", "3.0"));
+        assertTrue(msg.startsWith("k.st: tensor K is not positive semidefinite: the routing kernel (G Gᵀ) ⊙ K has eigenvalue -"), msg);
+        assertTrue(msg.matches(".* eigenvalue -(1\\.0|0\\.99999+\\d*) \\(largest (3\\.0|2\\.99999+\\d*|3\\.00000+\\d*)\\)"), msg);
     }
 
     @Test
