@@ -1,32 +1,57 @@
 package org.moescope.model;
 
+import java.util.Arrays;
+import java.util.function.IntConsumer;
 import java.util.function.IntPredicate;
 
-/** Greedy continuation from token ids (sampling strategies arrive with the tokenizer work). */
+/** Continuation of a prompt: one prefill, then one decode step per new token against the KV cache. */
 public final class Generation {
     private Generation() {
     }
 
     /**
-     * Prefills {@code prompt}, then appends the argmax token {@code maxNewTokens} times, stopping early after a token
-     * for which {@code stop} holds (EOS). Returns the new tokens only.
+     * @param tokens          the new tokens (prompt excluded)
+     * @param prefillSeconds  time of the prompt's forward pass
+     * @param decodeSeconds   time of the decode steps after the first new token
      */
+    public record Result(int[] tokens, int promptTokens, double prefillSeconds, double decodeSeconds) {
+        /** Time to first token: the prefill plus choosing the first token. */
+        public double timeToFirstToken() {
+            return prefillSeconds;
+        }
+    }
+
+    /** Greedy continuation; returns the new tokens only. */
     public static int[] greedy(OlmoeModel model, int[] prompt, int maxNewTokens, IntPredicate stop) {
-        OlmoeModel.Session s = model.newSession(prompt.length + maxNewTokens);
-        int[] out = new int[maxNewTokens];
+        return generate(model, prompt, maxNewTokens, Sampler.greedy(model.config().vocabSize()), stop, null).tokens();
+    }
+
+    /**
+     * Generates up to {@code maxNewTokens}, stopping after a token for which {@code stop} holds (EOS).
+     * {@code onToken} sees each new token as soon as it is chosen (for streaming).
+     */
+    public static Result generate(OlmoeModel model, int[] prompt, int maxNewTokens, Sampler sampler, IntPredicate stop,
+                                  IntConsumer onToken) {
+        int[] history = Arrays.copyOf(prompt, prompt.length + maxNewTokens);
         if (maxNewTokens == 0) {
-            return out;
+            return new Result(new int[0], prompt.length, 0, 0);
         }
+        OlmoeModel.Session s = model.newSession(prompt.length + maxNewTokens);
+        long t0 = System.nanoTime();
         float[] logits = model.forward(s, prompt, OlmoeModel.Logits.LAST, null);
-        for (int i = 0; i < maxNewTokens; i++) {
-            int next = argmax(logits);
-            out[i] = next;
-            if ((stop != null && stop.test(next)) || i == maxNewTokens - 1) {
-                return java.util.Arrays.copyOf(out, i + 1);
-            }
+        int n = 0;
+        int next = sampler.next(logits, history, prompt.length);
+        long t1 = System.nanoTime();
+        while (true) {
+            history[prompt.length + n++] = next;
+            if (onToken != null) onToken.accept(next);
+            if (n == maxNewTokens || (stop != null && stop.test(next))) break;
             logits = model.forward(s, new int[] {next}, OlmoeModel.Logits.LAST, null);
+            next = sampler.next(logits, history, prompt.length + n);
         }
-        return out;
+        long t2 = System.nanoTime();
+        return new Result(Arrays.copyOfRange(history, prompt.length, prompt.length + n), prompt.length,
+                (t1 - t0) / 1e9, (t2 - t1) / 1e9);
     }
 
     public static int argmax(float[] logits) {

@@ -1,0 +1,253 @@
+package org.moescope.trace;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.moescope.model.OlmoeConfig;
+import org.moescope.model.OlmoeModel;
+import org.moescope.model.RouteRecorder;
+import org.moescope.routing.RouteFile;
+import org.moescope.routing.RouteFileWriter;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongConsumer;
+
+/**
+ * Runs samples through a model and records, per token and MoE layer, the experts chosen and their weights, and per
+ * sample the token-averaged router softmax and the teacher-forced loss (docs/route-format.md). Samples are packed
+ * into batches of about {@code batchTokens} tokens so that the matmuls see many tokens at once; each sample still
+ * attends only to itself.
+ */
+public final class Tracer {
+    /** What to save beyond the always-present tensors, and how many tokens to run per forward call. */
+    public record Options(boolean saveLogits, boolean saveRouterLogits, boolean saveHidden, int batchTokens) {
+        public static Options defaults() {
+            return new Options(false, false, false, 512);
+        }
+    }
+
+    /**
+     * @param loss    (N) mean next-token NLL per sample, NaN for one-token samples
+     * @param correct (N) true when every predicted token from loss_start on is the argmax
+     */
+    public record Result(float[] loss, boolean[] correct, long tokens, double seconds) {
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private Tracer() {
+    }
+
+    /**
+     * @param out      route file to write; null computes losses and accuracy only
+     * @param metadata extra {@code __metadata__} entries (model_path, data_path, ...) added to the standard ones
+     * @param progress receives the number of tokens done so far; may be null
+     */
+    public static Result trace(OlmoeModel model, List<Sample> samples, Path out, Map<String, String> metadata,
+                               Options opts, LongConsumer progress) {
+        long startNs = System.nanoTime();
+        OlmoeConfig c = model.config();
+        int n = samples.size();
+        long[] offsets = new long[n + 1];
+        for (int i = 0; i < n; i++) {
+            offsets[i + 1] = offsets[i] + samples.get(i).ids().length;
+        }
+        RouteFile.Dims dims = new RouteFile.Dims(n, offsets[n], c.numHiddenLayers(), c.numExpertsPerTok(), c.numExperts(),
+                c.vocabSize(), c.hiddenSize(), opts.saveRouterLogits(), opts.saveLogits(), opts.saveHidden());
+        float[] loss = new float[n];
+        boolean[] correct = new boolean[n];
+        try (RouteFileWriter writer = out == null ? null
+                : new RouteFileWriter(out, dims, offsets, standardMetadata(model, samples, metadata))) {
+            int first = 0;
+            while (first < n) {
+                int last = first; // exclusive
+                long tokens = 0;
+                do {
+                    tokens += samples.get(last).ids().length;
+                    last++;
+                } while (last < n && tokens + samples.get(last).ids().length <= opts.batchTokens());
+                runBatch(model, samples, first, last, dims, opts, writer, loss, correct);
+                if (progress != null) {
+                    progress.accept(offsets[last]);
+                }
+                first = last;
+            }
+            if (writer != null) {
+                writer.commit();
+            }
+        }
+        return new Result(loss, correct, offsets[n], (System.nanoTime() - startNs) / 1e9);
+    }
+
+    private static void runBatch(OlmoeModel model, List<Sample> samples, int first, int last, RouteFile.Dims dims,
+                                 Options opts, RouteFileWriter writer, float[] loss, boolean[] correct) {
+        OlmoeConfig c = model.config();
+        int count = last - first;
+        int[][] seqs = new int[count][];
+        int[] start = new int[count + 1]; // token offsets within the batch
+        for (int i = 0; i < count; i++) {
+            seqs[i] = samples.get(first + i).ids();
+            start[i + 1] = start[i] + seqs[i].length;
+        }
+        int T = start[count];
+        // Logit rows: every row when saving logits, else only the positions whose next token is scored.
+        List<Integer> rowList = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            int from = opts.saveLogits() ? 0 : samples.get(first + i).lossStart() - 1;
+            int to = opts.saveLogits() ? seqs[i].length : seqs[i].length - 1;
+            for (int p = from; p < to; p++) rowList.add(start[i] + p);
+        }
+        int[] logitRows = rowList.stream().mapToInt(Integer::intValue).toArray();
+        int[] rowOfToken = new int[T];
+        java.util.Arrays.fill(rowOfToken, -1);
+        for (int r = 0; r < logitRows.length; r++) rowOfToken[logitRows[r]] = r;
+
+        Recorder rec = new Recorder(c, T, start, opts);
+        float[] logits = logitRows.length == 0 ? new float[0] : model.prefillBatch(seqs, logitRows, rec);
+        int V = c.vocabSize();
+        for (int i = 0; i < count; i++) {
+            Sample s = samples.get(first + i);
+            double nll = 0;
+            boolean allRight = true;
+            int scored = 0;
+            for (int p = s.lossStart() - 1; p < s.ids().length - 1; p++) {
+                int row = rowOfToken[start[i] + p];
+                int target = s.ids()[p + 1];
+                nll += logSumExp(logits, row * V, V) - logits[row * V + target];
+                allRight &= argmax(logits, row * V, V) == target;
+                scored++;
+            }
+            loss[first + i] = scored == 0 ? Float.NaN : (float) (nll / scored);
+            correct[first + i] = scored > 0 && allRight;
+        }
+        if (writer == null) {
+            return;
+        }
+        int L = c.numHiddenLayers(), E = c.numExperts(), K = c.numExpertsPerTok(), H = c.hiddenSize();
+        for (int i = 0; i < count; i++) {
+            int sample = first + i;
+            int a = start[i], len = seqs[i].length;
+            writer.writeTokenRows(RouteFile.Field.INPUT_IDS, sample, seqs[i]);
+            writer.writeTokenRows(RouteFile.Field.TOPK_IDS, sample, java.util.Arrays.copyOfRange(rec.topkIds, a * L * K, (a + len) * L * K));
+            writer.writeTokenRows(RouteFile.Field.TOPK_WEIGHTS, sample,
+                    java.util.Arrays.copyOfRange(rec.topkWeights, a * L * K, (a + len) * L * K));
+            float[] mean = java.util.Arrays.copyOfRange(rec.probSum, i * L * E, (i + 1) * L * E);
+            for (int j = 0; j < mean.length; j++) mean[j] /= len;
+            writer.writeSampleRow(RouteFile.Field.ROUTER_PROBS_MEAN, sample, mean);
+            writer.writeSampleRow(RouteFile.Field.LOSS, sample, new float[] {loss[sample]});
+            if (opts.saveRouterLogits()) {
+                writer.writeTokenRows(RouteFile.Field.ROUTER_LOGITS, sample,
+                        java.util.Arrays.copyOfRange(rec.routerLogits, a * L * E, (a + len) * L * E));
+            }
+            if (opts.saveLogits()) {
+                float[] rows = new float[len * V];
+                for (int p = 0; p < len; p++) {
+                    System.arraycopy(logits, rowOfToken[a + p] * V, rows, p * V, V);
+                }
+                writer.writeTokenRows(RouteFile.Field.LOGITS, sample, rows);
+            }
+            if (opts.saveHidden()) {
+                float[] hm = java.util.Arrays.copyOfRange(rec.hiddenSum, i * L * H, (i + 1) * L * H);
+                for (int j = 0; j < hm.length; j++) hm[j] /= len;
+                writer.writeSampleRow(RouteFile.Field.HIDDEN_MEAN, sample, hm);
+            }
+        }
+    }
+
+    /** Copies the router's outputs of each layer into (token, layer, ·) order and sums per sample. */
+    private static final class Recorder implements RouteRecorder {
+        final int L, E, K, H;
+        final int[] sampleOf;       // (T) batch-local sample index of each token
+        final int[] topkIds;        // (T, L, k)
+        final float[] topkWeights;  // (T, L, k)
+        final float[] probSum;      // (samples, L, E) sum over the sample's tokens; accumulated in double below
+        final float[] routerLogits; // (T, L, E) or null
+        final float[] hiddenSum;    // (samples, L, H) or null
+
+        Recorder(OlmoeConfig c, int T, int[] start, Options opts) {
+            L = c.numHiddenLayers();
+            E = c.numExperts();
+            K = c.numExpertsPerTok();
+            H = c.hiddenSize();
+            int samples = start.length - 1;
+            sampleOf = new int[T];
+            for (int i = 0; i < samples; i++) {
+                for (int t = start[i]; t < start[i + 1]; t++) sampleOf[t] = i;
+            }
+            topkIds = new int[T * L * K];
+            topkWeights = new float[T * L * K];
+            probSum = new float[samples * L * E];
+            routerLogits = opts.saveRouterLogits() ? new float[T * L * E] : null;
+            hiddenSum = opts.saveHidden() ? new float[samples * L * H] : null;
+        }
+
+        @Override
+        public void onLayer(int layer, int tokens, float[] moeInput, float[] logits, float[] probs, int[] ids, float[] w) {
+            int samples = probSum.length / (L * E);
+            double[] sum = new double[samples * E];
+            double[] hsum = hiddenSum == null ? null : new double[samples * H];
+            for (int t = 0; t < tokens; t++) {
+                System.arraycopy(ids, t * K, topkIds, (t * L + layer) * K, K);
+                System.arraycopy(w, t * K, topkWeights, (t * L + layer) * K, K);
+                if (routerLogits != null) {
+                    System.arraycopy(logits, t * E, routerLogits, (t * L + layer) * E, E);
+                }
+                int s = sampleOf[t];
+                for (int e = 0; e < E; e++) sum[s * E + e] += probs[t * E + e];
+                if (hsum != null) {
+                    for (int h = 0; h < H; h++) hsum[s * H + h] += moeInput[t * H + h];
+                }
+            }
+            for (int s = 0; s < samples; s++) {
+                for (int e = 0; e < E; e++) probSum[(s * L + layer) * E + e] = (float) sum[s * E + e];
+                if (hsum != null) {
+                    for (int h = 0; h < H; h++) hiddenSum[(s * L + layer) * H + h] = (float) hsum[s * H + h];
+                }
+            }
+        }
+    }
+
+    static double logSumExp(float[] a, int off, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) max = Math.max(max, a[off + i]);
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += Math.exp(a[off + i] - max);
+        return max + Math.log(sum);
+    }
+
+    static int argmax(float[] a, int off, int n) {
+        int best = 0;
+        for (int i = 1; i < n; i++) {
+            if (a[off + i] > a[off + best]) best = i;
+        }
+        return best;
+    }
+
+    private static Map<String, String> standardMetadata(OlmoeModel model, List<Sample> samples, Map<String, String> extra) {
+        OlmoeConfig c = model.config();
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("format", "moescope-routes");
+        m.put("format_version", "1");
+        m.put("config_sha256", model.checkpoint().configSha256());
+        m.put("model_type", c.modelType());
+        m.put("dtype", c.dtype() == null ? "unknown" : c.dtype());
+        m.put("num_layers", Integer.toString(c.numHiddenLayers()));
+        m.put("num_experts", Integer.toString(c.numExperts()));
+        m.put("top_k", Integer.toString(c.numExpertsPerTok()));
+        m.put("vocab_size", Integer.toString(c.vocabSize()));
+        m.put("hidden_size", Integer.toString(c.hiddenSize()));
+        m.put("norm_topk_prob", Boolean.toString(c.normTopkProb()));
+        m.put("sample_ids", JSON.valueToTree(samples.stream().map(Sample::id).toList()).toString());
+        m.put("sample_groups", JSON.valueToTree(samples.stream().map(Sample::group).toList()).toString());
+        if (samples.stream().anyMatch(s -> s.lossStart() != 1)) {
+            m.put("sample_loss_starts", JSON.valueToTree(samples.stream().map(Sample::lossStart).toList()).toString());
+        }
+        m.put("created", Instant.now().truncatedTo(ChronoUnit.SECONDS).toString());
+        m.putAll(extra);
+        return m;
+    }
+}

@@ -1,0 +1,122 @@
+package org.moescope.trace;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.moescope.errors.BadInputException;
+import org.moescope.kernels.VectorKernels;
+import org.moescope.model.Fixtures;
+import org.moescope.model.OlmoeModel;
+import org.moescope.routing.RouteFile;
+import org.moescope.safetensors.SafetensorsFile;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class TracerTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void routeFileHoldsHfRoutesAndSelfConsistentMeansAndLosses() throws Exception {
+        Path model = Fixtures.model("tiny-f32");
+        try (OlmoeModel m = OlmoeModel.load(model, new VectorKernels());
+             SafetensorsFile golden = SafetensorsFile.open(model.resolve("golden.safetensors"))) {
+            int S = (int) golden.info("input_ids").shape()[1];
+            int[] ids = golden.readInts("input_ids");
+            List<Sample> samples = List.of(
+                    new Sample("first", "g", Arrays.copyOfRange(ids, 0, S), 1),
+                    new Sample("one", null, new int[] {5}, 1),
+                    new Sample("second", "g", Arrays.copyOfRange(ids, S, 2 * S), 1));
+            Path out = dir.resolve("routes.safetensors");
+            // batchTokens 7 forces samples to be split over several forward calls.
+            Tracer.trace(m, samples, out, Map.of("model_path", model.toString()), new Tracer.Options(true, true, true, 7), null);
+            try (RouteFile r = RouteFile.open(out)) {
+                var c = m.config();
+                int L = c.numHiddenLayers(), E = c.numExperts(), K = c.numExpertsPerTok(), V = c.vocabSize();
+                assertEquals(3, r.numSamples());
+                assertEquals(Arrays.asList("first", "one", "second"), r.sampleIds());
+                assertEquals(Arrays.asList("g", null, "g"), r.sampleGroups());
+                assertArrayEquals(new long[] {0, S, S + 1, 2L * S + 1}, r.sampleOffsets());
+                // Routes equal HF's.
+                int[] hfTopk = golden.readInts("topk_ids");
+                assertArrayEquals(Arrays.copyOfRange(hfTopk, 0, S * L * K), r.topkIds(0));
+                assertArrayEquals(Arrays.copyOfRange(hfTopk, S * L * K, 2 * S * L * K), r.topkIds(2));
+                // router_probs_mean = mean over tokens of softmax(router_logits).
+                float[] probsMean = r.routerProbsMean();
+                float[] loss = r.loss();
+                float[] hfLoss = golden.readFloats("loss");
+                assertEquals(hfLoss[0], loss[0], 1e-5);
+                assertEquals(hfLoss[1], loss[2], 1e-5);
+                assertTrue(Float.isNaN(loss[1]), "a one-token sample has no next token to score");
+                for (int s = 0; s < 3; s++) {
+                    int n = r.sampleLength(s);
+                    float[] rl = r.routerLogits(s);
+                    double[] mean = new double[L * E];
+                    for (int t = 0; t < n; t++) {
+                        for (int l = 0; l < L; l++) {
+                            double max = Double.NEGATIVE_INFINITY, sum = 0;
+                            for (int e = 0; e < E; e++) max = Math.max(max, rl[(t * L + l) * E + e]);
+                            for (int e = 0; e < E; e++) sum += Math.exp(rl[(t * L + l) * E + e] - max);
+                            for (int e = 0; e < E; e++) mean[l * E + e] += Math.exp(rl[(t * L + l) * E + e] - max) / sum / n;
+                        }
+                    }
+                    for (int j = 0; j < L * E; j++) {
+                        assertEquals(mean[j], probsMean[s * L * E + j], 1e-6, "sample " + s + " probs mean " + j);
+                    }
+                    // loss = NLL recomputed from the saved logits.
+                    if (n > 1) {
+                        float[] lg = r.logits(s);
+                        int[] in = r.inputIds(s);
+                        double nll = 0;
+                        for (int p = 0; p < n - 1; p++) {
+                            nll += Tracer.logSumExp(lg, p * V, V) - lg[p * V + in[p + 1]];
+                        }
+                        assertEquals(nll / (n - 1), loss[s], 1e-5);
+                    }
+                }
+                // Logits saved for sample 0 equal HF's.
+                float[] hfLogits = golden.readFloats("logits");
+                float[] lg0 = r.logits(0);
+                for (int i = 0; i < lg0.length; i++) assertEquals(hfLogits[i], lg0[i], 1e-4);
+                assertEquals(m.checkpoint().configSha256(), r.metadata().get("config_sha256"));
+                assertEquals(3 * L * c.hiddenSize(), r.hiddenMean().length);
+            }
+        }
+    }
+
+    @Test
+    void lossStartScoresOnlyTheAnswer() {
+        try (OlmoeModel m = OlmoeModel.load(Fixtures.model("tiny-f32"), new VectorKernels())) {
+            int[] seq = {3, 17, 40, 99, 120};
+            var all = Tracer.trace(m, List.of(new Sample(null, null, seq, 1)), null, Map.of(), Tracer.Options.defaults(), null);
+            var last = Tracer.trace(m, List.of(new Sample(null, null, seq, 4)), null, Map.of(), Tracer.Options.defaults(), null);
+            float[] logits = m.forward(m.newSession(5), seq, OlmoeModel.Logits.ALL, null);
+            int V = m.config().vocabSize();
+            double expected = Tracer.logSumExp(logits, 3 * V, V) - logits[3 * V + 120];
+            assertEquals(expected, last.loss()[0], 1e-5);
+            assertNotEquals(all.loss()[0], last.loss()[0]);
+            assertEquals(Tracer.argmax(logits, 3 * V, V) == 120, last.correct()[0]);
+        }
+    }
+
+    @Test
+    void jsonlErrorsNameTheLine() throws Exception {
+        Path f = dir.resolve("s.jsonl");
+        Files.writeString(f, "{\"ids\": [1,2]}\n\n{\"ids\": [1, 999]}\n");
+        var e = assertThrows(BadInputException.class, () -> SampleReader.read(f, 192, null));
+        assertEquals(f + ":3: token id 999 is out of range [0, 192)", e.getMessage());
+        Files.writeString(f, "{\"ids\": []}\n");
+        assertTrue(assertThrows(BadInputException.class, () -> SampleReader.read(f, 192, null)).getMessage().endsWith(":1: empty sample"));
+        Files.writeString(f, "{\"ids\": [1]}\n{oops\n");
+        assertTrue(assertThrows(BadInputException.class, () -> SampleReader.read(f, 192, null)).getMessage().endsWith(":2: not valid JSON"));
+        Files.writeString(f, "{\"text\": \"hi\"}\n");
+        assertTrue(assertThrows(BadInputException.class, () -> SampleReader.read(f, 192, null)).getMessage().contains("needs a tokenizer"));
+        Files.write(f, new byte[] {'{', (byte) 0xC3, '}', '\n'});
+        assertTrue(assertThrows(BadInputException.class, () -> SampleReader.read(f, 192, null)).getMessage().endsWith("not valid UTF-8"));
+    }
+}
