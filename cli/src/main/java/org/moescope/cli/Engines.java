@@ -1,0 +1,62 @@
+package org.moescope.cli;
+
+import org.moescope.errors.BadInputException;
+import org.moescope.kernels.VectorKernels;
+import org.moescope.model.OlmoeModel;
+import org.moescope.tokenizer.Tokenizer;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.function.Function;
+
+/** What the model-running commands share: loading a checkpoint on a backend, token lists, the tokenizer. */
+final class Engines {
+    private Engines() {
+    }
+
+    static OlmoeModel load(Path dir, String backend, PrintWriter err) {
+        switch (backend) {
+            case "cpu", "auto" -> {
+                return OlmoeModel.load(dir, new VectorKernels());
+            }
+            case "tornado" -> throw new BadInputException("--backend tornado: the TornadoVM backend is not available in "
+                    + "this build (install the TornadoVM SDK, set TORNADOVM_HOME and build with -Ptornado)");
+            default -> throw new BadInputException("--backend " + backend + ": unknown backend; choose cpu, tornado or auto");
+        }
+    }
+
+    /** Parses "1,2,3" into ids, each checked against the vocabulary. */
+    static int[] parseTokenList(String list, int vocabSize) {
+        String[] parts = list.split(",", -1);
+        int[] ids = new int[parts.length];
+        for (int i = 0; i < parts.length; i++) {
+            String p = parts[i].strip();
+            try {
+                ids[i] = Integer.parseInt(p);
+            } catch (NumberFormatException e) {
+                throw new BadInputException("--tokens: \"" + p + "\" is not a token id");
+            }
+            if (ids[i] < 0 || ids[i] >= vocabSize) {
+                throw new BadInputException("--tokens: token id " + ids[i] + " is out of range [0, " + vocabSize + ")");
+            }
+        }
+        return ids;
+    }
+
+    /** The tokenizer given, else the model directory's tokenizer.json, else null. */
+    static Tokenizer tokenizer(Path modelDir, Path tokenizerFile) {
+        if (tokenizerFile != null) {
+            return Tokenizer.load(tokenizerFile);
+        }
+        if (modelDir != null && Files.exists(modelDir.resolve("tokenizer.json"))) {
+            return Tokenizer.forModelDirectory(modelDir);
+        }
+        return null;
+    }
+
+    static Function<String, int[]> textEncoder(Path modelDir, Path tokenizerFile) {
+        Tokenizer t = tokenizer(modelDir, tokenizerFile);
+        return t == null ? null : t::encodeIds;
+    }
+}
