@@ -93,9 +93,12 @@ public final class SweepReport {
         editAxis.setAutoRangeIncludesZero(false);
         CombinedDomainXYPlot plot = new CombinedDomainXYPlot(editAxis);
         plot.setGap(12);
-        plot.add(subplot(result, "d_eff", r -> r.bound().dEff()), 1);
+        XYPlot first = subplot(result, "d_eff", r -> r.bound().dEff());
+        plot.add(first, 1);
         plot.add(subplot(result, "population risk", r -> r.bound().populationRisk()), 1);
         plot.add(subplot(result, "in-sample risk", r -> r.bound().inSampleRisk()), 1);
+        // every subplot has the same series; one legend entry per temperature is enough
+        plot.setFixedLegendItems(first.getLegendItems());
         BoundSettings s = result.settings();
         SyntheticConfig c = result.config();
         String lambda = s.lambdaRelative() ? "λ = " + num(s.lambda()) + "·Tr(H)/n" : "λ = " + num(s.lambda());

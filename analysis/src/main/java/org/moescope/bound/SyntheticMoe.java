@@ -47,10 +47,17 @@ public final class SyntheticMoe {
         return new Dataset(x, cluster, f, y, xTest, fTest);
     }
 
-    /** Router weights W ~ N(0, 1), shape (experts, D), for one seed; frozen for the whole run. */
+    /**
+     * Router weights W ~ N(0, 1), shape (experts, D), for one seed; frozen for the whole run. The seed is scrambled
+     * first: with new Random(seed) a router seed equal to the data seed would replay the data's stream, and W's rows
+     * would be the cluster centres (seen as one outlier router per sweep before this was fixed).
+     */
     public static double[][] router(long seed, int experts, int dim) {
-        return gaussian(new Random(seed), experts, dim, 1.0);
+        return gaussian(new Random(ROUTER_STREAM ^ (seed * 0x9E3779B97F4A7C15L)), experts, dim, 1.0);
     }
+
+    /** Separates router streams from data streams (the first 64 fractional bits of √2). */
+    private static final long ROUTER_STREAM = 0x6A09E667F3BCC908L;
 
     /** Gates softmax(W x / T) per row of x, shape (x.length, experts); topK > 0 keeps the k largest and renormalises. */
     public static double[][] gates(double[][] router, double[][] x, double temperature, int topK) {

@@ -55,6 +55,15 @@ class SyntheticSweepTest {
     }
 
     @Test
+    void routerStreamsDoNotReplayTheDataStream() {
+        // data seed 5 and router seed 5: the first router row must not be the first cluster centre scaled by √D
+        SyntheticConfig c = new SyntheticConfig(10, 10, 12, 6, 3, 0.5, 0, 0.3, 5, 1, new double[] {1}, 0.7);
+        double[] first = SyntheticMoe.router(5, 6, 12)[0];
+        java.util.Random data = new java.util.Random(c.dataSeed());
+        assertTrue(Math.abs(first[0] - data.nextGaussian()) > 1e-9 || Math.abs(first[1] - data.nextGaussian()) > 1e-9);
+    }
+
+    @Test
     void sweepRunsEveryRouterAndTemperature() {
         BoundSweep.Result r = BoundSweep.run(SMALL, SETTINGS);
         assertEquals(8, r.runs().size());
