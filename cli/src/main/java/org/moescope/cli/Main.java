@@ -11,6 +11,7 @@ import java.io.PrintWriter;
         description = "Mixture-of-Experts inference and routing analysis on the JVM.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                BoundCommand.class,
         })
 public final class Main implements Runnable {
     /** Exit status for bad input (a file, field or option the user must fix). */
