@@ -54,6 +54,14 @@ public final class AtomicFiles {
         }
     }
 
+    /** Writes a whole binary file atomically. */
+    public static void writeBytes(Path target, byte[] bytes) {
+        write(target, ch -> {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes);
+            while (b.hasRemaining()) ch.write(b);
+        });
+    }
+
     /** Writes a whole text file atomically (UTF-8). */
     public static void writeString(Path target, String text) {
         byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
