@@ -27,6 +27,8 @@ public final class VectorKernels implements Kernels {
     /** Below this many tokens a matmul streams the weights once per token instead of staging rows in cache. */
     private static final int STAGED_MIN_TOKENS = 3;
     private static final int BLOCK_ROWS = 4;
+    /** Multiply-adds below which a matmul runs on the calling thread. */
+    static final long PARALLEL_MIN_MACS = 1L << 17;
 
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
 
@@ -46,7 +48,10 @@ public final class VectorKernels implements Kernels {
         // Enough tasks for load balance, few enough that fork/join overhead stays small.
         int threads = Runtime.getRuntime().availableProcessors();
         int tasks = Math.min(blocks, threads * 8);
-        IntStream.range(0, tasks).parallel().forEach(task -> {
+        // Small products finish faster on the calling thread than the fork/join hand-off takes.
+        boolean parallel = (long) rows * w.cols() * tokens >= PARALLEL_MIN_MACS;
+        IntStream range = IntStream.range(0, tasks);
+        (parallel ? range.parallel() : range).forEach(task -> {
             int b0 = (int) ((long) blocks * task / tasks);
             int b1 = (int) ((long) blocks * (task + 1) / tasks);
             int r0 = b0 * BLOCK_ROWS;

@@ -295,7 +295,9 @@ public final class OlmoeModel implements AutoCloseable {
         // Causal attention: token t sees cache rows visibleFrom[t] .. cacheRow[t] (its own sequence up to itself).
         float scale = (float) (1.0 / Math.sqrt(hd));
         Arrays.fill(b.attn, 0f);
-        IntStream.range(0, T * nHeads).parallel().forEach(job -> {
+        long work = (long) T * nHeads * (cacheRow[T - 1] - visibleFrom[T - 1] + 1) * hd;
+        IntStream jobs = IntStream.range(0, T * nHeads);
+        (work >= PARALLEL_MIN_WORK ? jobs.parallel() : jobs).forEach(job -> {
             int t = job / nHeads;
             int h = job % nHeads;
             int kvHead = h / groupSize;
@@ -316,6 +318,9 @@ public final class OlmoeModel implements AutoCloseable {
             x[i] += b.proj[i];
         }
     }
+
+    /** Attention work (multiply-adds) below which the heads run on the calling thread. */
+    private static final long PARALLEL_MIN_WORK = 1L << 16;
 
     private static void clamp(float[] a, int off, int n, float c) {
         for (int i = off; i < off + n; i++) {

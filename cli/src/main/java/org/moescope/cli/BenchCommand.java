@@ -1,0 +1,118 @@
+package org.moescope.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.moescope.errors.BadInputException;
+import org.moescope.model.Generation;
+import org.moescope.model.OlmoeModel;
+import org.moescope.model.Sampler;
+import org.moescope.trace.Sample;
+import org.moescope.trace.Tracer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code moescope bench}: end-to-end speed of one checkpoint on this machine — load time, prefill with routes
+ * recorded over a batch of random samples, decode, time to first token, memory. Prints JSON. Numbers here are for
+ * comparing runs made in the same session; nothing is asserted.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure load time, prefill (routes recorded) and decode tokens/s, time to first token and memory.")
+public final class BenchCommand implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--model", required = true, description = "HF checkpoint directory.")
+    Path model;
+
+    @Option(names = "--samples", defaultValue = "8", description = "Prefill samples (default: ${DEFAULT-VALUE}).")
+    int samples;
+
+    @Option(names = "--sample-tokens", defaultValue = "128", description = "Tokens per prefill sample (default: ${DEFAULT-VALUE}).")
+    int sampleTokens;
+
+    @Option(names = "--prompt-tokens", defaultValue = "16", description = "Decode prompt length (default: ${DEFAULT-VALUE}).")
+    int promptTokens;
+
+    @Option(names = "--decode-tokens", defaultValue = "32", description = "Tokens to decode (default: ${DEFAULT-VALUE}).")
+    int decodeTokens;
+
+    @Option(names = "--batch-tokens", defaultValue = "512", description = "Prefill tokens per forward call (default: ${DEFAULT-VALUE}).")
+    int batchTokens;
+
+    @Option(names = "--warmup", defaultValue = "1", description = "Untimed warm-up rounds (JIT) before timing (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Seed of the random token ids.")
+    long seed;
+
+    @Option(names = "--backend", defaultValue = "auto", description = "cpu | auto (default: ${DEFAULT-VALUE}).")
+    String backend;
+
+    @Override
+    public Integer call() throws IOException {
+        if (samples < 1 || sampleTokens < 2 || decodeTokens < 1 || promptTokens < 1 || warmup < 0) {
+            throw new BadInputException("--samples, --decode-tokens, --prompt-tokens must be >= 1, --sample-tokens >= 2");
+        }
+        var err = spec.commandLine().getErr();
+        long t0 = System.nanoTime();
+        try (OlmoeModel m = Engines.load(model, backend, err)) {
+            double loadSeconds = (System.nanoTime() - t0) / 1e9;
+            int vocab = m.config().vocabSize();
+            SplittableRandom rnd = new SplittableRandom(seed);
+            List<Sample> batch = new ArrayList<>();
+            for (int i = 0; i < samples; i++) {
+                batch.add(new Sample("s" + i, null, rnd.ints(sampleTokens, 0, vocab).toArray(), 1));
+            }
+            int[] prompt = rnd.ints(promptTokens, 0, vocab).toArray();
+            Path tmp = Files.createTempFile("moescope-bench", ".safetensors");
+            try {
+                for (int w = 0; w < warmup; w++) {
+                    err.println("bench: warm-up round " + (w + 1));
+                    Tracer.trace(m, batch.subList(0, Math.min(2, samples)), tmp, Map.of(),
+                            new Tracer.Options(false, false, false, batchTokens), null);
+                    Generation.generate(m, prompt, Math.min(4, decodeTokens), Sampler.greedy(vocab), null, null);
+                }
+                err.println("bench: prefill " + samples + " x " + sampleTokens + " tokens with routes recorded");
+                Tracer.Result prefill = Tracer.trace(m, batch, tmp, Map.of(),
+                        new Tracer.Options(false, false, false, batchTokens), null);
+                err.println("bench: decode " + decodeTokens + " tokens");
+                Generation.Result gen = Generation.generate(m, prompt, decodeTokens, Sampler.greedy(vocab), null, null);
+                ObjectNode j = new ObjectMapper().createObjectNode();
+                j.put("model", model.toString());
+                j.put("dtype", m.config().dtype());
+                j.put("threads", Runtime.getRuntime().availableProcessors());
+                j.put("load_seconds", loadSeconds);
+                j.put("prefill_tokens", prefill.tokens());
+                j.put("prefill_seconds", prefill.seconds());
+                j.put("prefill_tokens_per_second", prefill.tokens() / prefill.seconds());
+                j.put("time_to_first_token_seconds", gen.timeToFirstToken());
+                int decoded = gen.tokens().length - 1;
+                j.put("decode_tokens", decoded);
+                j.put("decode_tokens_per_second", decoded / Math.max(1e-9, gen.decodeSeconds()));
+                Map<String, Long> mem = ProcMemory.read();
+                j.put("peak_rss_bytes", mem.getOrDefault("VmHWM", -1L));
+                j.put("rss_anon_bytes", mem.getOrDefault("RssAnon", -1L));
+                j.put("rss_file_bytes", mem.getOrDefault("RssFile", -1L));
+                j.put("jvm_uptime_seconds", ManagementFactory.getRuntimeMXBean().getUptime() / 1e3);
+                spec.commandLine().getOut().println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+                        .writeValueAsString(j));
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        }
+        return 0;
+    }
+}
