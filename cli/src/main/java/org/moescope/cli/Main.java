@@ -11,6 +11,9 @@ import java.io.PrintWriter;
         description = "Mixture-of-Experts inference and routing analysis on the JVM.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                TraceCommand.class,
+                GenerateCommand.class,
+                BenchCommand.class,
                 BoundCommand.class,
         })
 public final class Main implements Runnable {
