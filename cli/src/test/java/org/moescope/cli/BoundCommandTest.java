@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.moescope.routing.RouteFile;
+import org.moescope.routing.RouteFileWriter;
 import org.moescope.safetensors.SafetensorsWriter;
 
 import java.io.PrintWriter;
@@ -107,6 +109,36 @@ class BoundCommandTest {
         Outcome kernel = run("bound", "--input", handFile(true).toString(), "--kernel", "rbf");
         assertEquals(Main.EXIT_BAD_INPUT, kernel.status());
         assertTrue(kernel.err().contains("unknown kernel 'rbf'"), kernel.err());
+    }
+
+    @Test
+    void routeFileLayerIsEvaluated() throws Exception {
+        // 4 one-or-two-token samples, 2 layers, 3 experts, hidden size 2; sample 3 has a NaN loss and is left out
+        RouteFile.Dims dims = new RouteFile.Dims(4, 6, 2, 1, 3, 0, 2, false, false, true);
+        Path routes = dir.resolve("routes.safetensors");
+        try (RouteFileWriter w = new RouteFileWriter(routes, dims, new long[] {0, 2, 3, 5, 6}, Map.of())) {
+            for (int s = 0; s < 4; s++) {
+                int tokens = s % 2 == 0 ? 2 : 1;
+                w.writeTokenRows(RouteFile.Field.INPUT_IDS, s, new int[tokens]);
+                w.writeTokenRows(RouteFile.Field.TOPK_IDS, s, new int[tokens * 2]);
+                w.writeTokenRows(RouteFile.Field.TOPK_WEIGHTS, s, new float[tokens * 2]);
+                w.writeSampleRow(RouteFile.Field.ROUTER_PROBS_MEAN, s, new float[] {0.2f, 0.3f, 0.5f, 0.6f, 0.3f, 0.1f});
+                w.writeSampleRow(RouteFile.Field.LOSS, s, new float[] {s == 3 ? Float.NaN : 2 + s});
+                w.writeSampleRow(RouteFile.Field.HIDDEN_MEAN, s, new float[] {1, s, s, 1});
+            }
+            w.commit();
+        }
+        Outcome o = run("bound", "--routes", routes.toString(), "--layer", "1", "--lambda-relative", "--json");
+        assertEquals(0, o.status(), o.err());
+        JsonNode j = new ObjectMapper().readTree(o.out());
+        assertEquals(3, j.get("n").asInt());
+        assertEquals(1, j.get("dropped_samples").asInt());
+        assertEquals("loss", j.get("y_source").asText());
+        assertEquals(2, j.get("warnings").size());
+
+        Outcome noLayer = run("bound", "--routes", routes.toString());
+        assertEquals(Main.EXIT_BAD_INPUT, noLayer.status());
+        assertTrue(noLayer.err().contains("--routes needs --layer"), noLayer.err());
     }
 
     @Test
