@@ -15,6 +15,7 @@ import java.io.PrintWriter;
                 GenerateCommand.class,
                 BenchCommand.class,
                 BoundCommand.class,
+                TokenizeCommand.class,
         })
 public final class Main implements Runnable {
     /** Exit status for bad input (a file, field or option the user must fix). */
