@@ -191,7 +191,7 @@ public final class BoundCommand implements Callable<Integer> {
         sb.append("one-layer MoE bound (Theorem 4.1, C1 = C2 = 1) for ").append(source).append('\n');
         row(sb, "n", Integer.toString(r.n()));
         row(sb, "kernel", r.kernel().cliName());
-        row(sb, "lambda", fmt(r.lambda()) + (r.lambdaRelative() == r.lambdaRelative()
+        row(sb, "lambda", fmt(r.lambda()) + (!Double.isNaN(r.lambdaRelative())
                 ? "  (" + fmt(r.lambdaRelative()) + " x Tr(H)/n = " + fmt(r.traceOverN()) + ")" : ""));
         row(sb, "sigma, delta", fmt(r.sigma()) + ", " + fmt(r.delta()));
         row(sb, "Tr(H)/n", fmt(r.traceOverN()));
