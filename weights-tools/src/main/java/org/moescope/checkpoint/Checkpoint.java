@@ -30,7 +30,8 @@ public final class Checkpoint implements AutoCloseable {
     public static final String SINGLE_FILE = "model.safetensors";
     public static final String INDEX = "model.safetensors.index.json";
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final Path dir;
     private final byte[] configBytes;

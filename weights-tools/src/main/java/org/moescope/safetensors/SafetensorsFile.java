@@ -47,7 +47,8 @@ public final class SafetensorsFile implements AutoCloseable {
     static final ObjectMapper HEADER_JSON = new ObjectMapper(JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(MAX_JSON_DEPTH).build())
-            .build());
+            .build())
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS); // "{} {}" is not a header
 
     private final Path path;
     private final Arena arena;
