@@ -1,9 +1,12 @@
 package org.moescope.tokenizer;
 
 import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.moescope.errors.BadInputException;
 
 import java.io.IOException;
@@ -25,7 +28,13 @@ final class TokenizerJson {
     /** Ids beyond this are taken for a corrupt file rather than a vocabulary (the arrays are sized by max id). */
     private static final int MAX_ID = 16_000_000;
 
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
     private final String source;
+    /** model.vocab, token → id; null when the file has none. */
+    private Map<String, Integer> vocab;
+    /** model.merges in rank order: a String ("a b") or a JsonNode (["a", "b"], or anything malformed). */
+    private List<Object> merges;
 
     private TokenizerJson(String source) {
         this.source = source;
@@ -45,9 +54,21 @@ final class TokenizerJson {
 
     static Tokenizer parse(byte[] json, String source) {
         TokenizerJson reader = new TokenizerJson(source);
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(json);
+        // The vocabulary and merges (100k entries for OLMoE) are streamed; the small rest is read as a tree.
+        ObjectNode root = MAPPER.createObjectNode();
+        try (JsonParser p = MAPPER.createParser(json)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw reader.bad("not a tokenizer.json (the top level is not a JSON object)");
+            }
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken value = p.nextToken();
+                if (field.equals("model") && value == JsonToken.START_OBJECT) {
+                    root.set(field, reader.readModel(p));
+                } else {
+                    root.set(field, p.readValueAsTree());
+                }
+            }
         } catch (JsonProcessingException e) {
             JsonLocation at = e.getLocation();
             String where = at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
@@ -57,6 +78,37 @@ final class TokenizerJson {
             throw new BadInputException(source + ": cannot read (" + e.getMessage() + ")", e);
         }
         return reader.build(root);
+    }
+
+    /** Reads the model object: vocab and merges into fields of this reader, the other settings into a tree. */
+    private ObjectNode readModel(JsonParser p) throws IOException {
+        ObjectNode model = MAPPER.createObjectNode();
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken value = p.nextToken();
+            if (field.equals("vocab") && value == JsonToken.START_OBJECT) {
+                vocab = new HashMap<>();
+                while (p.nextToken() == JsonToken.FIELD_NAME) {
+                    String token = p.currentName();
+                    JsonToken idToken = p.nextToken();
+                    if (idToken != JsonToken.VALUE_NUMBER_INT || p.getNumberType() != JsonParser.NumberType.INT
+                            || p.getIntValue() < 0 || p.getIntValue() > MAX_ID) {
+                        throw bad("model.vocab[" + quote(token) + "] = " + p.readValueAsTree() + " is not a token id");
+                    }
+                    vocab.put(token, p.getIntValue());
+                }
+                model.put(field, "(streamed)");
+            } else if (field.equals("merges") && value == JsonToken.START_ARRAY) {
+                merges = new ArrayList<>();
+                while (p.nextToken() != JsonToken.END_ARRAY) {
+                    merges.add(p.currentToken() == JsonToken.VALUE_STRING ? p.getText() : p.readValueAsTree());
+                }
+                model.put(field, "(streamed)");
+            } else {
+                model.set(field, p.readValueAsTree());
+            }
+        }
+        return model;
     }
 
     private Tokenizer build(JsonNode root) {
@@ -75,17 +127,24 @@ final class TokenizerJson {
         Tokenizer.TrimOffsets trim = readPostProcessor(root.get("post_processor"));
 
         checkModelOptions(model);
-        Map<String, Integer> vocab = readVocab(model.get("vocab"));
-        List<AddedToken> added = readAddedTokens(root.get("added_tokens"), vocab);
-        int size = 0;
-        for (int id : vocab.values()) {
-            size = Math.max(size, id + 1);
+        if (vocab == null) {
+            throw bad("model.vocab is missing or not an object");
         }
+        String[] byId = new String[vocabSize(vocab)];
+        vocab.forEach((token, id) -> {
+            if (byId[id] != null) {
+                String first = byId[id].compareTo(token) < 0 ? byId[id] : token;
+                String second = first.equals(token) ? byId[id] : token;
+                throw bad("model.vocab gives id " + id + " to both " + quote(first) + " and " + quote(second));
+            }
+            byId[id] = token;
+        });
+        List<AddedToken> added = readAddedTokens(root.get("added_tokens"), vocab);
+        int size = byId.length;
         for (AddedToken t : added) {
             size = Math.max(size, t.id() + 1);
         }
-        String[] tokens = new String[size];
-        vocab.forEach((token, id) -> tokens[id] = token);
+        String[] tokens = java.util.Arrays.copyOf(byId, size);
 
         int[] byteIds = new int[256];
         for (int b = 0; b < 256; b++) {
@@ -97,26 +156,24 @@ final class TokenizerJson {
             }
             byteIds[b] = id == null ? -1 : id;
         }
-        JsonNode mergesNode = model.get("merges");
-        if (mergesNode == null || !mergesNode.isArray()) {
+        if (merges == null) {
             throw bad("model.merges is missing or not an array");
         }
-        BpeModel.MergeTable merges = new BpeModel.MergeTable(mergesNode.size());
-        int[] mergeResult = new int[mergesNode.size()];
-        for (int rank = 0; rank < mergesNode.size(); rank++) {
-            String[] pair = mergePair(mergesNode.get(rank), rank);
+        BpeModel.MergeTable mergeTable = new BpeModel.MergeTable(merges.size());
+        int[] mergeResult = new int[merges.size()];
+        for (int rank = 0; rank < merges.size(); rank++) {
+            String[] pair = mergePair(merges.get(rank), rank);
             Integer left = vocab.get(pair[0]);
             Integer right = vocab.get(pair[1]);
             Integer result = vocab.get(pair[0] + pair[1]);
             if (left == null || right == null || result == null) {
                 String missing = left == null ? pair[0] : right == null ? pair[1] : pair[0] + pair[1];
-                throw bad("model.merges[" + rank + "]: token \"" + missing + "\" is not in model.vocab");
+                throw bad("model.merges[" + rank + "]: token " + quote(missing) + " is not in model.vocab");
             }
-            merges.put(left, right, rank);
+            mergeTable.put(left, right, rank);
             mergeResult[rank] = result;
         }
-        return new Tokenizer(source, tokens, Map.copyOf(vocab), new BpeModel(byteIds, merges, mergeResult), nfc,
-                added, trim);
+        return new Tokenizer(source, tokens, vocab, new BpeModel(byteIds, mergeTable, mergeResult), nfc, added, trim);
     }
 
     private boolean readNormalizer(JsonNode node) {
@@ -227,37 +284,24 @@ final class TokenizerJson {
         }
     }
 
-    private Map<String, Integer> readVocab(JsonNode node) {
-        if (node == null || !node.isObject()) {
-            throw bad("model.vocab is missing or not an object");
+    private static int vocabSize(Map<String, Integer> vocab) {
+        int size = 0;
+        for (int id : vocab.values()) {
+            size = Math.max(size, id + 1);
         }
-        Map<String, Integer> vocab = new HashMap<>(node.size() * 2);
-        Map<Integer, String> byId = new HashMap<>(node.size() * 2);
-        for (Map.Entry<String, JsonNode> e : node.properties()) {
-            JsonNode idNode = e.getValue();
-            if (!idNode.canConvertToInt() || !idNode.isIntegralNumber() || idNode.asInt() < 0
-                    || idNode.asInt() > MAX_ID) {
-                throw bad("model.vocab[\"" + e.getKey() + "\"] = " + idNode + " is not a token id");
-            }
-            int id = idNode.asInt();
-            String other = byId.put(id, e.getKey());
-            if (other != null) {
-                throw bad("model.vocab gives id " + id + " to both \"" + other + "\" and \"" + e.getKey() + "\"");
-            }
-            vocab.put(e.getKey(), id);
-        }
-        return vocab;
+        return size;
     }
 
-    private String[] mergePair(JsonNode m, int rank) {
+    private String[] mergePair(Object merge, int rank) {
         String where = "model.merges[" + rank + "]";
-        if (m.isTextual()) {
-            String[] parts = m.asText().split(" ", -1);
-            if (parts.length != 2) {
-                throw bad(where + " = " + m + " is not two tokens separated by one space");
+        if (merge instanceof String text) {
+            int space = text.indexOf(' ');
+            if (space < 0 || text.indexOf(' ', space + 1) >= 0) {
+                throw bad(where + " = " + quote(text) + " is not two tokens separated by one space");
             }
-            return parts;
+            return new String[] {text.substring(0, space), text.substring(space + 1)};
         }
+        JsonNode m = (JsonNode) merge;
         if (m.isArray() && m.size() == 2 && m.get(0).isTextual() && m.get(1).isTextual()) {
             return new String[] {m.get(0).asText(), m.get(1).asText()};
         }
@@ -330,6 +374,11 @@ final class TokenizerJson {
             throw bad(field + " = " + v + " is not true or false");
         }
         return v.asBoolean();
+    }
+
+    /** A string as a JSON literal: quoted, and escaped so that a message stays on one line. */
+    private static String quote(String s) {
+        return MAPPER.getNodeFactory().textNode(s).toString();
     }
 
     private static boolean isNull(JsonNode node) {
