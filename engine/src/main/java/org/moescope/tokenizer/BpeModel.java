@@ -11,7 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 final class BpeModel {
     /** Pre-tokens longer than this (in UTF-16 units) are not cached: they are rare and would crowd the cache. */
     private static final int MAX_CACHED_LENGTH = 64;
-    private static final int CACHE_CAPACITY = 200_000;
+    private static final int CACHE_CAPACITY = 100_000;
 
     /** The symbol id of each byte, -1 when the vocabulary lacks it (OLMoE lacks the bytes UTF-8 never uses). */
     private final int[] byteIds; // (256)
