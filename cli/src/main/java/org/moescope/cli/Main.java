@@ -16,6 +16,7 @@ import java.io.PrintWriter;
                 BenchCommand.class,
                 BoundCommand.class,
                 TokenizeCommand.class,
+                WeightsCommand.class,
         })
 public final class Main implements Runnable {
     /** Exit status for bad input (a file, field or option the user must fix). */
