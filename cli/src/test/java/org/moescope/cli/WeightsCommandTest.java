@@ -125,6 +125,24 @@ class WeightsCommandTest {
         assertOneLineError(run("weights", "diff", "--series", a.toString()), "at least two checkpoints");
     }
 
+    /** The checkpoints HF transformers wrote under fixtures/models (make_fixtures.py) pass verify and inspect. */
+    @Test
+    void hfWrittenFixturesVerifyAndInspect() throws IOException {
+        List<Path> models;
+        try (var s = Files.list(Path.of("..", "fixtures", "models"))) {
+            models = s.filter(p -> Files.exists(p.resolve("config.json"))).sorted().toList();
+        }
+        assertTrue(models.size() >= 3, models.toString());
+        for (Path m : models) {
+            Outcome v = run("weights", "verify", m.toString());
+            assertEquals(0, v.status(), m + ": " + v.out() + v.err());
+            assertTrue(v.out().contains("shapes checked against config.json"), v.out());
+            Outcome i = run("weights", "inspect", "--json", m.toString());
+            JsonNode j = new ObjectMapper().readTree(i.out());
+            assertEquals(j.get("parameters").get("expected_from_config"), j.get("parameters").get("total"), m.toString());
+        }
+    }
+
     @Test
     void badOptionsAreOneLineErrors() throws IOException {
         Path a = init("a", 1, "bf16");
