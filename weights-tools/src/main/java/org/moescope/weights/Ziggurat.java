@@ -13,7 +13,7 @@ final class Ziggurat {
     private static final double R = 3.442619855899;           // start of the tail
     private static final double V = 9.91256303526217e-3;      // area of each layer
     private static final double M = 2147483648.0;             // 2^31: abscissae are signed 32-bit integers
-    private static final long[] K = new long[128];            // (128) fast-path bounds on |hz|
+    private static final int[] K = new int[128];              // (128) fast-path bounds on |hz|
     private static final double[] W = new double[128];       // (128) layer width / 2^31
     private static final double[] F = new double[128];        // (128) density at each layer's edge
 
@@ -21,7 +21,7 @@ final class Ziggurat {
         double dn = R;
         double tn = dn;
         double q = V / Math.exp(-0.5 * dn * dn);
-        K[0] = (long) (dn / q * M);
+        K[0] = (int) (dn / q * M);
         K[1] = 0;
         W[0] = q / M;
         W[127] = dn / M;
@@ -29,7 +29,7 @@ final class Ziggurat {
         F[127] = Math.exp(-0.5 * dn * dn);
         for (int i = 126; i >= 1; i--) {
             dn = Math.sqrt(-2.0 * Math.log(V / dn + Math.exp(-0.5 * dn * dn)));
-            K[i + 1] = (long) (dn / tn * M);
+            K[i + 1] = (int) (dn / tn * M);
             tn = dn;
             F[i] = Math.exp(-0.5 * dn * dn);
             W[i] = dn / M;
@@ -43,7 +43,7 @@ final class Ziggurat {
         while (true) {
             long bits = rng.nextLong();
             int layer = (int) (bits & 127);
-            long hz = (int) (bits >> 32);
+            int hz = (int) (bits >> 32);
             double x = hz * W[layer];
             if (Math.abs(hz) < K[layer]) {
                 return x;
