@@ -88,7 +88,8 @@ public final class WeightsCommand implements Runnable {
         @Option(names = "--manifest", paramLabel = "FILE", description = "sha256sum-style manifest to check.")
         Path manifest;
 
-        @Option(names = "--write-manifest", description = "After a pass, write DIR/" + Manifest.DEFAULT_NAME + ".")
+        @Option(names = "--write-manifest", description = "After a pass, write DIR/" + Manifest.DEFAULT_NAME
+                + " (an existing one is replaced, not checked).")
         boolean writeManifest;
 
         @Override
@@ -108,7 +109,7 @@ public final class WeightsCommand implements Runnable {
                 report = Verify.run(src, expected, manifestFile);
             }
             report.findings().forEach(out::println);
-            out.printf(Locale.ROOT, "%s: %d tensors, %,d parameters, %d files; shapes %s; values scanned; manifest %s "
+            out.printf(Locale.ROOT, "%s: %d tensors, %,d parameters, %d file(s); shapes %s; values scanned; manifest %s "
                             + "(%.1f s)%n", dir, report.tensors(), report.parameters(), report.files(),
                     report.shapesChecked() ? "checked against config.json" : "not checked (unknown model_type)",
                     report.manifestFiles() < 0 ? "none" : report.manifestFiles() + " files checked", seconds(start));

@@ -92,7 +92,7 @@ public final class Init {
                               int window) throws IOException {
         long n = t.elements();
         long blocks = (n + BLOCK - 1) / BLOCK;
-        long rowLength = n == 0 ? 1 : n / t.shape()[0];
+        long rowLength = t.shape().length == 0 || t.shape()[0] == 0 ? Math.max(n, 1) : n / t.shape()[0];
         long nameSeed = mix64(mix64(seed) ^ nameHash(t.name()));
         ArrayDeque<ByteBuffer> free = new ArrayDeque<>();
         ArrayDeque<Future<ByteBuffer>> inFlight = new ArrayDeque<>();

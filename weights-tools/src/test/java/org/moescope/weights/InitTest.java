@@ -68,6 +68,20 @@ class InitTest {
     }
 
     @Test
+    void scalarsAndEmptyTensorsAreFine() {
+        Path out = dir.resolve("odd");
+        Init.run(List.of(new Init.TensorPlan("scalar", new long[] {}, new Init.Normal(1, 0)),
+                        new Init.TensorPlan("empty", new long[] {0, 4}, new Init.Normal(1, 0)),
+                        new Init.TensorPlan("one", new long[] {3}, new Init.Constant(2.5f))),
+                TinyCheckpoints.config("dtype"), DType.F32, 1, CheckpointWriter.DEFAULT_MAX_SHARD, out, false, 1);
+        try (SafetensorsFile f = SafetensorsFile.open(out.resolve("model.safetensors"))) {
+            assertEquals(0f, f.readFloats("scalar")[0], "row 0 of a scalar is the scalar: zeroed");
+            assertEquals(0, f.readFloats("empty").length);
+            assertArrayEquals(new float[] {2.5f, 2.5f, 2.5f}, f.readFloats("one"));
+        }
+    }
+
+    @Test
     void sameSeedSameBytesWhateverTheThreadsDifferentSeedDifferentBytes() throws IOException {
         Path a = dir.resolve("a");
         Path b = dir.resolve("b");
