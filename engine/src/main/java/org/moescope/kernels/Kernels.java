@@ -3,11 +3,43 @@ package org.moescope.kernels;
 /**
  * The numeric primitives of the forward pass. Two implementations compute the same thing: {@link ScalarKernels}
  * (plain loops, the reference the tests trust) and {@link VectorKernels} (JDK Vector API, all cores). Arrays are
- * row-major; offsets are in elements.
+ * row-major; offsets are in elements. Results may differ between implementations only by float rounding (the order
+ * of the additions inside a dot product).
  */
 public interface Kernels {
     /** out (T, w.rows) = x (T, w.cols) · wᵀ, widening w from its stored dtype. */
     void matmul(float[] out, float[] x, int tokens, Weight w);
+
+    /**
+     * Several products of one input, outs[i] (T, ws[i].rows) = x (T, cols) · ws[i]ᵀ, as one unit of work (q, k and v
+     * share their input: it is read, and laid out for the kernel, once).
+     */
+    void matmul(float[] x, int tokens, Weight[] ws, float[][] outs);
+
+    /**
+     * A mixture of SwiGLU experts: for each token t and each of its k choices (expert e = topkIds[t·k + j], weight
+     * g = topkWeights[t·k + j]), out[t] = Σ g · down_e(silu(gate_e(x[t])) ⊙ up_e(x[t])), the terms added in ascending
+     * expert id, starting from zero (as HF's index_add_ loop over experts). out (T, hidden) is overwritten.
+     *
+     * @param x    (T, hidden)
+     * @param gate (experts) x (intermediate, hidden)
+     * @param up   (experts) x (intermediate, hidden)
+     * @param down (experts) x (hidden, intermediate)
+     */
+    void moe(float[] out, float[] x, int tokens, int[] topkIds, float[] topkWeights, int k,
+             Weight[] gate, Weight[] up, Weight[] down);
+
+    /**
+     * Causal softmax attention over a KV cache. Query token t, head h attends to cache rows visibleFrom[t] ..
+     * cacheRow[t] of kv head h / (heads / kvHeads), scores scaled by 1/sqrt(headDim).
+     *
+     * @param out    (T, heads·headDim), overwritten
+     * @param q      (T, heads·headDim)
+     * @param keys   (cache rows, kvHeads·headDim)
+     * @param values (cache rows, kvHeads·headDim)
+     */
+    void attention(float[] out, float[] q, int tokens, float[] keys, float[] values, int[] cacheRow, int[] visibleFrom,
+                   int heads, int kvHeads, int headDim);
 
     /** Copies row r of w into out[off .. off+w.cols), widened to float. */
     void row(Weight w, int r, float[] out, int off);

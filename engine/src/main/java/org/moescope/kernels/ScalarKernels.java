@@ -22,6 +22,77 @@ public final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public void matmul(float[] x, int tokens, Weight[] ws, float[][] outs) {
+        for (int i = 0; i < ws.length; i++) {
+            matmul(outs[i], x, tokens, ws[i]);
+        }
+    }
+
+    /** One token at a time, its experts in ascending id order: the definition, with no grouping. */
+    @Override
+    public void moe(float[] out, float[] x, int tokens, int[] topkIds, float[] topkWeights, int k,
+                    Weight[] gate, Weight[] up, Weight[] down) {
+        int hidden = down[0].rows();
+        int inter = gate[0].rows();
+        float[] xt = new float[hidden];
+        float[] g = new float[inter];
+        float[] u = new float[inter];
+        float[] o = new float[hidden];
+        int[] order = new int[k];
+        for (int t = 0; t < tokens; t++) {
+            System.arraycopy(x, t * hidden, xt, 0, hidden);
+            java.util.Arrays.fill(out, t * hidden, (t + 1) * hidden, 0f);
+            ascendingExperts(topkIds, t * k, k, order);
+            for (int j : order) {
+                int e = topkIds[t * k + j];
+                matmul(g, xt, 1, gate[e]);
+                matmul(u, xt, 1, up[e]);
+                siluMul(g, u, inter);
+                matmul(o, g, 1, down[e]);
+                axpy(out, t * hidden, topkWeights[t * k + j], o, 0, hidden);
+            }
+        }
+    }
+
+    /** order[0..k) = the choice indices j of ids[off .. off+k), sorted by expert id. */
+    static void ascendingExperts(int[] ids, int off, int k, int[] order) {
+        for (int j = 0; j < k; j++) {
+            int i = j;
+            while (i > 0 && ids[off + order[i - 1]] > ids[off + j]) {
+                order[i] = order[i - 1];
+                i--;
+            }
+            order[i] = j;
+        }
+    }
+
+    @Override
+    public void attention(float[] out, float[] q, int tokens, float[] keys, float[] values, int[] cacheRow,
+                          int[] visibleFrom, int heads, int kvHeads, int headDim) {
+        int dim = heads * headDim;
+        int kvDim = kvHeads * headDim;
+        int group = heads / kvHeads;
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        java.util.Arrays.fill(out, 0, tokens * dim, 0f);
+        for (int t = 0; t < tokens; t++) {
+            int from = visibleFrom[t];
+            int seen = cacheRow[t] - from + 1;
+            float[] scores = new float[seen];
+            for (int h = 0; h < heads; h++) {
+                int qOff = t * dim + h * headDim;
+                int kvOff = (h / group) * headDim;
+                for (int j = 0; j < seen; j++) {
+                    scores[j] = dot(q, qOff, keys, (from + j) * kvDim + kvOff, headDim) * scale;
+                }
+                softmax(scores, 0, seen);
+                for (int j = 0; j < seen; j++) {
+                    axpy(out, qOff, scores[j], values, (from + j) * kvDim + kvOff, headDim);
+                }
+            }
+        }
+    }
+
+    @Override
     public void row(Weight w, int r, float[] out, int off) {
         long base = w.rowOffset(r);
         for (int c = 0; c < w.cols(); c++) {

@@ -10,11 +10,26 @@ import org.moescope.safetensors.DType;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
-import java.util.stream.IntStream;
+import java.util.Arrays;
 
 /**
- * SIMD kernels on the JDK Vector API, matmuls split over all cores. Half-width weights (BF16, F16) stay half-width in
- * memory and are widened inside the loop: BF16 is the top half of a float, so widening is a sign-extend and a shift.
+ * SIMD kernels on the JDK Vector API, split over all cores by a {@link WorkerPool}. Weights stay in their stored
+ * dtype in the mapping; BF16 is the top half of a float, so widening is a sign-extend and a shift.
+ *
+ * <p>Two ways to multiply, chosen by the number of tokens:
+ * <ul>
+ * <li><b>Streaming</b> (at most {@value #STREAM_MAX_TOKENS} tokens: decode). Every weight is used once per token, so
+ * the product is bound by memory bandwidth: rows are read straight from the mapping, four at a time, widened in
+ * registers.</li>
+ * <li><b>Tiled</b> (prefill). The tokens are first laid out as panels of {@link #P} tokens, column-major within the
+ * panel (panel[k][token]). A block of {@link #MR} weight rows is widened once into a thread-local buffer and then
+ * multiplied with each panel by an outer-product micro-kernel: per k, two activation vectors (16 tokens) and six
+ * broadcast weights feed twelve accumulators — 12 FMAs for 2 loads and 6 broadcasts, all in the 16 AVX2
+ * registers, no horizontal sums.</li>
+ * </ul>
+ * The mixture of experts groups tokens by expert; its SwiGLU kernel stages three gate rows and the same three up rows
+ * in one block, so silu(gate) · up is applied in registers and written straight into the panel layout the down
+ * projection reads. Each phase (gate/up of all experts, down of all experts, the weighted sum) is one parallel region.
  */
 public final class VectorKernels implements Kernels {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -23,63 +38,384 @@ public final class VectorKernels implements Kernels {
     static final VectorSpecies<Short> S = ShortVector.SPECIES_PREFERRED.withShape(
             VectorShape.forBitSize(F.vectorBitSize() / 2));
     static final int L = F.length();
+    /** Tokens per panel: two float vectors. */
+    static final int P = 2 * L;
+    /** Weight rows per micro-kernel tile: 6 rows x 2 vectors = 12 accumulators. */
+    static final int MR = 6;
+    /** Up to this many tokens the weights are streamed from the mapping instead of staged and tiled. */
+    static final int STREAM_MAX_TOKENS = 2;
+    /** Multiply-adds per job of a parallel region: small enough to balance two threads, large enough to amortise. */
+    static final long JOB_MACS = 1L << 18;
+    /** Regions with less work than this run on the calling thread. */
+    static final long PARALLEL_MIN_MACS = 1L << 16;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
-    /** Below this many tokens a matmul streams the weights once per token instead of staging rows in cache. */
-    private static final int STAGED_MIN_TOKENS = 3;
-    private static final int BLOCK_ROWS = 4;
-    /** Multiply-adds below which a matmul runs on the calling thread. */
-    static final long PARALLEL_MIN_MACS = 1L << 17;
 
-    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+    private final WorkerPool pool;
+    /** Buffers of the calling thread's current call (panels, expert intermediates), grown on demand and kept. */
+    private final ThreadLocal<Workspace> workspaces = ThreadLocal.withInitial(Workspace::new);
+    /** Per-thread buffers of a job: staged weight rows, a tile, attention scores. */
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
-    private static float[] scratch(int n) {
-        float[] s = SCRATCH.get();
-        if (s.length < n) {
-            s = new float[n];
-            SCRATCH.set(s);
-        }
-        return s;
+    public VectorKernels() {
+        this(WorkerPool.shared());
     }
+
+    VectorKernels(WorkerPool pool) {
+        this.pool = pool;
+    }
+
+    /** Threads a parallel region uses, the caller included. */
+    public int threads() {
+        return pool.parallelism();
+    }
+
+    private static final class Scratch {
+        float[] stage = new float[0]; // (MR, cols) widened weight rows
+        final float[] tile = new float[MR * P]; // (MR, P) micro-kernel result
+        final float[] four = new float[4 * STREAM_MAX_TOKENS];
+        float[] scores = new float[0];
+        float[] aux = new float[0];
+
+        float[] aux(int n) {
+            if (aux.length < n) aux = new float[n];
+            return aux;
+        }
+
+        float[] stage(int n) {
+            if (stage.length < n) stage = new float[n];
+            return stage;
+        }
+
+        float[] scores(int n) {
+            if (scores.length < n) scores = new float[n];
+            return scores;
+        }
+    }
+
+    private static final class Workspace {
+        float[] panels = new float[0];
+        float[] inter = new float[0];
+        float[] expertOut = new float[0];
+        int[] ints = new int[0];
+        int[] jobs = new int[0];
+
+        float[] panels(int n) {
+            if (panels.length < n) panels = new float[n];
+            return panels;
+        }
+
+        float[] inter(int n) {
+            if (inter.length < n) inter = new float[n];
+            return inter;
+        }
+
+        float[] expertOut(int n) {
+            if (expertOut.length < n) expertOut = new float[n];
+            return expertOut;
+        }
+
+        int[] ints(int n) {
+            if (ints.length < n) ints = new int[n];
+            return ints;
+        }
+
+        /** Job table, 3 ints a job: (item, first row, end row). */
+        int[] jobs(int n) {
+            if (jobs.length < 3 * n) jobs = new int[3 * n];
+            return jobs;
+        }
+    }
+
+    private static int panels(int tokens) {
+        return (tokens + P - 1) / P;
+    }
+
+    /** Rows per job for a matrix whose rows cost macsPerRow each; a multiple of `multiple`. */
+    private static int rowsPerJob(int rows, long macsPerRow, int multiple) {
+        long r = Math.max(1, JOB_MACS / Math.max(1, macsPerRow));
+        r = (r + multiple - 1) / multiple * multiple;
+        return (int) Math.min(r, (rows + multiple - 1) / multiple * multiple);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Dense matmuls
 
     @Override
     public void matmul(float[] out, float[] x, int tokens, Weight w) {
-        int rows = w.rows();
-        int blocks = (rows + BLOCK_ROWS - 1) / BLOCK_ROWS;
-        // Enough tasks for load balance, few enough that fork/join overhead stays small.
-        int threads = Runtime.getRuntime().availableProcessors();
-        int tasks = Math.min(blocks, threads * 8);
-        // Small products finish faster on the calling thread than the fork/join hand-off takes.
-        boolean parallel = (long) rows * w.cols() * tokens >= PARALLEL_MIN_MACS;
-        IntStream range = IntStream.range(0, tasks);
-        (parallel ? range.parallel() : range).forEach(task -> {
-            int b0 = (int) ((long) blocks * task / tasks);
-            int b1 = (int) ((long) blocks * (task + 1) / tasks);
-            int r0 = b0 * BLOCK_ROWS;
-            int r1 = Math.min(rows, b1 * BLOCK_ROWS);
-            if (tokens < STAGED_MIN_TOKENS) {
-                streamRows(out, x, tokens, w, r0, r1);
-            } else {
-                stagedRows(out, x, tokens, w, r0, r1);
+        matmul(x, tokens, new Weight[] {w}, new float[][] {out});
+    }
+
+    @Override
+    public void matmul(float[] x, int tokens, Weight[] ws, float[][] outs) {
+        int cols = ws[0].cols();
+        for (Weight w : ws) {
+            if (w.cols() != cols) throw new IllegalArgumentException(w.name() + ": " + w.cols() + " columns, expected " + cols);
+        }
+        Workspace work = workspaces.get();
+        boolean stream = tokens <= STREAM_MAX_TOKENS;
+        int multiple = stream ? 4 : MR;
+        long macs = 0;
+        int jobCount = 0;
+        for (Weight w : ws) {
+            int per = rowsPerJob(w.rows(), (long) tokens * cols, multiple);
+            jobCount += (w.rows() + per - 1) / per;
+            macs += (long) w.rows() * cols * tokens;
+        }
+        int[] jobs = work.jobs(jobCount);
+        int n = 0;
+        for (int i = 0; i < ws.length; i++) {
+            int rows = ws[i].rows();
+            int per = rowsPerJob(rows, (long) tokens * cols, multiple);
+            for (int r = 0; r < rows; r += per) {
+                jobs[3 * n] = i;
+                jobs[3 * n + 1] = r;
+                jobs[3 * n + 2] = Math.min(rows, r + per);
+                n++;
             }
+        }
+        int parallelJobs = macs >= PARALLEL_MIN_MACS ? jobCount : 1;
+        if (stream) {
+            region(parallelJobs, jobCount, job -> {
+                Weight w = ws[jobs[3 * job]];
+                streamRows(w, x, 0, tokens, cols, outs[jobs[3 * job]], w.rows(), jobs[3 * job + 1], jobs[3 * job + 2]);
+            });
+            return;
+        }
+        int np = panels(tokens);
+        float[] panels = work.panels(np * cols * P);
+        region(macs >= PARALLEL_MIN_MACS ? np : 1, np, p -> pack(x, null, 0, tokens, cols, p, panels, 0));
+        region(parallelJobs, jobCount, job -> {
+            Weight w = ws[jobs[3 * job]];
+            tiledRows(w, panels, 0, tokens, outs[jobs[3 * job]], 0, w.rows(), jobs[3 * job + 1], jobs[3 * job + 2]);
         });
     }
 
-    /** Few tokens: each weight element is used `tokens` times, so read it straight from the mapping. */
-    private void streamRows(float[] out, float[] x, int tokens, Weight w, int r0, int r1) {
-        int cols = w.cols();
-        float[] row = w.dtype() == DType.F16 ? scratch(cols) : null;
-        for (int r = r0; r < r1; r++) {
-            for (int t = 0; t < tokens; t++) {
-                float v;
-                if (row != null) {
-                    if (t == 0) row(w, r, row, 0);
-                    v = dot(row, 0, x, t * cols, cols);
-                } else {
-                    v = dotMapped(w, r, x, t * cols);
-                }
-                out[t * w.rows() + r] = v;
+    /**
+     * Runs jobs [0, total) as `parallel` groups on the pool (1: all on the calling thread). Grouping keeps the job
+     * order, so results do not depend on the split.
+     */
+    private void region(int parallel, int total, java.util.function.IntConsumer job) {
+        if (parallel <= 1) {
+            for (int j = 0; j < total; j++) job.accept(j);
+        } else {
+            pool.run(total, job);
+        }
+    }
+
+    /**
+     * Lays out panel p of the tokens: panel[p][k][j] = x[row of token p·P + j][k], zero past the last token.
+     * Token i is row i of x, or row rowOf[rowBase + i] when rowOf is given (the tokens routed to one expert).
+     */
+    private static void pack(float[] x, int[] rowOf, int rowBase, int tokens, int cols, int p, float[] panels, int pOff) {
+        int base = pOff + p * cols * P;
+        int t0 = p * P;
+        int width = Math.min(P, tokens - t0);
+        for (int j = 0; j < P; j++) {
+            if (j >= width) {
+                for (int k = 0; k < cols; k++) panels[base + k * P + j] = 0f;
+                continue;
+            }
+            int row = rowOf == null ? t0 + j : rowOf[rowBase + t0 + j];
+            int src = row * cols;
+            for (int k = 0; k < cols; k++) {
+                panels[base + k * P + j] = x[src + k];
             }
         }
+    }
+
+    /** Widens rows r .. r+n of w into s (row stride cols) starting at row `at`, zero-filling rows up to `at + upTo`. */
+    private void stage(Weight w, int r, int n, float[] s, int at, int upTo) {
+        int cols = w.cols();
+        for (int j = 0; j < n; j++) {
+            row(w, r + j, s, (at + j) * cols);
+        }
+        if (n < upTo) {
+            Arrays.fill(s, (at + n) * cols, (at + upTo) * cols, 0f);
+        }
+    }
+
+    /**
+     * Rows r0 .. r1 of out (tokens, outStride) at outOff, from panels at pOff: stage MR rows, run the micro-kernel on
+     * each panel, scatter the tile.
+     */
+    private void tiledRows(Weight w, float[] panels, int pOff, int tokens, float[] out, int outOff, int outStride,
+                           int r0, int r1) {
+        int cols = w.cols();
+        Scratch sc = SCRATCH.get();
+        float[] s = sc.stage(MR * cols);
+        float[] acc = sc.tile;
+        int np = panels(tokens);
+        for (int r = r0; r < r1; r += MR) {
+            int nr = Math.min(MR, r1 - r);
+            stage(w, r, nr, s, 0, MR);
+            for (int p = 0; p < np; p++) {
+                int width = Math.min(P, tokens - p * P);
+                tile(s, cols, panels, pOff + p * cols * P, width > L, acc);
+                for (int t = 0; t < width; t++) {
+                    int o = outOff + (p * P + t) * outStride + r;
+                    for (int j = 0; j < nr; j++) {
+                        out[o + j] = acc[j * P + t];
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * acc (MR, P) = s (MR rows, stride cols) · panel (cols, P). With wide false only the first L tokens are computed
+     * (the last panel of a group holding at most L tokens).
+     */
+    static void tile(float[] s, int cols, float[] panel, int off, boolean wide, float[] acc) {
+        if (!wide) {
+            tileNarrow(s, cols, panel, off, acc);
+            return;
+        }
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F);
+        FloatVector b3 = FloatVector.zero(F), b4 = FloatVector.zero(F), b5 = FloatVector.zero(F);
+        int c2 = 2 * cols, c3 = 3 * cols, c4 = 4 * cols, c5 = 5 * cols;
+        for (int k = 0, xo = off; k < cols; k++, xo += P) {
+            FloatVector x0 = FloatVector.fromArray(F, panel, xo);
+            FloatVector x1 = FloatVector.fromArray(F, panel, xo + L);
+            FloatVector w = FloatVector.broadcast(F, s[k]);
+            a0 = w.fma(x0, a0);
+            b0 = w.fma(x1, b0);
+            w = FloatVector.broadcast(F, s[cols + k]);
+            a1 = w.fma(x0, a1);
+            b1 = w.fma(x1, b1);
+            w = FloatVector.broadcast(F, s[c2 + k]);
+            a2 = w.fma(x0, a2);
+            b2 = w.fma(x1, b2);
+            w = FloatVector.broadcast(F, s[c3 + k]);
+            a3 = w.fma(x0, a3);
+            b3 = w.fma(x1, b3);
+            w = FloatVector.broadcast(F, s[c4 + k]);
+            a4 = w.fma(x0, a4);
+            b4 = w.fma(x1, b4);
+            w = FloatVector.broadcast(F, s[c5 + k]);
+            a5 = w.fma(x0, a5);
+            b5 = w.fma(x1, b5);
+        }
+        a0.intoArray(acc, 0);
+        b0.intoArray(acc, L);
+        a1.intoArray(acc, P);
+        b1.intoArray(acc, P + L);
+        a2.intoArray(acc, 2 * P);
+        b2.intoArray(acc, 2 * P + L);
+        a3.intoArray(acc, 3 * P);
+        b3.intoArray(acc, 3 * P + L);
+        a4.intoArray(acc, 4 * P);
+        b4.intoArray(acc, 4 * P + L);
+        a5.intoArray(acc, 5 * P);
+        b5.intoArray(acc, 5 * P + L);
+    }
+
+    private static void tileNarrow(float[] s, int cols, float[] panel, int off, float[] acc) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F);
+        int c2 = 2 * cols, c3 = 3 * cols, c4 = 4 * cols, c5 = 5 * cols;
+        for (int k = 0, xo = off; k < cols; k++, xo += P) {
+            FloatVector x0 = FloatVector.fromArray(F, panel, xo);
+            a0 = FloatVector.broadcast(F, s[k]).fma(x0, a0);
+            a1 = FloatVector.broadcast(F, s[cols + k]).fma(x0, a1);
+            a2 = FloatVector.broadcast(F, s[c2 + k]).fma(x0, a2);
+            a3 = FloatVector.broadcast(F, s[c3 + k]).fma(x0, a3);
+            a4 = FloatVector.broadcast(F, s[c4 + k]).fma(x0, a4);
+            a5 = FloatVector.broadcast(F, s[c5 + k]).fma(x0, a5);
+        }
+        a0.intoArray(acc, 0);
+        a1.intoArray(acc, P);
+        a2.intoArray(acc, 2 * P);
+        a3.intoArray(acc, 3 * P);
+        a4.intoArray(acc, 4 * P);
+        a5.intoArray(acc, 5 * P);
+    }
+
+    /**
+     * Streaming product for at most STREAM_MAX_TOKENS tokens: out[outOff? t·outStride + r] for rows r0 .. r1, x row t
+     * at xOff + t·cols. Four rows per pass share each activation load.
+     */
+    private void streamRows(Weight w, float[] x, int xOff, int tokens, int cols, float[] out, int outStride, int r0, int r1) {
+        streamRows(w, x, xOff, tokens, cols, out, 0, outStride, r0, r1);
+    }
+
+    private void streamRows(Weight w, float[] x, int xOff, int tokens, int cols, float[] out, int outOff, int outStride,
+                            int r0, int r1) {
+        Scratch sc = SCRATCH.get();
+        float[] four = sc.four;
+        int r = r0;
+        if (w.dtype() == DType.F16) {
+            float[] s = sc.stage(4 * cols);
+            for (; r < r1; r += 4) {
+                int n = Math.min(4, r1 - r);
+                stage(w, r, n, s, 0, n);
+                for (int j = 0; j < n; j++) {
+                    for (int t = 0; t < tokens; t++) {
+                        out[outOff + t * outStride + r + j] = dot(s, j * cols, x, xOff + t * cols, cols);
+                    }
+                }
+            }
+            return;
+        }
+        for (; r + 4 <= r1; r += 4) {
+            for (int t = 0; t < tokens; t++) {
+                dot4(w, r, x, xOff + t * cols, four);
+                int o = outOff + t * outStride + r;
+                out[o] = four[0];
+                out[o + 1] = four[1];
+                out[o + 2] = four[2];
+                out[o + 3] = four[3];
+            }
+        }
+        for (; r < r1; r++) {
+            for (int t = 0; t < tokens; t++) {
+                out[outOff + t * outStride + r] = dotMapped(w, r, x, xOff + t * cols);
+            }
+        }
+    }
+
+    /** res[0..4) = rows r .. r+3 of w (BF16 or F32, in the mapping) · x[xOff ..]. */
+    private static void dot4(Weight w, int r, float[] x, int xOff, float[] res) {
+        int cols = w.cols();
+        MemorySegment seg = w.data();
+        long o0 = w.rowOffset(r);
+        long stride = w.rowOffset(1);
+        long o1 = o0 + stride, o2 = o1 + stride, o3 = o2 + stride;
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        int i = 0;
+        if (w.dtype() == DType.BF16) {
+            for (; i <= cols - L; i += L) {
+                FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
+                long b = 2L * i;
+                a0 = bf16(seg, o0 + b).fma(xv, a0);
+                a1 = bf16(seg, o1 + b).fma(xv, a1);
+                a2 = bf16(seg, o2 + b).fma(xv, a2);
+                a3 = bf16(seg, o3 + b).fma(xv, a3);
+            }
+        } else {
+            for (; i <= cols - L; i += L) {
+                FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
+                long b = 4L * i;
+                a0 = FloatVector.fromMemorySegment(F, seg, o0 + b, LE).fma(xv, a0);
+                a1 = FloatVector.fromMemorySegment(F, seg, o1 + b, LE).fma(xv, a1);
+                a2 = FloatVector.fromMemorySegment(F, seg, o2 + b, LE).fma(xv, a2);
+                a3 = FloatVector.fromMemorySegment(F, seg, o3 + b, LE).fma(xv, a3);
+            }
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        for (; i < cols; i++) {
+            float xi = x[xOff + i];
+            s0 += ScalarKernels.element(w, o0, i) * xi;
+            s1 += ScalarKernels.element(w, o1, i) * xi;
+            s2 += ScalarKernels.element(w, o2, i) * xi;
+            s3 += ScalarKernels.element(w, o3, i) * xi;
+        }
+        res[0] = s0;
+        res[1] = s1;
+        res[2] = s2;
+        res[3] = s3;
     }
 
     private static float dotMapped(Weight w, int r, float[] x, int xOff) {
@@ -98,7 +434,7 @@ public final class VectorKernels implements Kernels {
             for (; i <= cols - L; i += L) {
                 acc0 = bf16(seg, base + 2L * i).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
             }
-        } else {
+        } else if (w.dtype() == DType.F32) {
             for (; i < upper2; i += 2 * L) {
                 acc0 = FloatVector.fromMemorySegment(F, seg, base + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
                 acc1 = FloatVector.fromMemorySegment(F, seg, base + 4L * (i + L), LE)
@@ -122,74 +458,244 @@ public final class VectorKernels implements Kernels {
                 .reinterpretAsFloats();
     }
 
-    /**
-     * Many tokens: widen a block of 4 rows into cache once, then run a 4-rows x 2-tokens register tile over all tokens,
-     * so each loaded weight vector feeds two FMAs and each loaded activation vector feeds four.
-     */
-    private void stagedRows(float[] out, float[] x, int tokens, Weight w, int r0, int r1) {
-        int cols = w.cols();
-        int rows = w.rows();
-        float[] s = scratch(BLOCK_ROWS * cols);
-        for (int r = r0; r < r1; r += BLOCK_ROWS) {
-            int n = Math.min(BLOCK_ROWS, r1 - r);
-            for (int j = 0; j < n; j++) {
-                row(w, r + j, s, j * cols);
+    // ---------------------------------------------------------------------------------------------------------------
+    // Mixture of experts
+
+    @Override
+    public void moe(float[] out, float[] x, int tokens, int[] topkIds, float[] topkWeights, int k,
+                    Weight[] gate, Weight[] up, Weight[] down) {
+        int E = gate.length;
+        int H = down[0].rows();
+        int inter = gate[0].rows();
+        int slots = tokens * k;
+        Workspace work = workspaces.get();
+        // Layout of ints: count (E), start (E+1), xAt (E), hAt (E), tokenOf (slots), slotOf (slots), cursor (E).
+        int count = 0, start = E, xAt = 2 * E + 1, hAt = 3 * E + 1, tokenOf = 4 * E + 1, slotOf = tokenOf + slots;
+        int cursor = slotOf + slots;
+        final int[] in = work.ints(cursor + E);
+        Arrays.fill(in, 0, E, 0);
+        for (int s = 0; s < slots; s++) {
+            int e = topkIds[s];
+            if (e < 0 || e >= E) throw new IllegalArgumentException("expert id " + e + " out of range");
+            in[count + e]++;
+        }
+        // Per expert: its slots (tokens in ascending order), where its panels and intermediate rows go.
+        int panelFloats = 0, interFloats = 0;
+        in[start] = 0;
+        for (int e = 0; e < E; e++) {
+            int n = in[count + e];
+            in[start + e + 1] = in[start + e] + n;
+            in[cursor + e] = in[start + e];
+            in[xAt + e] = panelFloats;
+            in[hAt + e] = interFloats;
+            if (n > STREAM_MAX_TOKENS) {
+                panelFloats += panels(n) * P * H;
+                interFloats += panels(n) * P * inter;
+            } else {
+                interFloats += n * inter;
             }
-            if (n < BLOCK_ROWS) {
-                for (int j = 0; j < n; j++) {
-                    for (int t = 0; t < tokens; t++) {
-                        out[t * rows + r + j] = dot(s, j * cols, x, t * cols, cols);
-                    }
+        }
+        for (int t = 0; t < tokens; t++) {
+            for (int j = 0; j < k; j++) {
+                int e = topkIds[t * k + j];
+                int s = in[cursor + e]++;
+                in[tokenOf + s] = t;
+                in[slotOf + t * k + j] = s;
+            }
+        }
+        float[] panels = work.panels(panelFloats);
+        float[] h = work.inter(interFloats);
+        float[] o = work.expertOut(slots * H);
+        long macs = (long) slots * H * inter * 3;
+        boolean parallel = macs >= PARALLEL_MIN_MACS;
+
+        // Phase 1: the panels of every expert that runs tiled. Job = (expert, panel).
+        int packJobs = 0;
+        for (int e = 0; e < E; e++) {
+            if (in[count + e] > STREAM_MAX_TOKENS) packJobs += panels(in[count + e]);
+        }
+        int[] jobs = work.jobs(Math.max(packJobs, 1));
+        int nj = 0;
+        for (int e = 0; e < E; e++) {
+            int n = in[count + e];
+            if (n <= STREAM_MAX_TOKENS) continue;
+            for (int p = 0; p < panels(n); p++) {
+                jobs[3 * nj] = e;
+                jobs[3 * nj + 1] = p;
+                nj++;
+            }
+        }
+        final int[] packTable = jobs;
+        region(parallel ? nj : 1, nj, job -> {
+            int e = packTable[3 * job];
+            pack(x, in, tokenOf + in[start + e], in[count + e], H, packTable[3 * job + 1], panels, in[xAt + e]);
+        });
+
+        // Phase 2: h = silu(x · gateᵀ) ⊙ (x · upᵀ) for every expert. Job = (expert, block of intermediate rows).
+        final int[] upTable = expertJobs(in, count, E, inter, H, MR / 2);
+        int upJobs = upTable.length / 3;
+        region(parallel ? upJobs : 1, upJobs, job -> {
+            int e = upTable[3 * job];
+            int n = in[count + e];
+            int r0 = upTable[3 * job + 1], r1 = upTable[3 * job + 2];
+            if (n > STREAM_MAX_TOKENS) {
+                swigluTiled(gate[e], up[e], panels, in[xAt + e], n, h, in[hAt + e], r0, r1);
+            } else {
+                swigluStream(gate[e], up[e], x, in, tokenOf + in[start + e], n, h, in[hAt + e], r0, r1);
+            }
+        });
+
+        // Phase 3: o[slot] = down · h. Job = (expert, block of hidden rows).
+        final int[] downTable = expertJobs(in, count, E, H, inter, MR);
+        int downJobs = downTable.length / 3;
+        region(parallel ? downJobs : 1, downJobs, job -> {
+            int e = downTable[3 * job];
+            int n = in[count + e];
+            int r0 = downTable[3 * job + 1], r1 = downTable[3 * job + 2];
+            int oOff = in[start + e] * H;
+            if (n > STREAM_MAX_TOKENS) {
+                tiledRows(down[e], h, in[hAt + e], n, o, oOff, H, r0, r1);
+            } else {
+                streamRows(down[e], h, in[hAt + e], n, inter, o, oOff, H, r0, r1);
+            }
+        });
+
+        // Phase 4: out[t] = Σ weight · o[slot] in ascending expert id. Job = block of tokens.
+        int tokenBlock = 16;
+        int blocks = (tokens + tokenBlock - 1) / tokenBlock;
+        region(parallel ? blocks : 1, blocks, b -> {
+            int[] order = new int[k];
+            for (int t = b * tokenBlock; t < Math.min(tokens, (b + 1) * tokenBlock); t++) {
+                Arrays.fill(out, t * H, (t + 1) * H, 0f);
+                ScalarKernels.ascendingExperts(topkIds, t * k, k, order);
+                for (int j : order) {
+                    axpy(out, t * H, topkWeights[t * k + j], o, in[slotOf + t * k + j] * H, H);
                 }
-                continue;
             }
-            int t = 0;
-            for (; t + 1 < tokens; t += 2) {
-                tile4x2(s, cols, x, t * cols, (t + 1) * cols, out, t * rows + r, (t + 1) * rows + r);
+        });
+    }
+
+    /**
+     * Jobs (expert, r0, r1) covering the rows of every expert that has tokens, blocks of a multiple of `multiple` rows
+     * sized by the expert's token count.
+     */
+    private static int[] expertJobs(int[] in, int count, int experts, int rows, int cols, int multiple) {
+        int total = 0;
+        for (int e = 0; e < experts; e++) {
+            int n = in[count + e];
+            if (n == 0) continue;
+            int per = rowsPerJob(rows, (long) n * cols, n > STREAM_MAX_TOKENS ? multiple : 4);
+            total += (rows + per - 1) / per;
+        }
+        int[] jobs = new int[3 * total];
+        int j = 0;
+        for (int e = 0; e < experts; e++) {
+            int n = in[count + e];
+            if (n == 0) continue;
+            int per = rowsPerJob(rows, (long) n * cols, n > STREAM_MAX_TOKENS ? multiple : 4);
+            for (int r = 0; r < rows; r += per) {
+                jobs[3 * j] = e;
+                jobs[3 * j + 1] = r;
+                jobs[3 * j + 2] = Math.min(rows, r + per);
+                j++;
             }
-            for (; t < tokens; t++) {
-                for (int j = 0; j < BLOCK_ROWS; j++) {
-                    out[t * rows + r + j] = dot(s, j * cols, x, t * cols, cols);
+        }
+        return jobs;
+    }
+
+    /**
+     * Intermediate rows r0 .. r1 of one expert, tiled: three gate rows and the same three up rows make one MR-row
+     * block, so silu(g) · u is formed in the tile and stored as panels (h[p][row][token]), the down projection's input.
+     */
+    private void swigluTiled(Weight gate, Weight up, float[] panels, int pOff, int tokens, float[] h, int hOff,
+                             int r0, int r1) {
+        int cols = gate.cols();
+        int inter = gate.rows();
+        int half = MR / 2;
+        Scratch sc = SCRATCH.get();
+        float[] s = sc.stage(MR * cols);
+        float[] acc = sc.tile;
+        int np = panels(tokens);
+        for (int r = r0; r < r1; r += half) {
+            int nr = Math.min(half, r1 - r);
+            stage(gate, r, nr, s, 0, half);
+            stage(up, r, nr, s, half, half);
+            for (int p = 0; p < np; p++) {
+                boolean wide = tokens - p * P > L;
+                tile(s, cols, panels, pOff + p * cols * P, wide, acc);
+                int base = hOff + p * inter * P;
+                for (int j = 0; j < nr; j++) {
+                    silu(acc, j * P, (half + j) * P, h, base + (r + j) * P);
+                    if (wide) {
+                        silu(acc, j * P + L, (half + j) * P + L, h, base + (r + j) * P + L);
+                    } else {
+                        Arrays.fill(h, base + (r + j) * P + L, base + (r + j) * P + P, 0f);
+                    }
                 }
             }
         }
     }
 
-    private static void tile4x2(float[] s, int cols, float[] x, int xa, int xb, float[] out, int oa, int ob) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
-        int i = 0;
-        for (; i <= cols - L; i += L) {
-            FloatVector xva = FloatVector.fromArray(F, x, xa + i);
-            FloatVector xvb = FloatVector.fromArray(F, x, xb + i);
-            FloatVector w0 = FloatVector.fromArray(F, s, i);
-            a0 = w0.fma(xva, a0);
-            b0 = w0.fma(xvb, b0);
-            FloatVector w1 = FloatVector.fromArray(F, s, cols + i);
-            a1 = w1.fma(xva, a1);
-            b1 = w1.fma(xvb, b1);
-            FloatVector w2 = FloatVector.fromArray(F, s, 2 * cols + i);
-            a2 = w2.fma(xva, a2);
-            b2 = w2.fma(xvb, b2);
-            FloatVector w3 = FloatVector.fromArray(F, s, 3 * cols + i);
-            a3 = w3.fma(xva, a3);
-            b3 = w3.fma(xvb, b3);
-        }
-        float[] sa = {a0.reduceLanes(VectorOperators.ADD), a1.reduceLanes(VectorOperators.ADD),
-                a2.reduceLanes(VectorOperators.ADD), a3.reduceLanes(VectorOperators.ADD)};
-        float[] sb = {b0.reduceLanes(VectorOperators.ADD), b1.reduceLanes(VectorOperators.ADD),
-                b2.reduceLanes(VectorOperators.ADD), b3.reduceLanes(VectorOperators.ADD)};
-        for (; i < cols; i++) {
-            for (int j = 0; j < 4; j++) {
-                sa[j] += s[j * cols + i] * x[xa + i];
-                sb[j] += s[j * cols + i] * x[xb + i];
+    /** dst[d..d+L) = silu(a[g..g+L)) · a[u..u+L). */
+    private static void silu(float[] a, int g, int u, float[] dst, int d) {
+        FloatVector gv = FloatVector.fromArray(F, a, g);
+        FloatVector sig = gv.neg().lanewise(VectorOperators.EXP).add(1f);
+        gv.div(sig).mul(FloatVector.fromArray(F, a, u)).intoArray(dst, d);
+    }
+
+    /** Intermediate rows r0 .. r1 of one expert for its few tokens (rows of x listed in rowOf), token-major h. */
+    private void swigluStream(Weight gate, Weight up, float[] x, int[] rowOf, int rowBase, int tokens, float[] h,
+                              int hOff, int r0, int r1) {
+        int cols = gate.cols();
+        int inter = gate.rows();
+        Scratch sc = SCRATCH.get();
+        for (int i = 0; i < tokens; i++) {
+            int xOff = rowOf[rowBase + i] * cols;
+            int hRow = hOff + i * inter;
+            streamRows(gate, x, xOff, 1, cols, h, hRow, 0, r0, r1);
+            float[] u = sc.aux(r1 - r0);
+            streamRows(up, x, xOff, 1, cols, u, -r0, 0, r0, r1);
+            for (int r = r0; r < r1; r++) {
+                float g = h[hRow + r];
+                h[hRow + r] = g / (1f + (float) Math.exp(-g)) * u[r - r0];
             }
         }
-        for (int j = 0; j < 4; j++) {
-            out[oa + j] = sa[j];
-            out[ob + j] = sb[j];
-        }
     }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Attention
+
+    @Override
+    public void attention(float[] out, float[] q, int tokens, float[] keys, float[] values, int[] cacheRow,
+                          int[] visibleFrom, int heads, int kvHeads, int headDim) {
+        int dim = heads * headDim;
+        int kvDim = kvHeads * headDim;
+        int group = heads / kvHeads;
+        float scale = (float) (1.0 / Math.sqrt(headDim));
+        long work = 0;
+        for (int t = 0; t < tokens; t++) work += (long) (cacheRow[t] - visibleFrom[t] + 1) * dim * 2;
+        int jobs = tokens * heads;
+        region(work >= PARALLEL_MIN_MACS ? jobs : 1, jobs, job -> {
+            int t = job / heads;
+            int hh = job % heads;
+            int from = visibleFrom[t];
+            int seen = cacheRow[t] - from + 1;
+            float[] scores = SCRATCH.get().scores(seen);
+            int qOff = t * dim + hh * headDim;
+            int kvOff = (hh / group) * headDim;
+            for (int j = 0; j < seen; j++) {
+                scores[j] = dot(q, qOff, keys, (from + j) * kvDim + kvOff, headDim) * scale;
+            }
+            softmax(scores, 0, seen);
+            Arrays.fill(out, qOff, qOff + headDim, 0f);
+            for (int j = 0; j < seen; j++) {
+                axpy(out, qOff, scores[j], values, (from + j) * kvDim + kvOff, headDim);
+            }
+        });
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Vector primitives
 
     @Override
     public void row(Weight w, int r, float[] out, int off) {

@@ -3,11 +3,10 @@ package org.moescope.model;
 import org.moescope.checkpoint.Checkpoint;
 import org.moescope.errors.BadInputException;
 import org.moescope.kernels.Kernels;
+import org.moescope.kernels.TopK;
 import org.moescope.kernels.Weight;
 
 import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.stream.IntStream;
 
 /**
  * The OLMoE forward pass as HF transformers' OlmoeForCausalLM computes it, top to bottom:
@@ -263,14 +262,12 @@ public final class OlmoeModel implements AutoCloseable {
         int kvDim = config.kvDim();
         int hd = config.headDim();
         int nHeads = config.numAttentionHeads();
-        int groupSize = nHeads / config.numKeyValueHeads();
         float eps = config.rmsNormEps();
         for (int t = 0; t < T; t++) {
             kernels.rmsnorm(b.xb, t * H, x, t * H, weights.inputLayernorm[l], H, eps);
         }
-        kernels.matmul(b.q, b.xb, T, weights.qProj[l]);
-        kernels.matmul(b.k, b.xb, T, weights.kProj[l]);
-        kernels.matmul(b.v, b.xb, T, weights.vProj[l]);
+        kernels.matmul(b.xb, T, new Weight[] {weights.qProj[l], weights.kProj[l], weights.vProj[l]},
+                new float[][] {b.q, b.k, b.v});
         float[] keys = s.keyCache[l];
         float[] values = s.valueCache[l];
         for (int t = 0; t < T; t++) {
@@ -292,35 +289,14 @@ public final class OlmoeModel implements AutoCloseable {
             System.arraycopy(b.k, t * kvDim, keys, cacheRow[t] * kvDim, kvDim);
             System.arraycopy(b.v, t * kvDim, values, cacheRow[t] * kvDim, kvDim);
         }
-        // Causal attention: token t sees cache rows visibleFrom[t] .. cacheRow[t] (its own sequence up to itself).
-        float scale = (float) (1.0 / Math.sqrt(hd));
-        Arrays.fill(b.attn, 0f);
-        long work = (long) T * nHeads * (cacheRow[T - 1] - visibleFrom[T - 1] + 1) * hd;
-        IntStream jobs = IntStream.range(0, T * nHeads);
-        (work >= PARALLEL_MIN_WORK ? jobs.parallel() : jobs).forEach(job -> {
-            int t = job / nHeads;
-            int h = job % nHeads;
-            int kvHead = h / groupSize;
-            int from = visibleFrom[t];
-            int seen = cacheRow[t] - from + 1;
-            float[] scores = new float[seen];
-            int qOff = t * H + h * hd;
-            for (int j = 0; j < seen; j++) {
-                scores[j] = kernels.dot(b.q, qOff, keys, (from + j) * kvDim + kvHead * hd, hd) * scale;
-            }
-            kernels.softmax(scores, 0, seen);
-            for (int j = 0; j < seen; j++) {
-                kernels.axpy(b.attn, qOff, scores[j], values, (from + j) * kvDim + kvHead * hd, hd);
-            }
-        });
+        // Causal attention: token t sees cache rows visibleFrom[t] .. cacheRow[t] (its own sequence up to itself),
+        // read in place from the cache.
+        kernels.attention(b.attn, b.q, T, keys, values, cacheRow, visibleFrom, nHeads, config.numKeyValueHeads(), hd);
         kernels.matmul(b.proj, b.attn, T, weights.oProj[l]);
         for (int i = 0; i < T * H; i++) {
             x[i] += b.proj[i];
         }
     }
-
-    /** Attention work (multiply-adds) below which the heads run on the calling thread. */
-    private static final long PARALLEL_MIN_WORK = 1L << 16;
 
     private static void clamp(float[] a, int off, int n, float c) {
         for (int i = off; i < off + n; i++) {
@@ -346,77 +322,29 @@ public final class OlmoeModel implements AutoCloseable {
         int H = config.hiddenSize();
         int E = config.numExperts();
         int K = config.numExpertsPerTok();
-        int I = config.intermediateSize();
         for (int t = 0; t < T; t++) {
             kernels.rmsnorm(b.xb, t * H, x, t * H, weights.postAttentionLayernorm[l], H, config.rmsNormEps());
         }
         kernels.matmul(b.routerLogits, b.xb, T, weights.gate[l]);
         System.arraycopy(b.routerLogits, 0, b.routerProbs, 0, T * E);
-        int[] tokensPerExpert = new int[E];
         for (int t = 0; t < T; t++) {
             kernels.softmax(b.routerProbs, t * E, E);
-            topK(b.routerProbs, t * E, E, K, b.topkIds, b.topkWeights, t * K);
+            TopK.select(b.routerProbs, t * E, E, K, b.topkIds, b.topkWeights, t * K);
             if (config.normTopkProb()) {
                 float sum = 0f;
                 for (int j = 0; j < K; j++) sum += b.topkWeights[t * K + j];
                 for (int j = 0; j < K; j++) b.topkWeights[t * K + j] /= sum;
             }
-            for (int j = 0; j < K; j++) tokensPerExpert[b.topkIds[t * K + j]]++;
         }
         if (recorder != null) {
             recorder.onLayer(l, T, b.xb, b.routerLogits, b.routerProbs, b.topkIds, b.topkWeights);
         }
-        // Group the tokens by expert so each expert runs one matrix-matrix product over all its tokens,
-        // then scatter the weighted outputs back. Experts go in ascending id order, as HF accumulates them.
-        Arrays.fill(b.proj, 0f);
-        for (int e = 0; e < E; e++) {
-            int n = tokensPerExpert[e];
-            if (n == 0) continue;
-            int[] rows = new int[n];
-            float[] rowWeights = new float[n];
-            int m = 0;
-            for (int t = 0; t < T; t++) {
-                for (int j = 0; j < K; j++) {
-                    if (b.topkIds[t * K + j] == e) {
-                        rows[m] = t;
-                        rowWeights[m++] = b.topkWeights[t * K + j];
-                    }
-                }
-            }
-            float[] in = new float[n * H];
-            for (int i = 0; i < n; i++) {
-                System.arraycopy(b.xb, rows[i] * H, in, i * H, H);
-            }
-            float[] gate = new float[n * I];
-            float[] up = new float[n * I];
-            kernels.matmul(gate, in, n, weights.expertGateProj[l][e]);
-            kernels.matmul(up, in, n, weights.expertUpProj[l][e]);
-            kernels.siluMul(gate, up, n * I);
-            float[] out = new float[n * H];
-            kernels.matmul(out, gate, n, weights.expertDownProj[l][e]);
-            for (int i = 0; i < n; i++) {
-                kernels.axpy(b.proj, rows[i] * H, rowWeights[i], out, i * H, H);
-            }
-        }
+        // The kernel groups the tokens by expert, so each expert runs one matrix-matrix product over its tokens, and
+        // adds the weighted expert outputs of a token in ascending expert id, as HF does.
+        kernels.moe(b.proj, b.xb, T, b.topkIds, b.topkWeights, K, weights.expertGateProj[l], weights.expertUpProj[l],
+                weights.expertDownProj[l]);
         for (int i = 0; i < T * H; i++) {
             x[i] += b.proj[i];
-        }
-    }
-
-    /** The k largest of probs[off .. off+n), descending, ties to the lower id. */
-    static void topK(float[] probs, int off, int n, int k, int[] ids, float[] weights, int outOff) {
-        for (int j = 0; j < k; j++) {
-            int best = -1;
-            for (int e = 0; e < n; e++) {
-                if (best >= 0 && probs[off + e] <= probs[off + best]) continue;
-                boolean taken = false;
-                for (int p = 0; p < j; p++) {
-                    if (ids[outOff + p] == e) { taken = true; break; }
-                }
-                if (!taken) best = e;
-            }
-            ids[outOff + j] = best;
-            weights[outOff + j] = probs[off + best];
         }
     }
 

@@ -60,6 +60,108 @@ class VectorKernelsTest {
     }
 
     @ParameterizedTest
+    @CsvSource({"F32,3,70,13", "BF16,17,40,31", "BF16,33,64,6", "F16,20,24,7", "BF16,40,1024,10"})
+    void tiledMatmulMatchesScalarPastPanelAndTileEdges(DType dtype, int tokens, int cols, int rows) {
+        // 17, 20, 33 and 40 tokens end in partial panels (narrow and wide); 7, 13, 31 rows in partial 6-row tiles.
+        matmulMatchesScalar(dtype, tokens, cols, rows);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"BF16,1", "BF16,2", "F32,3", "BF16,5"})
+    void severalProductsOfOneInputMatchSeparateOnes(DType dtype, int tokens) {
+        int cols = 48;
+        Weight[] ws = {randomWeight(dtype, 20, cols, 1), randomWeight(dtype, 7, cols, 2), randomWeight(dtype, 12, cols, 3)};
+        float[] x = gaussian(tokens * cols, 5);
+        float[][] outs = {new float[tokens * 20], new float[tokens * 7], new float[tokens * 12]};
+        vector.matmul(x, tokens, ws, outs);
+        for (int i = 0; i < ws.length; i++) {
+            float[] ref = new float[outs[i].length];
+            scalar.matmul(ref, x, tokens, ws[i]);
+            assertClose(ref, outs[i], "product " + i);
+        }
+    }
+
+    /**
+     * The grouped, tiled, multi-threaded mixture against the one-token-at-a-time definition. Routing is skewed so
+     * that experts get 0, 1, 2 (streamed), 3 and many (tiled, partial panels) tokens.
+     */
+    @ParameterizedTest
+    @CsvSource({"BF16,1,64,40,3", "BF16,2,64,40,3", "BF16,37,64,40,3", "F32,29,40,24,2", "F16,11,24,16,4",
+            "BF16,200,128,96,8"})
+    void mixtureOfExpertsMatchesScalar(DType dtype, int tokens, int hidden, int inter, int k) {
+        int experts = 9;
+        Weight[] gate = new Weight[experts], up = new Weight[experts], down = new Weight[experts];
+        for (int e = 0; e < experts; e++) {
+            gate[e] = randomWeight(dtype, inter, hidden, 100 + e);
+            up[e] = randomWeight(dtype, inter, hidden, 200 + e);
+            down[e] = randomWeight(dtype, hidden, inter, 300 + e);
+        }
+        SplittableRandom rnd = new SplittableRandom(tokens);
+        int[] ids = new int[tokens * k];
+        float[] w = new float[tokens * k];
+        for (int t = 0; t < tokens; t++) {
+            for (int j = 0; j < k; j++) {
+                int e;
+                do {
+                    // Skewed: low ids are popular, expert 8 is rare, expert 7 never chosen.
+                    e = Math.min(rnd.nextInt(experts - 1), rnd.nextInt(experts - 1));
+                    if (e == 7) e = rnd.nextInt(20) == 0 ? 8 : 0;
+                } while (contains(ids, t * k, j, e));
+                ids[t * k + j] = e;
+                w[t * k + j] = (float) rnd.nextDouble();
+            }
+        }
+        float[] x = gaussian(tokens * hidden, 9);
+        for (int i = 0; i < x.length; i++) x[i] *= 0.1f;
+        float[] a = new float[tokens * hidden];
+        float[] b = new float[tokens * hidden];
+        java.util.Arrays.fill(b, Float.NaN); // overwritten, not accumulated
+        scalar.moe(a, x, tokens, ids, w, k, gate, up, down);
+        vector.moe(b, x, tokens, ids, w, k, gate, up, down);
+        assertClose(a, b, "moe");
+    }
+
+    private static boolean contains(int[] a, int off, int n, int v) {
+        for (int i = 0; i < n; i++) if (a[off + i] == v) return true;
+        return false;
+    }
+
+    @ParameterizedTest
+    @CsvSource({"4,4,16,1", "4,2,16,9", "8,8,64,70"})
+    void attentionMatchesScalar(int heads, int kvHeads, int headDim, int tokens) {
+        // Two sequences packed in one cache: the first 3 rows are one sequence, the rest another.
+        int rows = tokens + 3;
+        float[] keys = gaussian(rows * kvHeads * headDim, 1);
+        float[] values = gaussian(rows * kvHeads * headDim, 2);
+        float[] q = gaussian(tokens * heads * headDim, 3);
+        int[] cacheRow = new int[tokens];
+        int[] from = new int[tokens];
+        for (int t = 0; t < tokens; t++) {
+            cacheRow[t] = t + 3;
+            from[t] = t % 2 == 0 ? 3 : 0;
+        }
+        float[] a = new float[tokens * heads * headDim];
+        float[] b = new float[a.length];
+        java.util.Arrays.fill(b, Float.NaN);
+        scalar.attention(a, q, tokens, keys, values, cacheRow, from, heads, kvHeads, headDim);
+        vector.attention(b, q, tokens, keys, values, cacheRow, from, heads, kvHeads, headDim);
+        assertClose(a, b, "attention");
+    }
+
+    private static float[] gaussian(int n, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) rnd.nextGaussian();
+        return x;
+    }
+
+    private static void assertClose(float[] expected, float[] actual, String what) {
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], actual[i], 1e-4f * Math.max(1f, Math.abs(expected[i])), what + " element " + i);
+        }
+    }
+
+    @ParameterizedTest
     @CsvSource({"1", "7", "8", "9", "64", "100"})
     void elementwiseKernelsMatchScalar(int n) {
         SplittableRandom rnd = new SplittableRandom(n);
