@@ -175,7 +175,7 @@ public final class GroupDistances {
         int units();
 
         /** Measures the unit's pairs and adds them to acc (sum, sum of squares, count). */
-        void run(int unit, PairKernel kernel, int[] out, Encoded enc, boolean normalised, double[] acc);
+        void run(int unit, PairKernel kernel, int[] out, int[] out2, Encoded enc, boolean normalised, double[] acc);
     }
 
     /**
@@ -199,16 +199,26 @@ public final class GroupDistances {
         }
 
         @Override
-        public void run(int unit, PairKernel kernel, int[] out, Encoded enc, boolean normalised, double[] acc) {
+        public void run(int unit, PairKernel kernel, int[] out, int[] out2, Encoded enc, boolean normalised, double[] acc) {
             int first = unit * lanes;
             int count = Math.min(lanes, order.length - first);
             kernel.load(enc.codes, order, first, count);
-            for (int t = first + 1; t < order.length; t++) {
-                int text = order[t];
-                kernel.distances(enc.codes[text], out);
-                for (int l = 0; l < count && first + l < t; l++) {
-                    add(acc, enc.value(out[l], order[first + l], text, normalised));
-                }
+            int t = first + 1;
+            for (; t + 1 < order.length; t += 2) {
+                kernel.distances(enc.codes[order[t]], enc.codes[order[t + 1]], out, out2);
+                collect(t, out, enc, normalised, acc, first, count);
+                collect(t + 1, out2, enc, normalised, acc, first, count);
+            }
+            if (t < order.length) {
+                kernel.distances(enc.codes[order[t]], out);
+                collect(t, out, enc, normalised, acc, first, count);
+            }
+        }
+
+        /** Lane l holds sorted position first + l; only pairs with that position before t are new. */
+        private void collect(int t, int[] out, Encoded enc, boolean normalised, double[] acc, int first, int count) {
+            for (int l = 0; l < count && first + l < t; l++) {
+                add(acc, enc.value(out[l], order[first + l], order[t], normalised));
             }
         }
     }
@@ -236,11 +246,17 @@ public final class GroupDistances {
         }
 
         @Override
-        public void run(int unit, PairKernel kernel, int[] out, Encoded enc, boolean normalised, double[] acc) {
+        public void run(int unit, PairKernel kernel, int[] out, int[] out2, Encoded enc, boolean normalised, double[] acc) {
             int first = unit * lanes;
             int count = Math.min(lanes, patterns.length - first);
             kernel.load(enc.codes, patterns, first, count);
-            for (int text = 0; text < sizeA; text++) {
+            int text = 0;
+            for (; text + 1 < sizeA; text += 2) {
+                kernel.distances(enc.codes[text], enc.codes[text + 1], out, out2);
+                for (int l = 0; l < count; l++) add(acc, enc.value(out[l], patterns[first + l], text, normalised));
+                for (int l = 0; l < count; l++) add(acc, enc.value(out2[l], patterns[first + l], text + 1, normalised));
+            }
+            if (text < sizeA) {
                 kernel.distances(enc.codes[text], out);
                 for (int l = 0; l < count; l++) add(acc, enc.value(out[l], patterns[first + l], text, normalised));
             }
@@ -321,7 +337,7 @@ public final class GroupDistances {
         }
 
         @Override
-        public void run(int unit, PairKernel kernel, int[] out, Encoded enc, boolean normalised, double[] acc) {
+        public void run(int unit, PairKernel kernel, int[] out, int[] out2, Encoded enc, boolean normalised, double[] acc) {
             int from = start[unit], count = start[unit + 1] - from;
             kernel.load(enc.codes, patterns, from, count);
             kernel.distances(enc.codes[text[unit]], out);
@@ -343,11 +359,11 @@ public final class GroupDistances {
         AtomicInteger next = new AtomicInteger();
         Runnable worker = () -> {
             PairKernel kernel = PairKernel.create(enc.sigma, enc.maxLength, options.useVector());
-            int[] out = new int[kernel.lanes()];
+            int[] out = new int[kernel.lanes()], out2 = new int[kernel.lanes()];
             double[] acc = new double[3];
             for (int u; (u = next.getAndIncrement()) < units; ) {
                 acc[0] = acc[1] = acc[2] = 0;
-                work.run(u, kernel, out, enc, kind.normalised(), acc);
+                work.run(u, kernel, out, out2, enc, kind.normalised(), acc);
                 System.arraycopy(acc, 0, partial, 3 * u, 3);
             }
         };

@@ -35,4 +35,10 @@ abstract class PairKernel {
 
     /** {@code out[l]} = distance from loaded pattern l to text, for every lane. */
     abstract void distances(int[] text, int[] out);
+
+    /** Both texts against the loaded patterns; same as two {@link #distances(int[], int[])} calls. */
+    void distances(int[] textA, int[] textB, int[] outA, int[] outB) {
+        distances(textA, outA);
+        distances(textB, outB);
+    }
 }

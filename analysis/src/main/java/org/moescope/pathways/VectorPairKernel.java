@@ -18,10 +18,8 @@ final class VectorPairKernel extends PairKernel {
 
     private final int sigma;
     private final long[] peq; // (sigma, blocks, lanes) match bits, lane-interleaved
-    private final long[] pv;  // (blocks, lanes) +1 vertical deltas
-    private final long[] mv;  // (blocks, lanes) -1 vertical deltas
-    private final long[] hp;  // (blocks, lanes) +1 horizontal delta leaving each block's bottom row (low bit)
-    private final long[] hn;  // (blocks, lanes) -1 horizontal delta leaving each block's bottom row (low bit)
+    private final long[] pvA, mvA; // (blocks, lanes) +1 / -1 vertical deltas of the first text's current column
+    private final long[] pvB, mvB; // (blocks, lanes) the same for the second text of a two-text call
     private final int[] lengths = new int[LANES]; // (lanes) loaded pattern lengths
     private int blocks;
 
@@ -33,10 +31,10 @@ final class VectorPairKernel extends PairKernel {
         int maxBlocks = Math.max(1, (maxLength + 63) >>> 6);
         this.sigma = sigma;
         this.peq = new long[sigma * maxBlocks * LANES];
-        this.pv = new long[maxBlocks * LANES];
-        this.mv = new long[maxBlocks * LANES];
-        this.hp = new long[maxBlocks * LANES];
-        this.hn = new long[maxBlocks * LANES];
+        this.pvA = new long[maxBlocks * LANES];
+        this.mvA = new long[maxBlocks * LANES];
+        this.pvB = new long[maxBlocks * LANES];
+        this.mvB = new long[maxBlocks * LANES];
     }
 
     @Override
@@ -61,48 +59,116 @@ final class VectorPairKernel extends PairKernel {
 
     @Override
     void distances(int[] text, int[] out) {
-        int n = text.length;
         if (blocks == 0) {
-            Arrays.fill(out, 0, LANES, n);
+            Arrays.fill(out, 0, LANES, text.length);
             return;
         }
-        int words = blocks * LANES;
-        long[] peq = this.peq, pv = this.pv, mv = this.mv, hp = this.hp, hn = this.hn;
-        Arrays.fill(pv, 0, words, -1L);
-        Arrays.fill(mv, 0, words, 0L);
-        LongVector one = LongVector.broadcast(SPECIES, 1L);
-        LongVector zero = LongVector.zero(SPECIES);
-        int rowStride = blocks * LANES;
-        // Anti-diagonal order: at step s, block k handles column s - k. The blocks of one step are independent
-        // (block k needs block k-1's carry from step s-1 and its own state from step s-1), so the CPU overlaps
-        // them instead of waiting on the carry chain down a column. Descending k reads hp[k-1] before it is
-        // overwritten in the same step.
-        for (int s = 0, steps = n + blocks - 1; s < steps; s++) {
-            int kHigh = Math.min(blocks - 1, s), kLow = Math.max(0, s - n + 1);
-            for (int k = kHigh; k >= Math.max(kLow, 1); k--) {
-                int w = k * LANES;
-                step(LongVector.fromArray(SPECIES, peq, text[s - k] * rowStride + w), w,
-                        LongVector.fromArray(SPECIES, hp, w - LANES), LongVector.fromArray(SPECIES, hn, w - LANES));
-            }
-            if (kLow == 0) step(LongVector.fromArray(SPECIES, peq, text[s] * rowStride), 0, one, zero);
-        }
-        for (int l = 0; l < LANES; l++) out[l] = n + Levenshtein.verticalSum(pv, mv, l, LANES, lengths[l]);
+        reset(pvA, mvA);
+        columns(text, 0, text.length, pvA, mvA);
+        finish(text.length, pvA, mvA, out);
     }
 
-    /** One block, one column: updates pv, mv at word offset w and leaves the block's bottom carry in hp, hn. */
-    private void step(LongVector eq, int w, LongVector hpIn, LongVector hnIn) {
-        LongVector p = LongVector.fromArray(SPECIES, pv, w);
-        LongVector mm = LongVector.fromArray(SPECIES, mv, w);
-        LongVector xv = eq.or(mm);
-        eq = eq.or(hnIn);
-        LongVector xh = eq.and(p).add(p).lanewise(VectorOperators.XOR, p).or(eq);
-        LongVector ph = mm.or(xh.or(p).not());
-        LongVector mh = p.and(xh);
-        ph.lanewise(VectorOperators.LSHR, 63).intoArray(hp, w);
-        mh.lanewise(VectorOperators.LSHR, 63).intoArray(hn, w);
-        ph = ph.lanewise(VectorOperators.LSHL, 1).or(hpIn);
-        mh = mh.lanewise(VectorOperators.LSHL, 1).or(hnIn);
-        mh.or(xv.or(ph).not()).intoArray(pv, w);
-        ph.and(xv).intoArray(mv, w);
+    /**
+     * Two texts against the same patterns. A column's blocks form a carry chain of about seven dependent operations
+     * each; interleaving two independent matrices gives the core two chains to overlap, worth roughly 15-25% over
+     * one text at a time on the Zen 3 this was tuned on.
+     */
+    @Override
+    void distances(int[] textA, int[] textB, int[] outA, int[] outB) {
+        if (blocks == 0) {
+            Arrays.fill(outA, 0, LANES, textA.length);
+            Arrays.fill(outB, 0, LANES, textB.length);
+            return;
+        }
+        reset(pvA, mvA);
+        reset(pvB, mvB);
+        int both = Math.min(textA.length, textB.length);
+        long[] peq = this.peq, pa = this.pvA, ma = this.mvA, pb = this.pvB, mb = this.mvB;
+        int words = blocks * LANES;
+        LongVector one = LongVector.broadcast(SPECIES, 1L);
+        LongVector zero = LongVector.zero(SPECIES);
+        for (int j = 0; j < both; j++) {
+            int baseA = textA[j] * words, baseB = textB[j] * words;
+            LongVector hpA = one, hnA = zero, hpB = one, hnB = zero;
+            for (int w = 0; w < words; w += LANES) {
+                // matrix A
+                LongVector eq = LongVector.fromArray(SPECIES, peq, baseA + w);
+                LongVector p = LongVector.fromArray(SPECIES, pa, w);
+                LongVector mm = LongVector.fromArray(SPECIES, ma, w);
+                LongVector xv = eq.or(mm);
+                eq = eq.or(hnA);
+                LongVector xh = eq.and(p).add(p).lanewise(VectorOperators.XOR, p).or(eq);
+                LongVector ph = mm.or(xh.or(p).not());
+                LongVector mh = p.and(xh);
+                LongVector hpOut = ph.lanewise(VectorOperators.LSHR, 63);
+                LongVector hnOut = mh.lanewise(VectorOperators.LSHR, 63);
+                ph = ph.lanewise(VectorOperators.LSHL, 1).or(hpA);
+                mh = mh.lanewise(VectorOperators.LSHL, 1).or(hnA);
+                mh.or(xv.or(ph).not()).intoArray(pa, w);
+                ph.and(xv).intoArray(ma, w);
+                hpA = hpOut;
+                hnA = hnOut;
+                // matrix B, the same step
+                eq = LongVector.fromArray(SPECIES, peq, baseB + w);
+                p = LongVector.fromArray(SPECIES, pb, w);
+                mm = LongVector.fromArray(SPECIES, mb, w);
+                xv = eq.or(mm);
+                eq = eq.or(hnB);
+                xh = eq.and(p).add(p).lanewise(VectorOperators.XOR, p).or(eq);
+                ph = mm.or(xh.or(p).not());
+                mh = p.and(xh);
+                hpOut = ph.lanewise(VectorOperators.LSHR, 63);
+                hnOut = mh.lanewise(VectorOperators.LSHR, 63);
+                ph = ph.lanewise(VectorOperators.LSHL, 1).or(hpB);
+                mh = mh.lanewise(VectorOperators.LSHL, 1).or(hnB);
+                mh.or(xv.or(ph).not()).intoArray(pb, w);
+                ph.and(xv).intoArray(mb, w);
+                hpB = hpOut;
+                hnB = hnOut;
+            }
+        }
+        columns(textA, both, textA.length, pvA, mvA);
+        columns(textB, both, textB.length, pvB, mvB);
+        finish(textA.length, pvA, mvA, outA);
+        finish(textB.length, pvB, mvB, outB);
+    }
+
+    private void reset(long[] pv, long[] mv) {
+        Arrays.fill(pv, 0, blocks * LANES, -1L); // column 0: D[i][0] = i, every vertical delta is +1
+        Arrays.fill(mv, 0, blocks * LANES, 0L);
+    }
+
+    /** Advances one matrix over text columns [from, to). */
+    private void columns(int[] text, int from, int to, long[] pv, long[] mv) {
+        long[] peq = this.peq;
+        int words = blocks * LANES;
+        LongVector one = LongVector.broadcast(SPECIES, 1L);
+        LongVector zero = LongVector.zero(SPECIES);
+        for (int j = from; j < to; j++) {
+            int base = text[j] * words;
+            LongVector hp = one, hn = zero; // row 0: D[0][j] = j, +1 enters the top block
+            for (int w = 0; w < words; w += LANES) {
+                LongVector eq = LongVector.fromArray(SPECIES, peq, base + w);
+                LongVector p = LongVector.fromArray(SPECIES, pv, w);
+                LongVector mm = LongVector.fromArray(SPECIES, mv, w);
+                LongVector xv = eq.or(mm);
+                eq = eq.or(hn);
+                LongVector xh = eq.and(p).add(p).lanewise(VectorOperators.XOR, p).or(eq);
+                LongVector ph = mm.or(xh.or(p).not());
+                LongVector mh = p.and(xh);
+                LongVector hpOut = ph.lanewise(VectorOperators.LSHR, 63);
+                LongVector hnOut = mh.lanewise(VectorOperators.LSHR, 63);
+                ph = ph.lanewise(VectorOperators.LSHL, 1).or(hp);
+                mh = mh.lanewise(VectorOperators.LSHL, 1).or(hn);
+                mh.or(xv.or(ph).not()).intoArray(pv, w);
+                ph.and(xv).intoArray(mv, w);
+                hp = hpOut;
+                hn = hnOut;
+            }
+        }
+    }
+
+    private void finish(int n, long[] pv, long[] mv, int[] out) {
+        for (int l = 0; l < LANES; l++) out[l] = n + Levenshtein.verticalSum(pv, mv, l, LANES, lengths[l]);
     }
 }

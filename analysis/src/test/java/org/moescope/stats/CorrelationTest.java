@@ -41,7 +41,7 @@ class CorrelationTest {
 
     @Test
     void averageRanksShareTies() {
-        assertArrayEquals(new double[] {1, 2.5, 2.5, 4}, Correlation.averageRanks(new double[] {1, 5, 5, 7}));
+        assertArrayEquals(new double[] {1, 2.5, 2.5, 4}, Ranks.average(new double[] {1, 5, 5, 7}));
         // The paper's 0.9487 = 9/sqrt(90): n = 5 with two tied pairs in the score.
         assertEquals(9 / Math.sqrt(90), Correlation.spearman(new double[] {1, 2, 3, 4, 5},
                 new double[] {0.1, 0.2, 0.2, 0.4, 0.4}), 1e-12);
@@ -50,13 +50,13 @@ class CorrelationTest {
 
     @Test
     void movingAverageIsTrailing() {
-        assertArrayEquals(new double[] {1, 1.5, 2.5, 3.5}, Correlation.movingAverage(new double[] {1, 2, 3, 4}, 2), 1e-12);
+        assertArrayEquals(new double[] {1, 1.5, 2.5, 3.5}, MovingAverage.trailing(new double[] {1, 2, 3, 4}, 2), 1e-12);
     }
 
     @Test
     void riseStartIsTheLastPointBeforeTheClimb() {
-        assertEquals(2, Correlation.riseStart(new double[] {0.01, 0.02, 0.03, 0.4, 0.9, 1.0}));
-        assertEquals(0, Correlation.riseStart(new double[] {0.5, 0.5, 0.5}));
-        assertEquals(0, Correlation.riseStart(new double[] {0.0, 0.5, 1.0}));
+        assertEquals(2, TrajectoryCorrelation.riseStart(new double[] {0.01, 0.02, 0.03, 0.4, 0.9, 1.0}));
+        assertEquals(0, TrajectoryCorrelation.riseStart(new double[] {0.5, 0.5, 0.5}));
+        assertEquals(0, TrajectoryCorrelation.riseStart(new double[] {0.0, 0.5, 1.0}));
     }
 }
