@@ -14,6 +14,7 @@ import java.io.PrintWriter;
                 TraceCommand.class,
                 GenerateCommand.class,
                 BenchCommand.class,
+                MonitorCommand.class,
                 BoundCommand.class,
                 TokenizeCommand.class,
                 WeightsCommand.class,

@@ -1,0 +1,152 @@
+package org.moescope.monitor;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.moescope.checkpoint.Checkpoint;
+import org.moescope.errors.BadInputException;
+import org.moescope.kernels.Kernels;
+import org.moescope.model.OlmoeModel;
+import org.moescope.output.AtomicFiles;
+import org.moescope.routing.RouteFile;
+import org.moescope.trace.Sample;
+import org.moescope.trace.Tracer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongConsumer;
+
+/**
+ * The tracing half of the monitor: every checkpoint's route file for the training samples, plus its accuracies and
+ * losses on the training, test and validation samples. Each checkpoint's results are two files written atomically
+ * ({@code routes/NAME.safetensors}, then {@code routes/NAME.eval.json}); a rerun keeps a checkpoint whose files exist
+ * and match the same checkpoint and data, so an interrupted run continues where it stopped and never recomputes a
+ * finished checkpoint.
+ */
+public final class MonitorTracing {
+    /**
+     * Results for one checkpoint. Accuracy is the fraction of samples whose every scored token is the argmax.
+     * Test and validation values are NaN without those splits.
+     */
+    public record CheckpointData(Checkpoints.Entry entry, Path routes, double trainAccuracy, double testAccuracy,
+                                 double testLoss, double validationLoss, boolean resumed) {
+    }
+
+    /** The samples of a run and a fingerprint of them (for resuming). */
+    public record Data(List<Sample> train, List<Sample> test, List<Sample> validation, String fingerprint) {
+        long tokensPerCheckpoint() {
+            return tokens(train) + tokens(test) + tokens(validation);
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private MonitorTracing() {
+    }
+
+    static long tokens(List<Sample> samples) {
+        return samples == null ? 0 : samples.stream().mapToLong(s -> s.ids().length).sum();
+    }
+
+    public static List<CheckpointData> run(Checkpoints checkpoints, Data data, Path outDir, Kernels kernels,
+                                           int batchTokens, String version, LongConsumer progress) {
+        Path routesDir = outDir.resolve("routes");
+        List<CheckpointData> out = new ArrayList<>();
+        long done = 0;
+        for (Checkpoints.Entry e : checkpoints.entries()) {
+            Path routes = routesDir.resolve(e.name() + ".safetensors");
+            Path eval = routesDir.resolve(e.name() + ".eval.json");
+            CheckpointData resumed = tryResume(e, routes, eval, data);
+            if (resumed != null) {
+                out.add(resumed);
+            } else {
+                out.add(traceOne(e, routes, eval, data, kernels, batchTokens, version, done, progress));
+            }
+            done += data.tokensPerCheckpoint();
+            if (progress != null) progress.accept(done);
+        }
+        return out;
+    }
+
+    private static CheckpointData traceOne(Checkpoints.Entry e, Path routes, Path eval, Data data, Kernels kernels,
+                                           int batchTokens, String version, long doneBefore, LongConsumer progress) {
+        try (OlmoeModel model = OlmoeModel.load(e.dir(), kernels)) {
+            Tracer.Options opts = new Tracer.Options(false, false, false, batchTokens);
+            LongConsumer sub = progress == null ? null : t -> progress.accept(doneBefore + t);
+            Tracer.Result train = Tracer.trace(model, data.train(), routes, Map.of(
+                    "moescope_version", version, "model_path", e.dir().toString(), "data_fingerprint", data.fingerprint(),
+                    "checkpoint", e.name(), "step", Long.toString(e.step())), opts, sub);
+            long offset = doneBefore + tokens(data.train());
+            double[] test = evaluate(model, data.test(), opts, progress, offset);
+            offset += tokens(data.test());
+            double[] validation = evaluate(model, data.validation(), opts, progress, offset);
+            ObjectNode j = JSON.createObjectNode();
+            j.put("checkpoint", e.name());
+            j.put("config_sha256", model.checkpoint().configSha256());
+            j.put("data_fingerprint", data.fingerprint());
+            j.put("train_accuracy", accuracy(train.correct()));
+            j.put("test_accuracy", test[0]);
+            j.put("test_loss", test[1]);
+            j.put("validation_loss", validation[1]);
+            AtomicFiles.writeString(eval, j.toPrettyString() + "\n");
+            return new CheckpointData(e, routes, accuracy(train.correct()), test[0], test[1], validation[1], false);
+        }
+    }
+
+    /** {accuracy, mean loss} over a split, NaN for an absent split. */
+    private static double[] evaluate(OlmoeModel model, List<Sample> samples, Tracer.Options opts, LongConsumer progress,
+                                     long offset) {
+        if (samples == null || samples.isEmpty()) return new double[] {Double.NaN, Double.NaN};
+        Tracer.Result r = Tracer.trace(model, samples, null, Map.of(), opts,
+                progress == null ? null : t -> progress.accept(offset + t));
+        double sum = 0;
+        int n = 0;
+        for (float l : r.loss()) {
+            if (!Float.isNaN(l)) {
+                sum += l;
+                n++;
+            }
+        }
+        return new double[] {accuracy(r.correct()), n == 0 ? Double.NaN : sum / n};
+    }
+
+    static double accuracy(boolean[] correct) {
+        int k = 0;
+        for (boolean c : correct) if (c) k++;
+        return correct.length == 0 ? Double.NaN : (double) k / correct.length;
+    }
+
+    /** A finished checkpoint: both files present, same checkpoint config, same data. Anything else is redone. */
+    private static CheckpointData tryResume(Checkpoints.Entry e, Path routes, Path eval, Data data) {
+        if (!Files.exists(routes) || !Files.exists(eval)) return null;
+        try {
+            JsonNode j = JSON.readTree(Files.readAllBytes(eval));
+            String configSha;
+            try (Checkpoint ck = Checkpoint.open(e.dir())) {
+                configSha = ck.configSha256();
+            }
+            if (!configSha.equals(j.path("config_sha256").asText()) || !data.fingerprint().equals(j.path("data_fingerprint").asText())) {
+                return null;
+            }
+            try (RouteFile r = RouteFile.open(routes)) {
+                if (r.numSamples() != data.train().size() || !configSha.equals(r.metadata().get("config_sha256"))
+                        || !data.fingerprint().equals(r.metadata().get("data_fingerprint"))) {
+                    return null;
+                }
+            }
+            return new CheckpointData(e, routes, j.path("train_accuracy").asDouble(Double.NaN),
+                    number(j, "test_accuracy"), number(j, "test_loss"), number(j, "validation_loss"), true);
+        } catch (IOException | BadInputException ex) {
+            return null; // unreadable leftovers of an interrupted run: trace again
+        }
+    }
+
+    private static double number(JsonNode j, String field) {
+        JsonNode n = j.get(field);
+        return n == null || !n.isNumber() ? Double.NaN : n.doubleValue();
+    }
+}
