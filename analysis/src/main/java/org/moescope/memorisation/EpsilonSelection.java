@@ -10,7 +10,7 @@ import org.moescope.errors.BadInputException;
  * max(loss(T−1), loss(T)) ≤ ε and |loss(T−1) − loss(T)| ≤ δ; the fraction is therefore non-decreasing in ε. The grid
  * is ε = k/10 for k = 1, 2, … up to the first value at which every memorisable sample counts. Among grid values in the
  * band the smallest (strictest) is chosen. When none is in the band, the grid value whose fraction is closest to the
- * band is chosen (ties: the smaller ε) and {@link Choice#inBand()} is false.
+ * band is chosen (gaps equal within 1e-12: the smaller ε) and {@link Choice#inBand()} is false.
  */
 public final class EpsilonSelection {
     public static final double DEFAULT_TARGET_LOW = 0.20;
@@ -18,6 +18,7 @@ public final class EpsilonSelection {
     /** Grid spacing of ε. */
     public static final double GRID_STEP = 0.1;
     private static final int MAX_GRID = 100_000; // ε = 10,000 nats: far past any real loss
+    private static final double TIE = 1e-12;     // gaps are differences of doubles: 0.22 - 0.2 != 0.3 - 0.28
 
     private EpsilonSelection() {}
 
@@ -68,7 +69,7 @@ public final class EpsilonSelection {
             for (float v : needed) if (v <= eps) memorised++;
             double fraction = (double) memorised / eligible;
             double gap = fraction < targetLow ? targetLow - fraction : fraction > targetHigh ? fraction - targetHigh : 0;
-            if (gap < bestGap) {
+            if (gap < bestGap - TIE) { // a later ε must be clearly closer: equal gaps go to the smaller ε
                 bestGap = gap;
                 best = new Choice(epsilon, fraction, gap == 0, memorised, eligible, targetLow, targetHigh);
             }
