@@ -20,6 +20,16 @@ hand = [
     ([2.5, 2.5, 2.5, 1, 4], [1, 2, 3, 4, 5]),
     ([1, 1, 2, 2], [4, 3, 2, 1]),
     ([0.3, 0.1, 0.2], [10, 30, 20]),
+    # the paper's 0.9856 = sqrt(17/17.5): n = 6, one tie
+    ([1, 2, 3, 4, 5, 6], [0.1, 0.2, 0.3, 0.3, 0.5, 0.6]),
+    # n = 3, perfectly negative with a tie in x
+    ([1, 1, 2], [5, 5, 1]),
+    # a constant series: scipy gives NaN (written as null)
+    ([1, 2, 3, 4], [7, 7, 7, 7]),
+    # all but one tied
+    ([2, 2, 2, 2, 2, 9], [1, 2, 3, 4, 5, 6]),
+    # n = 12, three-way ties on both sides, negative
+    ([1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4], [9, 8, 9, 7, 7, 6, 5, 6, 4, 3, 3, 1]),
 ]
 for x, y in hand:
     cases.append((x, y))
