@@ -9,7 +9,8 @@ import java.util.Arrays;
 /**
  * The block bit-parallel step of {@link Levenshtein#bitParallel} with one pattern per SIMD lane (inter-sequence
  * parallelism): all lanes read the same text symbol, so each lane's match bits are a contiguous vector load and no
- * gather is needed. Patterns of different lengths share the longest one's block count; the shorter lanes compute
+ * gather is needed. The +1 horizontal delta Ph is kept complemented so that AND_NOT replaces two NOT-OR pairs
+ * (AVX2 has no vector NOT); the values are those of {@link Levenshtein#bitParallel}. Patterns of different lengths share the longest one's block count; the shorter lanes compute
  * padding rows that {@link Levenshtein#verticalSum} masks off.
  */
 final class VectorPairKernel extends PairKernel {
@@ -85,46 +86,47 @@ final class VectorPairKernel extends PairKernel {
         int both = Math.min(textA.length, textB.length);
         long[] peq = this.peq, pa = this.pvA, ma = this.mvA, pb = this.pvB, mb = this.mvB;
         int words = blocks * LANES;
-        LongVector one = LongVector.broadcast(SPECIES, 1L);
         LongVector zero = LongVector.zero(SPECIES);
         for (int j = 0; j < both; j++) {
             int baseA = textA[j] * words, baseB = textB[j] * words;
-            LongVector hpA = one, hnA = zero, hpB = one, hnB = zero;
+            LongVector nhpA = zero, hnA = zero, nhpB = zero, hnB = zero;
             for (int w = 0; w < words; w += LANES) {
-                // matrix A
-                LongVector eq = LongVector.fromArray(SPECIES, peq, baseA + w);
-                LongVector p = LongVector.fromArray(SPECIES, pa, w);
-                LongVector mm = LongVector.fromArray(SPECIES, ma, w);
-                LongVector xv = eq.or(mm);
-                eq = eq.or(hnA);
-                LongVector xh = eq.and(p).add(p).lanewise(VectorOperators.XOR, p).or(eq);
-                LongVector ph = mm.or(xh.or(p).not());
-                LongVector mh = p.and(xh);
-                LongVector hpOut = ph.lanewise(VectorOperators.LSHR, 63);
-                LongVector hnOut = mh.lanewise(VectorOperators.LSHR, 63);
-                ph = ph.lanewise(VectorOperators.LSHL, 1).or(hpA);
-                mh = mh.lanewise(VectorOperators.LSHL, 1).or(hnA);
-                mh.or(xv.or(ph).not()).intoArray(pa, w);
-                ph.and(xv).intoArray(ma, w);
-                hpA = hpOut;
-                hnA = hnOut;
-                // matrix B, the same step
-                eq = LongVector.fromArray(SPECIES, peq, baseB + w);
-                p = LongVector.fromArray(SPECIES, pb, w);
-                mm = LongVector.fromArray(SPECIES, mb, w);
-                xv = eq.or(mm);
-                eq = eq.or(hnB);
-                xh = eq.and(p).add(p).lanewise(VectorOperators.XOR, p).or(eq);
-                ph = mm.or(xh.or(p).not());
-                mh = p.and(xh);
-                hpOut = ph.lanewise(VectorOperators.LSHR, 63);
-                hnOut = mh.lanewise(VectorOperators.LSHR, 63);
-                ph = ph.lanewise(VectorOperators.LSHL, 1).or(hpB);
-                mh = mh.lanewise(VectorOperators.LSHL, 1).or(hnB);
-                mh.or(xv.or(ph).not()).intoArray(pb, w);
-                ph.and(xv).intoArray(mb, w);
-                hpB = hpOut;
-                hnB = hnOut;
+                {
+                    LongVector eq = LongVector.fromArray(SPECIES, peq, baseA + w);
+                    LongVector p = LongVector.fromArray(SPECIES, pa, w);
+                    LongVector mm = LongVector.fromArray(SPECIES, ma, w);
+                    LongVector xv = eq.or(mm);
+                    eq = eq.or(hnA);
+                    LongVector xh = eq.and(p).add(p).lanewise(VectorOperators.XOR, p).or(eq);
+                    LongVector nph = xh.or(p).lanewise(VectorOperators.AND_NOT, mm); // ~Ph
+                    LongVector mh = p.and(xh);
+                    LongVector nhpOut = nph.lanewise(VectorOperators.LSHR, 63);
+                    LongVector hnOut = mh.lanewise(VectorOperators.LSHR, 63);
+                    nph = nph.lanewise(VectorOperators.LSHL, 1).or(nhpA);
+                    mh = mh.lanewise(VectorOperators.LSHL, 1).or(hnA);
+                    nph.lanewise(VectorOperators.AND_NOT, xv).or(mh).intoArray(pa, w); // Mh | ~(Xv | Ph)
+                    xv.lanewise(VectorOperators.AND_NOT, nph).intoArray(ma, w);        // Ph & Xv
+                    nhpA = nhpOut;
+                    hnA = hnOut;
+                }
+                {
+                    LongVector eq = LongVector.fromArray(SPECIES, peq, baseB + w);
+                    LongVector p = LongVector.fromArray(SPECIES, pb, w);
+                    LongVector mm = LongVector.fromArray(SPECIES, mb, w);
+                    LongVector xv = eq.or(mm);
+                    eq = eq.or(hnB);
+                    LongVector xh = eq.and(p).add(p).lanewise(VectorOperators.XOR, p).or(eq);
+                    LongVector nph = xh.or(p).lanewise(VectorOperators.AND_NOT, mm); // ~Ph
+                    LongVector mh = p.and(xh);
+                    LongVector nhpOut = nph.lanewise(VectorOperators.LSHR, 63);
+                    LongVector hnOut = mh.lanewise(VectorOperators.LSHR, 63);
+                    nph = nph.lanewise(VectorOperators.LSHL, 1).or(nhpB);
+                    mh = mh.lanewise(VectorOperators.LSHL, 1).or(hnB);
+                    nph.lanewise(VectorOperators.AND_NOT, xv).or(mh).intoArray(pb, w); // Mh | ~(Xv | Ph)
+                    xv.lanewise(VectorOperators.AND_NOT, nph).intoArray(mb, w);        // Ph & Xv
+                    nhpB = nhpOut;
+                    hnB = hnOut;
+                }
             }
         }
         columns(textA, both, textA.length, pvA, mvA);
@@ -142,11 +144,10 @@ final class VectorPairKernel extends PairKernel {
     private void columns(int[] text, int from, int to, long[] pv, long[] mv) {
         long[] peq = this.peq;
         int words = blocks * LANES;
-        LongVector one = LongVector.broadcast(SPECIES, 1L);
         LongVector zero = LongVector.zero(SPECIES);
         for (int j = from; j < to; j++) {
             int base = text[j] * words;
-            LongVector hp = one, hn = zero; // row 0: D[0][j] = j, +1 enters the top block
+            LongVector nhp = zero, hn = zero; // row 0: D[0][j] = j, +1 enters the top block (complemented: 0)
             for (int w = 0; w < words; w += LANES) {
                 LongVector eq = LongVector.fromArray(SPECIES, peq, base + w);
                 LongVector p = LongVector.fromArray(SPECIES, pv, w);
@@ -154,15 +155,15 @@ final class VectorPairKernel extends PairKernel {
                 LongVector xv = eq.or(mm);
                 eq = eq.or(hn);
                 LongVector xh = eq.and(p).add(p).lanewise(VectorOperators.XOR, p).or(eq);
-                LongVector ph = mm.or(xh.or(p).not());
+                LongVector nph = xh.or(p).lanewise(VectorOperators.AND_NOT, mm); // ~Ph
                 LongVector mh = p.and(xh);
-                LongVector hpOut = ph.lanewise(VectorOperators.LSHR, 63);
+                LongVector nhpOut = nph.lanewise(VectorOperators.LSHR, 63);
                 LongVector hnOut = mh.lanewise(VectorOperators.LSHR, 63);
-                ph = ph.lanewise(VectorOperators.LSHL, 1).or(hp);
+                nph = nph.lanewise(VectorOperators.LSHL, 1).or(nhp);
                 mh = mh.lanewise(VectorOperators.LSHL, 1).or(hn);
-                mh.or(xv.or(ph).not()).intoArray(pv, w);
-                ph.and(xv).intoArray(mv, w);
-                hp = hpOut;
+                nph.lanewise(VectorOperators.AND_NOT, xv).or(mh).intoArray(pv, w); // Mh | ~(Xv | Ph)
+                xv.lanewise(VectorOperators.AND_NOT, nph).intoArray(mv, w);        // Ph & Xv
+                nhp = nhpOut;
                 hn = hnOut;
             }
         }

@@ -48,7 +48,7 @@ public final class PathwayDistanceBenchmark {
     static List<Pathway> synthetic(int samples, int layers, int experts, long seed) {
         Random rng = new Random(seed);
         double[][] shared = new double[layers][experts]; // (layers, experts) logits every sample shares
-        for (double[] row : shared) for (int k = 0; k < experts; k++) row[k] = rng.nextGaussian() * 1.6;
+        for (double[] row : shared) for (int k = 0; k < experts; k++) row[k] = rng.nextGaussian() * 1.5;
         List<Pathway> out = new ArrayList<>(samples);
         float[][] probs = new float[layers][experts];
         for (int s = 0; s < samples; s++) {
