@@ -15,6 +15,7 @@ import java.io.PrintWriter;
                 GenerateCommand.class,
                 BenchCommand.class,
                 MonitorCommand.class,
+                PathwaysCommand.class,
                 BoundCommand.class,
                 TokenizeCommand.class,
                 WeightsCommand.class,

@@ -1,6 +1,5 @@
 package org.moescope.monitor;
 
-import org.moescope.checkpoint.Checkpoint;
 import org.moescope.controls.RoutingControls;
 import org.moescope.memorisation.EpsilonSelection;
 import org.moescope.memorisation.MemorisationSteps;
@@ -101,17 +100,10 @@ public final class MonitorAnalysis {
             MonitorTracing.CheckpointData cd = data.get(c);
             List<Pathway> pathways = new ArrayList<>(n);
             double[] layerCos = new double[n], consistency = new double[n], length = new double[n], entropy = new double[n];
-            try (RouteFile r = RouteFile.open(cd.routes()); Checkpoint ck = Checkpoint.open(cd.entry().dir())) {
+            try (RouteFile r = RouteFile.open(cd.routes())) {
                 int L = r.numLayers(), E = r.numExperts();
                 float[] probs = r.routerProbsMean();
-                float[][][] w = new float[L][E][];
-                for (int l = 0; l < L; l++) {
-                    String name = "model.layers." + l + ".mlp.gate.weight";
-                    float[] flat = ck.readFloats(name);
-                    int hidden = (int) ck.info(name).shape()[1];
-                    for (int e = 0; e < E; e++) w[l][e] = java.util.Arrays.copyOfRange(flat, e * hidden, (e + 1) * hidden);
-                }
-                RouterGeometry geometry = RouterGeometry.of(w);
+                RouterGeometry geometry = RouterWeights.load(cd.entry().dir(), L, E);
                 for (int i = 0; i < n; i++) {
                     Pathway p = Pathway.fromRouting(probs, i * L * E, L, E, s.tau());
                     pathways.add(p);
