@@ -87,6 +87,11 @@ public final class MonitorCommand implements Callable<Integer> {
     @Option(names = "--correlate-from", defaultValue = "-1", description = "First step in correlations (default: where each score starts rising).")
     long correlateFrom;
 
+    @Option(names = "--effective-dimension", defaultValue = "auto",
+            description = "Routing-kernel effective dimension per checkpoint (needs hidden states in the route files): "
+                    + "auto (when they take <= 200 MB per checkpoint), on, off (default: ${DEFAULT-VALUE}).")
+    String effectiveDimension;
+
     @Option(names = "--batch-tokens", defaultValue = "2048", description = "Tokens per forward call (default: ${DEFAULT-VALUE}).")
     int batchTokens;
 
@@ -127,11 +132,23 @@ public final class MonitorCommand implements Callable<Integer> {
         var tracingData = new MonitorTracing.Data(train, testSamples, valSamples, fingerprint(data, test, validation));
         Files.createDirectories(out);
 
+        boolean saveHidden = switch (effectiveDimension) {
+            case "on" -> true;
+            case "off" -> false;
+            case "auto" -> {
+                try (Checkpoint first = Checkpoint.open(series.entries().get(0).dir())) {
+                    OlmoeConfig c = OlmoeConfig.parse(first.config(), first.dir().resolve(Checkpoint.CONFIG));
+                    yield (long) train.size() * c.numHiddenLayers() * c.hiddenSize() * 4 <= 200L << 20;
+                }
+            }
+            default -> throw new BadInputException("--effective-dimension takes auto, on or off");
+        };
         long total = (long) series.entries().size() * (tokens(train) + tokens(testSamples) + tokens(valSamples));
         long t0 = System.nanoTime();
         List<MonitorTracing.CheckpointData> traced;
         try (ProgressBar bar = new ProgressBar(err, "monitor: tracing " + series.entries().size() + " checkpoints", total, "tok")) {
-            traced = MonitorTracing.run(series, tracingData, out, new VectorKernels(), batchTokens, Main.VERSION, bar::update);
+            traced = MonitorTracing.run(series, tracingData, out, new VectorKernels(), batchTokens, saveHidden, Main.VERSION,
+                    bar::update);
         }
         long resumed = traced.stream().filter(MonitorTracing.CheckpointData::resumed).count();
         if (resumed > 0) {

@@ -27,7 +27,7 @@ public final class MonitorAnalysis {
     /** Metric columns of metrics.csv, in order; the report charts each. */
     public static final List<String> METRICS = List.of("train_loss", "mean_distance_char", "mean_distance_expert",
             "mean_distance_char_norm", "mean_layer_cosine", "mean_consistency_v4", "mean_pathway_length",
-            "routing_entropy");
+            "routing_entropy", "effective_dimension");
 
     /** One (checkpoint, group) row. */
     public record Row(String checkpoint, long step, String group, int nSamples, long nPairs, boolean pairsExact,
@@ -100,10 +100,14 @@ public final class MonitorAnalysis {
             MonitorTracing.CheckpointData cd = data.get(c);
             List<Pathway> pathways = new ArrayList<>(n);
             double[] layerCos = new double[n], consistency = new double[n], length = new double[n], entropy = new double[n];
+            double effectiveDimension = Double.NaN;
             try (RouteFile r = RouteFile.open(cd.routes())) {
                 int L = r.numLayers(), E = r.numExperts();
                 float[] probs = r.routerProbsMean();
                 RouterGeometry geometry = RouterWeights.load(cd.entry().dir(), L, E);
+                if (r.has(RouteFile.Field.HIDDEN_MEAN)) {
+                    effectiveDimension = EffectiveDimension.meanOverLayers(r, losses[c], s.seed());
+                }
                 for (int i = 0; i < n; i++) {
                     Pathway p = Pathway.fromRouting(probs, i * L * E, L, E, s.tau());
                     pathways.add(p);
@@ -131,6 +135,7 @@ public final class MonitorAnalysis {
                 m.put("mean_consistency_v4", mean(consistency, members));
                 m.put("mean_pathway_length", mean(length, members));
                 m.put("routing_entropy", mean(entropy, members));
+                m.put("effective_dimension", g.getKey().equals(ALL) ? effectiveDimension : Double.NaN);
                 Map<String, Double> sc = new LinkedHashMap<>();
                 String domain = g.getKey().contains("/") ? g.getKey().substring(0, g.getKey().indexOf('/')) : ALL;
                 for (String col : scores.columns()) {

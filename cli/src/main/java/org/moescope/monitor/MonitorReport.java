@@ -34,7 +34,8 @@ public final class MonitorReport {
             "mean_layer_cosine", "Pathway consistency S = mean cos(e_l, e_l+1) (higher = smoother)",
             "mean_consistency_v4", "Paper v4 consistency C = 1 − mean cos / max cos (higher = more erratic, per its text)",
             "mean_pathway_length", "Control: experts kept per layer (pathway length)",
-            "routing_entropy", "Control: entropy of the token-averaged routing (nats)");
+            "routing_entropy", "Control: entropy of the token-averaged routing (nats)",
+            "effective_dimension", "Effective dimension d_eff of the one-layer routing kernel (mean over layers, λ = Tr(H)/n)");
 
     private MonitorReport() {
     }

@@ -52,19 +52,23 @@ public final class MonitorTracing {
         return samples == null ? 0 : samples.stream().mapToLong(s -> s.ids().length).sum();
     }
 
+    /**
+     * @param saveHidden also store each sample's mean MoE-input hidden state (route field hidden_mean), for the
+     *                   effective dimension of the routing kernel
+     */
     public static List<CheckpointData> run(Checkpoints checkpoints, Data data, Path outDir, Kernels kernels,
-                                           int batchTokens, String version, LongConsumer progress) {
+                                           int batchTokens, boolean saveHidden, String version, LongConsumer progress) {
         Path routesDir = outDir.resolve("routes");
         List<CheckpointData> out = new ArrayList<>();
         long done = 0;
         for (Checkpoints.Entry e : checkpoints.entries()) {
             Path routes = routesDir.resolve(e.name() + ".safetensors");
             Path eval = routesDir.resolve(e.name() + ".eval.json");
-            CheckpointData resumed = tryResume(e, routes, eval, data);
+            CheckpointData resumed = tryResume(e, routes, eval, data, saveHidden);
             if (resumed != null) {
                 out.add(resumed);
             } else {
-                out.add(traceOne(e, routes, eval, data, kernels, batchTokens, version, done, progress));
+                out.add(traceOne(e, routes, eval, data, kernels, batchTokens, saveHidden, version, done, progress));
             }
             done += data.tokensPerCheckpoint();
             if (progress != null) progress.accept(done);
@@ -73,17 +77,19 @@ public final class MonitorTracing {
     }
 
     private static CheckpointData traceOne(Checkpoints.Entry e, Path routes, Path eval, Data data, Kernels kernels,
-                                           int batchTokens, String version, long doneBefore, LongConsumer progress) {
+                                           int batchTokens, boolean saveHidden, String version, long doneBefore,
+                                           LongConsumer progress) {
         try (OlmoeModel model = OlmoeModel.load(e.dir(), kernels)) {
-            Tracer.Options opts = new Tracer.Options(false, false, false, batchTokens);
+            Tracer.Options opts = new Tracer.Options(false, false, saveHidden, batchTokens);
             LongConsumer sub = progress == null ? null : t -> progress.accept(doneBefore + t);
             Tracer.Result train = Tracer.trace(model, data.train(), routes, Map.of(
                     "moescope_version", version, "model_path", e.dir().toString(), "data_fingerprint", data.fingerprint(),
                     "checkpoint", e.name(), "step", Long.toString(e.step())), opts, sub);
             long offset = doneBefore + tokens(data.train());
-            double[] test = evaluate(model, data.test(), opts, progress, offset);
+            Tracer.Options evalOpts = new Tracer.Options(false, false, false, batchTokens);
+            double[] test = evaluate(model, data.test(), evalOpts, progress, offset);
             offset += tokens(data.test());
-            double[] validation = evaluate(model, data.validation(), opts, progress, offset);
+            double[] validation = evaluate(model, data.validation(), evalOpts, progress, offset);
             ObjectNode j = JSON.createObjectNode();
             j.put("checkpoint", e.name());
             j.put("config_sha256", model.checkpoint().configSha256());
@@ -121,7 +127,7 @@ public final class MonitorTracing {
     }
 
     /** A finished checkpoint: both files present, same checkpoint config, same data. Anything else is redone. */
-    private static CheckpointData tryResume(Checkpoints.Entry e, Path routes, Path eval, Data data) {
+    private static CheckpointData tryResume(Checkpoints.Entry e, Path routes, Path eval, Data data, boolean saveHidden) {
         if (!Files.exists(routes) || !Files.exists(eval)) return null;
         try {
             JsonNode j = JSON.readTree(Files.readAllBytes(eval));
@@ -133,7 +139,8 @@ public final class MonitorTracing {
                 return null;
             }
             try (RouteFile r = RouteFile.open(routes)) {
-                if (r.numSamples() != data.train().size() || !configSha.equals(r.metadata().get("config_sha256"))
+                if (r.numSamples() != data.train().size() || (saveHidden && !r.has(RouteFile.Field.HIDDEN_MEAN))
+                        || !configSha.equals(r.metadata().get("config_sha256"))
                         || !data.fingerprint().equals(r.metadata().get("data_fingerprint"))) {
                     return null;
                 }
