@@ -1,5 +1,10 @@
 package org.moescope.bound;
 
+import org.moescope.pathways.DistanceKind;
+import org.moescope.pathways.GroupDistances;
+import org.moescope.pathways.Pathway;
+import org.moescope.stats.Correlation;
+
 import org.moescope.errors.BadInputException;
 
 import java.util.ArrayList;
@@ -69,14 +74,20 @@ public final class BoundSweep {
                 double[][] hTest = RoutingKernel.hadamardWithGates(gTest, g, kTest);
                 BoundResult bound = GeneralizationBound.evaluate("synthetic", "the " + settings.kernel().cliName() + " kernel",
                         h, data.y(), data.f(), hTest, data.fTest(), settings);
-                String[] paths = new String[g.length];
+                // One-layer pathways: the experts by descending gate until the running sum exceeds the threshold.
+                List<Pathway> paths = new ArrayList<>(g.length);
                 double length = 0;
-                for (int i = 0; i < g.length; i++) {
-                    paths[i] = OneLayerPaths.pathway(g[i], config.pathThreshold());
-                    length += paths[i].chars().filter(ch -> ch == ',').count() + 1;
+                for (double[] gi : g) {
+                    float[] gates = new float[gi.length];
+                    for (int k2 = 0; k2 < gi.length; k2++) gates[k2] = (float) gi[k2];
+                    Pathway p = Pathway.fromRouting(gates, 0, 1, gates.length, config.pathThreshold());
+                    paths.add(p);
+                    length += p.meanExpertsPerLayer();
                 }
-                runs.add(new Run(seed, temperature, bound, OneLayerPaths.meanPairwiseDistance(paths),
-                        length / g.length, (int) java.util.Arrays.stream(paths).distinct().count()));
+                double distance = GroupDistances.within(paths, DistanceKind.CHARACTER_NORMALISED,
+                        GroupDistances.Options.defaults().withMaxPairs(Long.MAX_VALUE)).mean();
+                runs.add(new Run(seed, temperature, bound, Double.isNaN(distance) ? 0.0 : distance,
+                        length / g.length, (int) paths.stream().distinct().count()));
             }
         }
         return new Result(config, settings, List.copyOf(runs), summaries(config, runs), correlations(config, runs));
