@@ -153,11 +153,10 @@ public final class VectorKernels implements Kernels {
         }
         Workspace work = workspaces.get();
         boolean stream = tokens <= STREAM_MAX_TOKENS;
-        int multiple = stream ? 4 : MR;
         long macs = 0;
         int jobCount = 0;
         for (Weight w : ws) {
-            int per = rowsPerJob(w.rows(), (long) tokens * cols, multiple);
+            int per = stream ? rowsPerJob(w.rows(), (long) tokens * cols, 4) : blockRows(cols);
             jobCount += (w.rows() + per - 1) / per;
             macs += (long) w.rows() * cols * tokens;
         }
@@ -165,7 +164,7 @@ public final class VectorKernels implements Kernels {
         int n = 0;
         for (int i = 0; i < ws.length; i++) {
             int rows = ws[i].rows();
-            int per = rowsPerJob(rows, (long) tokens * cols, multiple);
+            int per = stream ? rowsPerJob(rows, (long) tokens * cols, 4) : blockRows(cols);
             for (int r = 0; r < rows; r += per) {
                 jobs[3 * n] = i;
                 jobs[3 * n + 1] = r;
@@ -235,22 +234,28 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
-     * Rows r0 .. r1 of out (tokens, outStride) at outOff, from panels at pOff: stage MR rows, run the micro-kernel on
-     * each panel, scatter the tile.
+     * Rows r0 .. r1 of out (tokens, outStride) at outOff, from panels at pOff. The rows (at most
+     * {@link #blockRows}(cols) of them) are widened once into a thread-local block that stays in L2; then for each
+     * panel, which stays in L2 while it is used, the micro-kernel runs over the block's MR-row tiles and the tiles
+     * are scattered to out.
      */
     private void tiledRows(Weight w, float[] panels, int pOff, int tokens, float[] out, int outOff, int outStride,
                            int r0, int r1) {
         int cols = w.cols();
         Scratch sc = SCRATCH.get();
-        float[] s = sc.stage(MR * cols);
+        int tiles = (r1 - r0 + MR - 1) / MR;
+        float[] s = sc.stage(tiles * MR * cols);
+        for (int b = 0; b < tiles; b++) {
+            stage(w, r0 + b * MR, Math.min(MR, r1 - r0 - b * MR), s, b * MR, MR);
+        }
         float[] acc = sc.tile;
         int np = panels(tokens);
-        for (int r = r0; r < r1; r += MR) {
-            int nr = Math.min(MR, r1 - r);
-            stage(w, r, nr, s, 0, MR);
-            for (int p = 0; p < np; p++) {
-                int width = Math.min(P, tokens - p * P);
-                tile(s, cols, panels, pOff + p * cols * P, width > L, acc);
+        for (int p = 0; p < np; p++) {
+            int width = Math.min(P, tokens - p * P);
+            for (int b = 0; b < tiles; b++) {
+                int r = r0 + b * MR;
+                int nr = Math.min(MR, r1 - r);
+                tile(s, b * MR * cols, cols, panels, pOff + p * cols * P, width > L, acc);
                 for (int t = 0; t < width; t++) {
                     int o = outOff + (p * P + t) * outStride + r;
                     for (int j = 0; j < nr; j++) {
@@ -261,27 +266,35 @@ public final class VectorKernels implements Kernels {
         }
     }
 
+    /** Bytes of widened weight rows a tiled job keeps in L2 (half of this machine's 512 KB L2, the panel gets the rest). */
+    static final int BLOCK_BYTES = 192 << 10;
+
+    /** Rows of a tiled job: as many MR-row tiles as fit BLOCK_BYTES once widened, at least one. */
+    static int blockRows(int cols) {
+        return Math.max(MR, BLOCK_BYTES / (4 * cols) / MR * MR);
+    }
+
     /**
      * acc (MR, P) = s (MR rows, stride cols) · panel (cols, P). With wide false only the first L tokens are computed
      * (the last panel of a group holding at most L tokens).
      */
-    static void tile(float[] s, int cols, float[] panel, int off, boolean wide, float[] acc) {
+    static void tile(float[] s, int sOff, int cols, float[] panel, int off, boolean wide, float[] acc) {
         if (!wide) {
-            tileNarrow(s, cols, panel, off, acc);
+            tileNarrow(s, sOff, cols, panel, off, acc);
             return;
         }
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
         FloatVector a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F);
         FloatVector b3 = FloatVector.zero(F), b4 = FloatVector.zero(F), b5 = FloatVector.zero(F);
-        int c2 = 2 * cols, c3 = 3 * cols, c4 = 4 * cols, c5 = 5 * cols;
+        int c0 = sOff, c1 = sOff + cols, c2 = c1 + cols, c3 = c2 + cols, c4 = c3 + cols, c5 = c4 + cols;
         for (int k = 0, xo = off; k < cols; k++, xo += P) {
             FloatVector x0 = FloatVector.fromArray(F, panel, xo);
             FloatVector x1 = FloatVector.fromArray(F, panel, xo + L);
-            FloatVector w = FloatVector.broadcast(F, s[k]);
+            FloatVector w = FloatVector.broadcast(F, s[c0 + k]);
             a0 = w.fma(x0, a0);
             b0 = w.fma(x1, b0);
-            w = FloatVector.broadcast(F, s[cols + k]);
+            w = FloatVector.broadcast(F, s[c1 + k]);
             a1 = w.fma(x0, a1);
             b1 = w.fma(x1, b1);
             w = FloatVector.broadcast(F, s[c2 + k]);
@@ -311,14 +324,14 @@ public final class VectorKernels implements Kernels {
         b5.intoArray(acc, 5 * P + L);
     }
 
-    private static void tileNarrow(float[] s, int cols, float[] panel, int off, float[] acc) {
+    private static void tileNarrow(float[] s, int sOff, int cols, float[] panel, int off, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
         FloatVector a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F);
-        int c2 = 2 * cols, c3 = 3 * cols, c4 = 4 * cols, c5 = 5 * cols;
+        int c0 = sOff, c1 = sOff + cols, c2 = c1 + cols, c3 = c2 + cols, c4 = c3 + cols, c5 = c4 + cols;
         for (int k = 0, xo = off; k < cols; k++, xo += P) {
             FloatVector x0 = FloatVector.fromArray(F, panel, xo);
-            a0 = FloatVector.broadcast(F, s[k]).fma(x0, a0);
-            a1 = FloatVector.broadcast(F, s[cols + k]).fma(x0, a1);
+            a0 = FloatVector.broadcast(F, s[c0 + k]).fma(x0, a0);
+            a1 = FloatVector.broadcast(F, s[c1 + k]).fma(x0, a1);
             a2 = FloatVector.broadcast(F, s[c2 + k]).fma(x0, a2);
             a3 = FloatVector.broadcast(F, s[c3 + k]).fma(x0, a3);
             a4 = FloatVector.broadcast(F, s[c4 + k]).fma(x0, a4);
@@ -532,7 +545,7 @@ public final class VectorKernels implements Kernels {
         });
 
         // Phase 2: h = silu(x · gateᵀ) ⊙ (x · upᵀ) for every expert. Job = (expert, block of intermediate rows).
-        final int[] upTable = expertJobs(in, count, E, inter, H, MR / 2);
+        final int[] upTable = expertJobs(in, count, E, inter, H, true);
         int upJobs = upTable.length / 3;
         region(parallel ? upJobs : 1, upJobs, job -> {
             int e = upTable[3 * job];
@@ -546,7 +559,7 @@ public final class VectorKernels implements Kernels {
         });
 
         // Phase 3: o[slot] = down · h. Job = (expert, block of hidden rows).
-        final int[] downTable = expertJobs(in, count, E, H, inter, MR);
+        final int[] downTable = expertJobs(in, count, E, H, inter, false);
         int downJobs = downTable.length / 3;
         region(parallel ? downJobs : 1, downJobs, job -> {
             int e = downTable[3 * job];
@@ -576,15 +589,16 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
-     * Jobs (expert, r0, r1) covering the rows of every expert that has tokens, blocks of a multiple of `multiple` rows
-     * sized by the expert's token count.
+     * Jobs (expert, r0, r1) covering the rows of every expert that has tokens: for a tiled expert one block of
+     * widened rows (pairs: gate and up rows together, so half as many), for a streamed one by JOB_MACS.
      */
-    private static int[] expertJobs(int[] in, int count, int experts, int rows, int cols, int multiple) {
+    private static int[] expertJobs(int[] in, int count, int experts, int rows, int cols, boolean pairs) {
         int total = 0;
         for (int e = 0; e < experts; e++) {
             int n = in[count + e];
             if (n == 0) continue;
-            int per = rowsPerJob(rows, (long) n * cols, n > STREAM_MAX_TOKENS ? multiple : 4);
+            int per = n <= STREAM_MAX_TOKENS ? rowsPerJob(rows, (long) n * cols, 4)
+                    : pairs ? blockRows(cols) / 2 : blockRows(cols);
             total += (rows + per - 1) / per;
         }
         int[] jobs = new int[3 * total];
@@ -592,7 +606,8 @@ public final class VectorKernels implements Kernels {
         for (int e = 0; e < experts; e++) {
             int n = in[count + e];
             if (n == 0) continue;
-            int per = rowsPerJob(rows, (long) n * cols, n > STREAM_MAX_TOKENS ? multiple : 4);
+            int per = n <= STREAM_MAX_TOKENS ? rowsPerJob(rows, (long) n * cols, 4)
+                    : pairs ? blockRows(cols) / 2 : blockRows(cols);
             for (int r = 0; r < rows; r += per) {
                 jobs[3 * j] = e;
                 jobs[3 * j + 1] = r;
@@ -605,7 +620,8 @@ public final class VectorKernels implements Kernels {
 
     /**
      * Intermediate rows r0 .. r1 of one expert, tiled: three gate rows and the same three up rows make one MR-row
-     * block, so silu(g) · u is formed in the tile and stored as panels (h[p][row][token]), the down projection's input.
+     * tile, so silu(g) · u is formed from the tile and stored as panels (h[p][row][token]), the down projection's
+     * input. Blocked like tiledRows.
      */
     private void swigluTiled(Weight gate, Weight up, float[] panels, int pOff, int tokens, float[] h, int hOff,
                              int r0, int r1) {
@@ -613,17 +629,23 @@ public final class VectorKernels implements Kernels {
         int inter = gate.rows();
         int half = MR / 2;
         Scratch sc = SCRATCH.get();
-        float[] s = sc.stage(MR * cols);
+        int tiles = (r1 - r0 + half - 1) / half;
+        float[] s = sc.stage(tiles * MR * cols);
+        for (int b = 0; b < tiles; b++) {
+            int r = r0 + b * half;
+            int nr = Math.min(half, r1 - r);
+            stage(gate, r, nr, s, b * MR, half);
+            stage(up, r, nr, s, b * MR + half, half);
+        }
         float[] acc = sc.tile;
         int np = panels(tokens);
-        for (int r = r0; r < r1; r += half) {
-            int nr = Math.min(half, r1 - r);
-            stage(gate, r, nr, s, 0, half);
-            stage(up, r, nr, s, half, half);
-            for (int p = 0; p < np; p++) {
-                boolean wide = tokens - p * P > L;
-                tile(s, cols, panels, pOff + p * cols * P, wide, acc);
-                int base = hOff + p * inter * P;
+        for (int p = 0; p < np; p++) {
+            boolean wide = tokens - p * P > L;
+            int base = hOff + p * inter * P;
+            for (int b = 0; b < tiles; b++) {
+                int r = r0 + b * half;
+                int nr = Math.min(half, r1 - r);
+                tile(s, b * MR * cols, cols, panels, pOff + p * cols * P, wide, acc);
                 for (int j = 0; j < nr; j++) {
                     silu(acc, j * P, (half + j) * P, h, base + (r + j) * P);
                     if (wide) {

@@ -21,8 +21,12 @@ import java.util.function.IntConsumer;
 final class WorkerPool {
     /** How long an idle worker spins before parking: covers the serial gaps between the regions of a decode step. */
     private static final long SPIN_NANOS = 200_000;
+    /** Busy-wait this long before yielding: long enough for a hand-off on an idle machine, short on a shared one. */
+    private static final long YIELD_AFTER_NANOS = 10_000;
 
-    private static final WorkerPool SHARED = new WorkerPool(Runtime.getRuntime().availableProcessors() - 1);
+    /** Threads per region: the system property moescope.threads, else one per available processor. */
+    private static final WorkerPool SHARED = new WorkerPool(Integer.getInteger("moescope.threads",
+            Runtime.getRuntime().availableProcessors()) - 1);
 
     static WorkerPool shared() {
         return SHARED;
@@ -86,10 +90,13 @@ final class WorkerPool {
                 r.work();
                 continue;
             }
-            long spinUntil = System.nanoTime() + SPIN_NANOS;
+            long start = System.nanoTime();
             while ((r = current) == seen || r == null) {
-                if (System.nanoTime() < spinUntil) {
+                long waited = System.nanoTime() - start;
+                if (waited < YIELD_AFTER_NANOS) {
                     Thread.onSpinWait();
+                } else if (waited < SPIN_NANOS) {
+                    Thread.yield(); // on a shared machine, let the thread we are waiting for (or anyone) run
                 } else {
                     LockSupport.park(this);
                 }
@@ -115,8 +122,15 @@ final class WorkerPool {
                 LockSupport.unpark(w);
             }
             r.work();
+            // Jobs still running belong to workers; if one was descheduled mid-job, yielding lets it finish sooner
+            // than spinning on the core it needs.
+            long start = System.nanoTime();
             while (r.done.get() < jobs) {
-                Thread.onSpinWait();
+                if (System.nanoTime() - start < YIELD_AFTER_NANOS) {
+                    Thread.onSpinWait();
+                } else {
+                    Thread.yield();
+                }
             }
             current = null; // let the region's arrays be collected
             Throwable f = r.failure;

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# moescope against HF transformers on one checkpoint, same tokens and threads, plus the machine's rooflines, all in
+# one run so that the numbers share the machine's state (docs/performance.md).
+#
+# Usage: tools/bench/compare.sh MODEL_DIR [OUT_DIR]
+#   env: ROUNDS=2           alternating rounds of (moescope, HF prefill, HF decode)
+#        THREADS=2          threads for everyone (moescope.threads, torch.set_num_threads, the bandwidth probe)
+#        HF=1               0 skips HF (e.g. when the machine lacks the memory HF needs to load the full shape)
+#        HF_EXPERTS=grouped_mm  HF's experts_implementation (grouped_mm was faster than eager here)
+#        ROOFLINE=1         0 skips bandwidth / torch matmul / JMH
+#        BEFORE_JAR=path    also run `bench` from an older moescope.jar in every round (before/after)
+#        BENCH_ARGS="..."   extra arguments for `moescope bench` (and the same workload for HF)
+#        PYTHON=/work/venv/bin/python
+# Prints a summary; raw JSON goes to OUT_DIR (default: a new temp directory).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+source "$root/tools/java-home.sh"
+model="${1:?usage: compare.sh MODEL_DIR [OUT_DIR]}"
+out="${2:-$(mktemp -d -t moescope-compare-XXXXXX)}"
+mkdir -p "$out"
+rounds="${ROUNDS:-2}"
+threads="${THREADS:-2}"
+python="${PYTHON:-/work/venv/bin/python}"
+hf_experts="${HF_EXPERTS:-grouped_mm}"
+bench_args=(${BENCH_ARGS:-})
+
+echo "results in $out" >&2
+(cd "$root" && ./mvnw -B -q -o -DskipTests -pl cli,benchmarks -am package) >&2
+jar="$root/cli/target/moescope.jar"
+java_cmd=(java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xss8m
+  -Dmoescope.threads="$threads")
+
+{
+  echo "date: $(date -Is)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) x $(nproc)"
+  echo "mem: $(free -g | awk '/Mem:/ {print $2 " GB total, " $7 " GB available"}')"
+  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "java: $(java -version 2>&1 | head -1)"
+} | tee "$out/machine.txt" >&2
+
+timed() { # timed NAME CMD...: runs CMD, stdout to $out/NAME.json, wall and CPU seconds to $out/NAME.time
+  local name="$1"; shift
+  /usr/bin/time -f '{"wall_seconds": %e, "user_seconds": %U, "system_seconds": %S, "max_rss_kb": %M}' \
+    -o "$out/$name.time" "$@" > "$out/$name.json" 2> "$out/$name.err" || { echo "$name failed: $(tail -3 "$out/$name.err")" >&2; return 1; }
+}
+
+if [[ "${ROOFLINE:-1}" == 1 ]]; then
+  echo "roofline: memory bandwidth, torch matmul, JMH kernels" >&2
+  gcc -O3 -march=native -pthread -o "$out/bandwidth" "$root/tools/bench/bandwidth.c"
+  "$out/bandwidth" "$threads" 1024 10 > "$out/bandwidth.json"
+  "$out/bandwidth" 1 1024 10 > "$out/bandwidth-1thread.json"
+  "$python" "$root/tools/bench/torch_matmul.py" "$threads" > "$out/torch_matmul.json"
+  jmh=(java -jar "$root/benchmarks/target/benchmarks.jar" -f 1 -wi 3 -i 5 -rf json)
+  "${jmh[@]}" -t "$threads" -rff "$out/jmh-fma.json" FmaPeakBench > "$out/jmh-fma.txt"
+  "${jmh[@]}" -jvmArgsAppend "-Dmoescope.threads=$threads" -rff "$out/jmh-matmul.json" \
+    -p dtype=BF16,F32 -p tokens=1,512 -p shape=2048x2048,8192x2048 MatmulBench > "$out/jmh-matmul.txt"
+  "${jmh[@]}" -jvmArgsAppend "-Dmoescope.threads=$threads" -rff "$out/jmh-experts.json" ExpertsBench > "$out/jmh-experts.txt"
+fi
+
+for r in $(seq 1 "$rounds"); do
+  echo "round $r/$rounds (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+  timed "moescope-$r" "${java_cmd[@]}" -jar "$jar" bench --model "$model" "${bench_args[@]}" || true
+  if [[ -n "${BEFORE_JAR:-}" ]]; then
+    timed "before-$r" "${java_cmd[@]}" -jar "$BEFORE_JAR" bench --model "$model" "${bench_args[@]}" || true
+  fi
+  if [[ "${HF:-1}" == 1 ]]; then
+    hf=("$python" "$root/tools/bench/hf_bench.py" --model "$model" --threads "$threads" --experts "$hf_experts"
+        "${bench_args[@]}")
+    timed "hf-prefill-fp32-$r" "${hf[@]}" --dtype float32 --phases prefill || true
+    timed "hf-decode-bf16-$r" "${hf[@]}" --dtype bfloat16 --phases decode || true
+  fi
+done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt" >&2
+
+"$python" "$root/tools/bench/summarize.py" "$out"
