@@ -23,12 +23,12 @@ import java.util.Arrays;
  * registers.</li>
  * <li><b>Tiled</b> (prefill). The tokens are first laid out as panels of {@link #P} tokens, column-major within the
  * panel (panel[k][token]). A block of {@link #MR} weight rows is widened once into a thread-local buffer and then
- * multiplied with each panel by an outer-product micro-kernel: per k, two activation vectors (16 tokens) and six
- * broadcast weights feed twelve accumulators — 12 FMAs for 2 loads and 6 broadcasts, all in the 16 AVX2
- * registers, no horizontal sums.</li>
+ * multiplied with each panel by an outer-product micro-kernel: per k, two activation vectors (16 tokens) and four
+ * broadcast weights feed eight accumulators — 8 FMAs for 2 loads and 4 broadcasts, in the 16 AVX2 registers, no
+ * horizontal sums.</li>
  * </ul>
  * The mixture of experts groups tokens by expert; its SwiGLU kernel stages three gate rows and the same three up rows
- * in one block, so silu(gate) · up is applied in registers and written straight into the panel layout the down
+ * in one tile, so silu(gate) · up is applied to the tile and written straight into the panel layout the down
  * projection reads. Each phase (gate/up of all experts, down of all experts, the weighted sum) is one parallel region.
  */
 public final class VectorKernels implements Kernels {
@@ -40,8 +40,8 @@ public final class VectorKernels implements Kernels {
     static final int L = F.length();
     /** Tokens per panel: two float vectors. */
     static final int P = 2 * L;
-    /** Weight rows per micro-kernel tile: 6 rows x 2 vectors = 12 accumulators. */
-    static final int MR = 6;
+    /** Weight rows per micro-kernel tile: 4 rows x 2 vectors = 8 accumulators (see tile). */
+    static final int MR = 4;
     /** Up to this many tokens the weights are streamed from the mapping instead of staged and tiled. */
     static final int STREAM_MAX_TOKENS = 2;
     /** Multiply-adds per job of a parallel region: small enough to balance two threads, large enough to amortise. */
@@ -275,19 +275,22 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
-     * acc (MR, P) = s (MR rows, stride cols) · panel (cols, P). With wide false only the first L tokens are computed
-     * (the last panel of a group holding at most L tokens).
+     * acc (MR, P) = s[sOff ..] (MR rows, stride cols) · panel (cols, P). With wide false only the first L tokens are
+     * computed (the last panel of a group holding at most L tokens).
+     *
+     * <p>Why 4 rows and not 6: 6 x 2 accumulators leave 4 of the 16 ymm registers, and C2 sometimes hoists all six
+     * broadcasts of an iteration, runs out of registers and spills accumulators to the stack, which halves the speed
+     * (seen with -XX:+UseParallelGC, the launcher's collector). 8 accumulators + 2 activations + 4 broadcasts fit
+     * whatever the schedule.
      */
     static void tile(float[] s, int sOff, int cols, float[] panel, int off, boolean wide, float[] acc) {
         if (!wide) {
             tileNarrow(s, sOff, cols, panel, off, acc);
             return;
         }
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
-        FloatVector a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F);
-        FloatVector b3 = FloatVector.zero(F), b4 = FloatVector.zero(F), b5 = FloatVector.zero(F);
-        int c0 = sOff, c1 = sOff + cols, c2 = c1 + cols, c3 = c2 + cols, c4 = c3 + cols, c5 = c4 + cols;
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
+        int c0 = sOff, c1 = sOff + cols, c2 = c1 + cols, c3 = c2 + cols;
         for (int k = 0, xo = off; k < cols; k++, xo += P) {
             FloatVector x0 = FloatVector.fromArray(F, panel, xo);
             FloatVector x1 = FloatVector.fromArray(F, panel, xo + L);
@@ -303,12 +306,6 @@ public final class VectorKernels implements Kernels {
             w = FloatVector.broadcast(F, s[c3 + k]);
             a3 = w.fma(x0, a3);
             b3 = w.fma(x1, b3);
-            w = FloatVector.broadcast(F, s[c4 + k]);
-            a4 = w.fma(x0, a4);
-            b4 = w.fma(x1, b4);
-            w = FloatVector.broadcast(F, s[c5 + k]);
-            a5 = w.fma(x0, a5);
-            b5 = w.fma(x1, b5);
         }
         a0.intoArray(acc, 0);
         b0.intoArray(acc, L);
@@ -318,31 +315,22 @@ public final class VectorKernels implements Kernels {
         b2.intoArray(acc, 2 * P + L);
         a3.intoArray(acc, 3 * P);
         b3.intoArray(acc, 3 * P + L);
-        a4.intoArray(acc, 4 * P);
-        b4.intoArray(acc, 4 * P + L);
-        a5.intoArray(acc, 5 * P);
-        b5.intoArray(acc, 5 * P + L);
     }
 
     private static void tileNarrow(float[] s, int sOff, int cols, float[] panel, int off, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
-        FloatVector a3 = FloatVector.zero(F), a4 = FloatVector.zero(F), a5 = FloatVector.zero(F);
-        int c0 = sOff, c1 = sOff + cols, c2 = c1 + cols, c3 = c2 + cols, c4 = c3 + cols, c5 = c4 + cols;
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        int c0 = sOff, c1 = sOff + cols, c2 = c1 + cols, c3 = c2 + cols;
         for (int k = 0, xo = off; k < cols; k++, xo += P) {
             FloatVector x0 = FloatVector.fromArray(F, panel, xo);
             a0 = FloatVector.broadcast(F, s[c0 + k]).fma(x0, a0);
             a1 = FloatVector.broadcast(F, s[c1 + k]).fma(x0, a1);
             a2 = FloatVector.broadcast(F, s[c2 + k]).fma(x0, a2);
             a3 = FloatVector.broadcast(F, s[c3 + k]).fma(x0, a3);
-            a4 = FloatVector.broadcast(F, s[c4 + k]).fma(x0, a4);
-            a5 = FloatVector.broadcast(F, s[c5 + k]).fma(x0, a5);
         }
         a0.intoArray(acc, 0);
         a1.intoArray(acc, P);
         a2.intoArray(acc, 2 * P);
         a3.intoArray(acc, 3 * P);
-        a4.intoArray(acc, 4 * P);
-        a5.intoArray(acc, 5 * P);
     }
 
     /**
@@ -619,7 +607,7 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
-     * Intermediate rows r0 .. r1 of one expert, tiled: three gate rows and the same three up rows make one MR-row
+     * Intermediate rows r0 .. r1 of one expert, tiled: two gate rows and the same two up rows make one MR-row
      * tile, so silu(g) · u is formed from the tile and stored as panels (h[p][row][token]), the down projection's
      * input. Blocked like tiledRows.
      */
