@@ -123,9 +123,19 @@ public final class GroupDistances {
         }
         RandomGenerator rng = RandomGeneratorFactory.of("L64X128MixRandom").create(options.seed());
         long[] s = new long[(int) count];
+        if (population <= 8 * count) {
+            // Dense: Knuth's selection sampling (Algorithm S) visits the population once and keeps each item with
+            // probability (still needed) / (still left): a uniform subset, in increasing order, in O(population).
+            // Draw-and-deduplicate would need many rounds here, the last few repeats being hard to replace.
+            int have = 0;
+            for (long t = 0; have < s.length; t++) {
+                if ((double) (population - t) * rng.nextDouble() < s.length - have) s[have++] = t;
+            }
+            return s;
+        }
         int have = 0;
-        // Draw, sort, drop repeats, top up: the resulting set is invariant under relabelling the population, so it
-        // is a uniform subset of the requested size.
+        // Sparse: draw, sort, drop repeats, top up: the resulting set is invariant under relabelling the population,
+        // so it is a uniform subset of the requested size; few repeats occur, so one or two rounds suffice.
         while (have < s.length) {
             for (int i = have; i < s.length; i++) s[i] = rng.nextLong(population);
             Arrays.sort(s);

@@ -38,6 +38,9 @@ import java.util.concurrent.Callable;
                 "and follow pathway distance and consistency per group against held-out scores; writes a report.",
                 "With no arguments: the bundled grokking demo (fixtures/grokking)."})
 public final class MonitorCommand implements Callable<Integer> {
+    static final long DEFAULT_MAX_PAIRS = 1_000_000L;
+    static final long DEMO_MAX_PAIRS = 100_000L;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -75,8 +78,9 @@ public final class MonitorCommand implements Callable<Integer> {
             description = "Band of the memorised fraction when choosing epsilon (default: ${DEFAULT-VALUE}).")
     double[] targetFraction;
 
-    @Option(names = "--max-pairs", defaultValue = "1000000", description = "Exact pair distances up to this many pairs per group, sampled above (default: ${DEFAULT-VALUE}).")
-    long maxPairs;
+    @Option(names = "--max-pairs", description = "Exact pair distances up to this many pairs per group, sampled above "
+            + "(default: 1000000; 100000 for the bundled demo, to keep it under a minute).")
+    Long maxPairs;
 
     @Option(names = "--seed", defaultValue = "0", description = "Pair-sampling seed (default: ${DEFAULT-VALUE}).")
     long seed;
@@ -106,10 +110,12 @@ public final class MonitorCommand implements Callable<Integer> {
             data = series.resolve("train.jsonl");
             test = series.resolve("test.jsonl");
             scores = series.resolve("scores.csv");
+            if (maxPairs == null) maxPairs = DEMO_MAX_PAIRS;
             err.println("monitor: no --checkpoints/--data given: running the bundled grokking demo in " + series);
         } else if (checkpoints == null || data == null) {
             throw new BadInputException("give both --checkpoints and --data (or neither, for the bundled demo)");
         }
+        if (maxPairs == null) maxPairs = DEFAULT_MAX_PAIRS;
         if (!(tau > 0 && tau <= 1)) throw new BadInputException("--tau must be in (0, 1]");
         if (targetFraction.length != 2 || targetFraction[0] > targetFraction[1]) {
             throw new BadInputException("--target-fraction takes LOW,HIGH with LOW <= HIGH");
