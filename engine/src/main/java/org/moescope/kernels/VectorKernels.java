@@ -19,7 +19,7 @@ import java.util.Arrays;
  * <p>Two ways to multiply, chosen by the number of tokens:
  * <ul>
  * <li><b>Streaming</b> (at most {@value #STREAM_MAX_TOKENS} tokens: decode). Every weight is used once per token, so
- * the product is bound by memory bandwidth: rows are read straight from the mapping, four at a time, widened in
+ * the product is bound by memory bandwidth: rows are read straight from the mapping in order, widened in
  * registers.</li>
  * <li><b>Tiled</b> (prefill). The tokens are first laid out as panels of {@link #P} tokens, column-major within the
  * panel (panel[k][token]). A block of {@link #MR} weight rows is widened once into a thread-local buffer and then
@@ -72,9 +72,14 @@ public final class VectorKernels implements Kernels {
     private static final class Scratch {
         float[] stage = new float[0]; // (MR, cols) widened weight rows
         final float[] tile = new float[MR * P]; // (MR, P) micro-kernel result
-        final float[] four = new float[4 * STREAM_MAX_TOKENS];
         float[] scores = new float[0];
         float[] aux = new float[0];
+        float[] deinterleaved = new float[0];
+
+        float[] deinterleaved(int n) {
+            if (deinterleaved.length < n) deinterleaved = new float[n];
+            return deinterleaved;
+        }
 
         float[] aux(int n) {
             if (aux.length < n) aux = new float[n];
@@ -334,8 +339,10 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
-     * Streaming product for at most STREAM_MAX_TOKENS tokens: out[outOff? t·outStride + r] for rows r0 .. r1, x row t
-     * at xOff + t·cols. Four rows per pass share each activation load.
+     * Streaming product for at most STREAM_MAX_TOKENS tokens: out[outOff + t·outStride + r] for rows r0 .. r1, x row t
+     * at xOff + t·cols. Rows are read one after the other, so the weights are one sequential stream: reading four
+     * rows side by side (sharing the activation loads) was slower on this machine's short rows (512 to 2048
+     * columns, 1 to 4 KB), where four short streams defeat the hardware prefetcher.
      */
     private void streamRows(Weight w, float[] x, int xOff, int tokens, int cols, float[] out, int outStride, int r0, int r1) {
         streamRows(w, x, xOff, tokens, cols, out, 0, outStride, r0, r1);
@@ -344,79 +351,82 @@ public final class VectorKernels implements Kernels {
     private void streamRows(Weight w, float[] x, int xOff, int tokens, int cols, float[] out, int outOff, int outStride,
                             int r0, int r1) {
         Scratch sc = SCRATCH.get();
-        float[] four = sc.four;
-        int r = r0;
-        if (w.dtype() == DType.F16) {
-            float[] s = sc.stage(4 * cols);
-            for (; r < r1; r += 4) {
-                int n = Math.min(4, r1 - r);
-                stage(w, r, n, s, 0, n);
-                for (int j = 0; j < n; j++) {
+        switch (w.dtype()) {
+            case BF16 -> {
+                float[] xd = sc.deinterleaved(tokens * cols);
+                for (int t = 0; t < tokens; t++) {
+                    deinterleave(x, xOff + t * cols, cols, xd, t * cols);
+                }
+                MemorySegment seg = w.data();
+                int vecCols = cols - cols % (2 * L);
+                for (int r = r0; r < r1; r++) {
+                    long base = w.rowOffset(r);
                     for (int t = 0; t < tokens; t++) {
-                        out[outOff + t * outStride + r + j] = dot(s, j * cols, x, xOff + t * cols, cols);
+                        float v = dotBf16(seg, base, vecCols, xd, t * cols);
+                        for (int i = vecCols; i < cols; i++) v += ScalarKernels.element(w, base, i) * x[xOff + t * cols + i];
+                        out[outOff + t * outStride + r] = v;
                     }
                 }
             }
-            return;
-        }
-        for (; r + 4 <= r1; r += 4) {
-            for (int t = 0; t < tokens; t++) {
-                dot4(w, r, x, xOff + t * cols, four);
-                int o = outOff + t * outStride + r;
-                out[o] = four[0];
-                out[o + 1] = four[1];
-                out[o + 2] = four[2];
-                out[o + 3] = four[3];
+            case F32 -> {
+                for (int r = r0; r < r1; r++) {
+                    for (int t = 0; t < tokens; t++) {
+                        out[outOff + t * outStride + r] = dotMapped(w, r, x, xOff + t * cols);
+                    }
+                }
             }
-        }
-        for (; r < r1; r++) {
-            for (int t = 0; t < tokens; t++) {
-                out[outOff + t * outStride + r] = dotMapped(w, r, x, xOff + t * cols);
+            default -> {
+                float[] s = sc.stage(cols);
+                for (int r = r0; r < r1; r++) {
+                    row(w, r, s, 0);
+                    for (int t = 0; t < tokens; t++) {
+                        out[outOff + t * outStride + r] = dot(s, 0, x, xOff + t * cols, cols);
+                    }
+                }
             }
         }
     }
 
-    /** res[0..4) = rows r .. r+3 of w (BF16 or F32, in the mapping) · x[xOff ..]. */
-    private static void dot4(Weight w, int r, float[] x, int xOff, float[] res) {
-        int cols = w.cols();
-        MemorySegment seg = w.data();
-        long o0 = w.rowOffset(r);
-        long stride = w.rowOffset(1);
-        long o1 = o0 + stride, o2 = o1 + stride, o3 = o2 + stride;
+    private static final IntVector HIGH_HALVES = IntVector.broadcast(I, 0xFFFF0000);
+
+    /**
+     * One BF16 row · x over cols (a multiple of 2L), x given deinterleaved (see deinterleave). An int lane holds two
+     * bf16 values: shifted left 16 it is the even one as a float, masked it is the odd one — one 2L-wide load, two
+     * ALU ops, no shape change.
+     */
+    private static float dotBf16(MemorySegment seg, long base, int cols, float[] xd, int xOff) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         int i = 0;
-        if (w.dtype() == DType.BF16) {
-            for (; i <= cols - L; i += L) {
-                FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
-                long b = 2L * i;
-                a0 = bf16(seg, o0 + b).fma(xv, a0);
-                a1 = bf16(seg, o1 + b).fma(xv, a1);
-                a2 = bf16(seg, o2 + b).fma(xv, a2);
-                a3 = bf16(seg, o3 + b).fma(xv, a3);
-            }
-        } else {
-            for (; i <= cols - L; i += L) {
-                FloatVector xv = FloatVector.fromArray(F, x, xOff + i);
-                long b = 4L * i;
-                a0 = FloatVector.fromMemorySegment(F, seg, o0 + b, LE).fma(xv, a0);
-                a1 = FloatVector.fromMemorySegment(F, seg, o1 + b, LE).fma(xv, a1);
-                a2 = FloatVector.fromMemorySegment(F, seg, o2 + b, LE).fma(xv, a2);
-                a3 = FloatVector.fromMemorySegment(F, seg, o3 + b, LE).fma(xv, a3);
+        for (; i <= cols - 4 * L; i += 4 * L) {
+            long b = base + 2L * i;
+            IntVector v = IntVector.fromMemorySegment(I, seg, b, LE);
+            a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i), a0);
+            a1 = v.and(HIGH_HALVES).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i + L), a1);
+            v = IntVector.fromMemorySegment(I, seg, b + 4L * L, LE);
+            a2 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i + 2 * L), a2);
+            a3 = v.and(HIGH_HALVES).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i + 3 * L), a3);
+        }
+        for (; i < cols; i += 2 * L) {
+            IntVector v = IntVector.fromMemorySegment(I, seg, base + 2L * i, LE);
+            a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i), a0);
+            a1 = v.and(HIGH_HALVES).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i + L), a1);
+        }
+        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * xd[off + b·2L ..] = within each block of 2L values of x, the L even-indexed ones then the L odd-indexed ones (the
+     * order dotBf16 widens a row in); a tail shorter than 2L is copied as is.
+     */
+    private static void deinterleave(float[] x, int xOff, int cols, float[] xd, int off) {
+        int vec = cols - cols % (2 * L);
+        for (int b = 0; b < vec; b += 2 * L) {
+            for (int j = 0; j < L; j++) {
+                xd[off + b + j] = x[xOff + b + 2 * j];
+                xd[off + b + L + j] = x[xOff + b + 2 * j + 1];
             }
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
-        for (; i < cols; i++) {
-            float xi = x[xOff + i];
-            s0 += ScalarKernels.element(w, o0, i) * xi;
-            s1 += ScalarKernels.element(w, o1, i) * xi;
-            s2 += ScalarKernels.element(w, o2, i) * xi;
-            s3 += ScalarKernels.element(w, o3, i) * xi;
-        }
-        res[0] = s0;
-        res[1] = s1;
-        res[2] = s2;
-        res[3] = s3;
+        System.arraycopy(x, xOff + vec, xd, off + vec, cols - vec);
     }
 
     private static float dotMapped(Weight w, int r, float[] x, int xOff) {
