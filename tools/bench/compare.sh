@@ -7,6 +7,8 @@
 #        THREADS=2          threads for everyone (moescope.threads, torch.set_num_threads, the bandwidth probe)
 #        HF=1               0 skips HF (e.g. when the machine lacks the memory HF needs to load the full shape)
 #        HF_EXPERTS=grouped_mm  HF's experts_implementation (grouped_mm was faster than eager here)
+#        HF_THREADS="2 1"   torch thread counts to run HF with; the summary compares against HF's fastest. On a shared
+#                           machine torch's OpenMP threads wait for each other at every op, so 1 thread can beat 2.
 #        ROOFLINE=1         0 skips bandwidth / torch matmul / JMH
 #        BEFORE_JAR=path    also run `bench` from an older moescope.jar in every round (before/after)
 #        BENCH_ARGS="..."   extra arguments for `moescope bench` (and the same workload for HF)
@@ -52,9 +54,11 @@ if [[ "${ROOFLINE:-1}" == 1 ]]; then
   "$python" "$root/tools/bench/torch_matmul.py" "$threads" > "$out/torch_matmul.json"
   jmh=(java -jar "$root/benchmarks/target/benchmarks.jar" -f 1 -wi 3 -i 5 -rf json)
   "${jmh[@]}" -t "$threads" -rff "$out/jmh-fma.json" FmaPeakBench > "$out/jmh-fma.txt"
-  "${jmh[@]}" -jvmArgsAppend "-Dmoescope.threads=$threads" -rff "$out/jmh-matmul.json" \
+  # -jvmArgsAppend replaces the @Fork arguments, so it repeats them.
+  jvm_args="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Dmoescope.threads=$threads"
+  "${jmh[@]}" -jvmArgsAppend "$jvm_args" -rff "$out/jmh-matmul.json" \
     -p dtype=BF16,F32 -p tokens=1,512 -p shape=2048x2048,8192x2048 MatmulBench > "$out/jmh-matmul.txt"
-  "${jmh[@]}" -jvmArgsAppend "-Dmoescope.threads=$threads" -rff "$out/jmh-experts.json" ExpertsBench > "$out/jmh-experts.txt"
+  "${jmh[@]}" -jvmArgsAppend "$jvm_args" -rff "$out/jmh-experts.json" ExpertsBench > "$out/jmh-experts.txt"
 fi
 
 for r in $(seq 1 "$rounds"); do
@@ -64,10 +68,12 @@ for r in $(seq 1 "$rounds"); do
     timed "before-$r" "${java_cmd[@]}" -jar "$BEFORE_JAR" bench --model "$model" "${bench_args[@]}" || true
   fi
   if [[ "${HF:-1}" == 1 ]]; then
-    hf=("$python" "$root/tools/bench/hf_bench.py" --model "$model" --threads "$threads" --experts "$hf_experts"
-        "${bench_args[@]}")
-    timed "hf-prefill-fp32-$r" "${hf[@]}" --dtype float32 --phases prefill || true
-    timed "hf-decode-bf16-$r" "${hf[@]}" --dtype bfloat16 --phases decode || true
+    for t in ${HF_THREADS:-$threads 1}; do
+      hf=("$python" "$root/tools/bench/hf_bench.py" --model "$model" --threads "$t" --experts "$hf_experts"
+          "${bench_args[@]}")
+      timed "hf-prefill-fp32-t$t-$r" "${hf[@]}" --dtype float32 --phases prefill || true
+      timed "hf-decode-bf16-t$t-$r" "${hf[@]}" --dtype bfloat16 --phases decode || true
+    done
   fi
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt" >&2

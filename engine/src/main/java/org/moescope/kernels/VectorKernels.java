@@ -289,10 +289,16 @@ public final class VectorKernels implements Kernels {
      * whatever the schedule.
      */
     static void tile(float[] s, int sOff, int cols, float[] panel, int off, boolean wide, float[] acc) {
-        if (!wide) {
+        // Two separate compiled methods: with the narrow loop inlined into the same method, C2's register
+        // allocation of the wide loop got worse (seen as half speed in the MoE, whose last panels are often narrow).
+        if (wide) {
+            tileWide(s, sOff, cols, panel, off, acc);
+        } else {
             tileNarrow(s, sOff, cols, panel, off, acc);
-            return;
         }
+    }
+
+    private static void tileWide(float[] s, int sOff, int cols, float[] panel, int off, float[] acc) {
         FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
         FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
         int c0 = sOff, c1 = sOff + cols, c2 = c1 + cols, c3 = c2 + cols;
