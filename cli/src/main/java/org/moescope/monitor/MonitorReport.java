@@ -75,7 +75,8 @@ public final class MonitorReport {
         for (String metric : MonitorAnalysis.METRICS) {
             JFreeChart chart = chart(result, metric, primary);
             ChartFiles.write(chart, out, metric, W, H);
-            html.figure(ChartFiles.svg(chart, W, H), TITLES.get(metric) + " per group against training step"
+            html.figure(ChartFiles.svg(chart, W, H), TITLES.get(metric) + " per group (groups of at least 2% of the "
+                    + "samples) against training step"
                     + (primary == null ? "" : "; dashed: " + primary + " (right axis)") + ". Files: " + metric + ".png, "
                     + metric + ".svg.");
         }
@@ -171,7 +172,12 @@ public final class MonitorReport {
 
     private static JFreeChart chart(MonitorAnalysis.Result r, String metric, String primary) {
         TrajectoryChart c = new TrajectoryChart(TITLES.get(metric), "training step", metric);
+        // Small groups make noisy lines that hide the rest: chart "all" and groups of at least 2% of the samples
+        // (10 at least); every group is in metrics.csv.
+        int all = r.groupSizes().getOrDefault(MonitorAnalysis.ALL, 0);
+        int minSize = Math.max(10, (int) Math.ceil(0.02 * all));
         for (MonitorAnalysis.Row row : r.rows()) {
+            if (!row.group().equals(MonitorAnalysis.ALL) && row.nSamples() < minSize) continue;
             c.point(row.group() + " (n=" + row.nSamples() + ")", row.step(), row.metrics().get(metric));
             if (primary != null && row.group().equals(MonitorAnalysis.ALL)) {
                 c.score(primary, row.step(), row.scores().get(primary));
