@@ -37,7 +37,7 @@ def main():
     ax.set_ylabel("accuracy")
     ax.set_ylim(-0.02, 1.02)
     ax.set_title("Tiny OLMoE on a + b mod p: memorisation, then grokking")
-    ax.legend(loc="center right")
+    ax.legend(loc="center left")
     fig.tight_layout()
     fig.savefig(a.out)
     print(f"wrote {a.out}")
