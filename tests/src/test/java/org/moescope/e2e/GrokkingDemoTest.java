@@ -41,8 +41,9 @@ class GrokkingDemoTest {
         Map<String, double[]> script = new HashMap<>();
         for (String line : scores.subList(1, scores.size())) {
             String[] c = line.split(",");
+            double margin = header.contains("min_margin") ? Double.parseDouble(c[header.indexOf("min_margin")]) : 1;
             script.put(c[header.indexOf("checkpoint")], new double[] {Double.parseDouble(c[header.indexOf("train_accuracy")]),
-                    Double.parseDouble(c[header.indexOf("test_accuracy")])});
+                    Double.parseDouble(c[header.indexOf("test_accuracy")]), margin});
         }
         List<String> metrics = Files.readAllLines(out.resolve("metrics.csv"));
         List<String> mh = List.of(metrics.get(0).split(","));
@@ -56,9 +57,11 @@ class GrokkingDemoTest {
             if (!c[mh.indexOf("group")].equals("all")) continue;
             double[] expected = script.get(c[mh.indexOf("checkpoint")]);
             assertNotNull(expected, "scores.csv has checkpoint " + c[0]);
-            // Same number of samples right: the accuracies differ by less than half a sample.
-            assertEquals(expected[0], Double.parseDouble(c[mh.indexOf("engine_train_accuracy")]), 0.5 / train, c[0] + " train");
-            assertEquals(expected[1], Double.parseDouble(c[mh.indexOf("engine_test_accuracy")]), 0.5 / test, c[0] + " test");
+            // Same number of samples right (less than half a sample apart). Where the script saw a near-tie between the
+            // two best answers (min_margin < 1e-4: 1.9e-6 at one checkpoint), summation order may flip one sample.
+            double slack = expected[2] < 1e-4 ? 1.5 : 0.5;
+            assertEquals(expected[0], Double.parseDouble(c[mh.indexOf("engine_train_accuracy")]), slack / train, c[0] + " train");
+            assertEquals(expected[1], Double.parseDouble(c[mh.indexOf("engine_test_accuracy")]), slack / test, c[0] + " test");
             checked++;
         }
         assertEquals(script.size(), checked, "every checkpoint compared");
