@@ -756,16 +756,79 @@ public final class VectorKernels implements Kernels {
             int seen = cacheRow[t] - from + 1;
             float[] scores = SCRATCH.get().scores(seen);
             int qOff = t * dim + hh * headDim;
-            int kvOff = (hh / group) * headDim;
-            for (int j = 0; j < seen; j++) {
-                scores[j] = dot(q, qOff, keys, (from + j) * kvDim + kvOff, headDim) * scale;
+            int kOff = from * kvDim + (hh / group) * headDim;
+            int j = 0;
+            for (; j + 4 <= seen; j += 4) {
+                scores4(q, qOff, keys, kOff + j * kvDim, kvDim, headDim, scale, scores, j);
+            }
+            for (; j < seen; j++) {
+                scores[j] = dot(q, qOff, keys, kOff + j * kvDim, headDim) * scale;
             }
             softmax(scores, 0, seen);
-            Arrays.fill(out, qOff, qOff + headDim, 0f);
-            for (int j = 0; j < seen; j++) {
-                axpy(out, qOff, scores[j], values, (from + j) * kvDim + kvOff, headDim);
-            }
+            weightedSum(out, qOff, scores, seen, values, kOff, kvDim, headDim);
         });
+    }
+
+    /** scores[at .. at+4) = scale · q · (the 4 keys at kOff, kOff + stride, ...): one query load feeds four keys. */
+    private static void scores4(float[] q, int qOff, float[] keys, int kOff, int stride, int n, float scale,
+                                float[] scores, int at) {
+        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+        int k1 = kOff + stride, k2 = k1 + stride, k3 = k2 + stride;
+        int i = 0;
+        for (; i <= n - L; i += L) {
+            FloatVector qv = FloatVector.fromArray(F, q, qOff + i);
+            a0 = FloatVector.fromArray(F, keys, kOff + i).fma(qv, a0);
+            a1 = FloatVector.fromArray(F, keys, k1 + i).fma(qv, a1);
+            a2 = FloatVector.fromArray(F, keys, k2 + i).fma(qv, a2);
+            a3 = FloatVector.fromArray(F, keys, k3 + i).fma(qv, a3);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float qi = q[qOff + i];
+            s0 += qi * keys[kOff + i];
+            s1 += qi * keys[k1 + i];
+            s2 += qi * keys[k2 + i];
+            s3 += qi * keys[k3 + i];
+        }
+        scores[at] = s0 * scale;
+        scores[at + 1] = s1 * scale;
+        scores[at + 2] = s2 * scale;
+        scores[at + 3] = s3 * scale;
+    }
+
+    /**
+     * out[off .. off+n) = Σ_j p[j] · value row j (rows at vOff + j·stride), j ascending. Four vectors of the output
+     * stay in registers over all rows, so each output element is written once instead of once per row.
+     */
+    private static void weightedSum(float[] out, int off, float[] p, int rows, float[] values, int vOff, int stride, int n) {
+        int i = 0;
+        for (; i <= n - 4 * L; i += 4 * L) {
+            FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+            for (int j = 0, v = vOff + i; j < rows; j++, v += stride) {
+                FloatVector pj = FloatVector.broadcast(F, p[j]);
+                a0 = FloatVector.fromArray(F, values, v).fma(pj, a0);
+                a1 = FloatVector.fromArray(F, values, v + L).fma(pj, a1);
+                a2 = FloatVector.fromArray(F, values, v + 2 * L).fma(pj, a2);
+                a3 = FloatVector.fromArray(F, values, v + 3 * L).fma(pj, a3);
+            }
+            a0.intoArray(out, off + i);
+            a1.intoArray(out, off + i + L);
+            a2.intoArray(out, off + i + 2 * L);
+            a3.intoArray(out, off + i + 3 * L);
+        }
+        for (; i <= n - L; i += L) {
+            FloatVector a = FloatVector.zero(F);
+            for (int j = 0, v = vOff + i; j < rows; j++, v += stride) {
+                a = FloatVector.fromArray(F, values, v).fma(FloatVector.broadcast(F, p[j]), a);
+            }
+            a.intoArray(out, off + i);
+        }
+        for (; i < n; i++) {
+            float a = 0f;
+            for (int j = 0; j < rows; j++) a += p[j] * values[vOff + j * stride + i];
+            out[off + i] = a;
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------------
