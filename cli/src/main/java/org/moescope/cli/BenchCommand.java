@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.moescope.errors.BadInputException;
 import org.moescope.model.Generation;
-import org.moescope.model.OlmoeModel;
+import org.moescope.model.MoeModel;
 import org.moescope.model.Sampler;
 import org.moescope.trace.Sample;
 import org.moescope.trace.Tracer;
@@ -58,7 +58,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the random token ids.")
     long seed;
 
-    @Option(names = "--backend", defaultValue = "auto", description = "cpu | auto (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", defaultValue = "auto", description = "cpu | tornado | auto: auto runs on TornadoVM when it has a device, else on the CPU (default: ${DEFAULT-VALUE}).")
     String backend;
 
     @Override
@@ -68,7 +68,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         var err = spec.commandLine().getErr();
         long t0 = System.nanoTime();
-        try (OlmoeModel m = Engines.load(model, backend, err)) {
+        try (MoeModel m = Engines.load(model, backend, err)) {
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
             int vocab = m.config().vocabSize();
             SplittableRandom rnd = new SplittableRandom(seed);

@@ -1,8 +1,8 @@
 package org.moescope.cli;
 
+import org.moescope.backend.Backends;
 import org.moescope.errors.BadInputException;
-import org.moescope.kernels.VectorKernels;
-import org.moescope.model.OlmoeModel;
+import org.moescope.model.MoeModel;
 import org.moescope.tokenizer.Tokenizer;
 
 import java.io.PrintWriter;
@@ -15,15 +15,15 @@ final class Engines {
     private Engines() {
     }
 
-    static OlmoeModel load(Path dir, String backend, PrintWriter err) {
-        switch (backend) {
-            case "cpu", "auto" -> {
-                return OlmoeModel.load(dir, new VectorKernels());
-            }
-            case "tornado" -> throw new BadInputException("--backend tornado: the TornadoVM backend is not available in "
-                    + "this build (install the TornadoVM SDK, set TORNADOVM_HOME and build with -Ptornado)");
-            default -> throw new BadInputException("--backend " + backend + ": unknown backend; choose cpu, tornado or auto");
+    /** Backends are found with ServiceLoader: the TornadoVM one is on the class path only in -Ptornado builds. */
+    static MoeModel load(Path dir, String backend, PrintWriter err) {
+        if (!backend.equals("cpu") && !backend.equals("tornado") && !backend.equals("auto")) {
+            throw new BadInputException("--backend " + backend + ": unknown backend; choose cpu, tornado or auto");
         }
+        return Backends.discover().load(backend, dir, line -> {
+            err.println(line);
+            err.flush();
+        });
     }
 
     /** Parses "1,2,3" into ids, each checked against the vocabulary. */

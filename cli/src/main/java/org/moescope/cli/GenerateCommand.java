@@ -2,7 +2,7 @@ package org.moescope.cli;
 
 import org.moescope.errors.BadInputException;
 import org.moescope.model.Generation;
-import org.moescope.model.OlmoeModel;
+import org.moescope.model.MoeModel;
 import org.moescope.model.Sampler;
 import org.moescope.tokenizer.StreamingDecoder;
 import org.moescope.tokenizer.Tokenizer;
@@ -71,7 +71,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--routes", description = "Also write the routes of prompt + generated text to this route file.")
     Path routes;
 
-    @Option(names = "--backend", defaultValue = "auto", description = "cpu | auto (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", defaultValue = "auto", description = "cpu | tornado | auto: auto runs on TornadoVM when it has a device, else on the CPU (default: ${DEFAULT-VALUE}).")
     String backend;
 
     @Override
@@ -84,7 +84,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (minP < 0 || minP >= 1) throw new BadInputException("--min-p must be in [0, 1)");
         if (repeatPenalty <= 0) throw new BadInputException("--repeat-penalty must be > 0");
         if (topK < 0) throw new BadInputException("--top-k must be >= 0");
-        try (OlmoeModel m = Engines.load(model, backend, err)) {
+        try (MoeModel m = Engines.load(model, backend, err)) {
             int vocab = m.config().vocabSize();
             Tokenizer tok = prompt.text != null || tokenizer != null ? Engines.tokenizer(model, tokenizer) : null;
             if (prompt.text != null && tok == null) {

@@ -1,7 +1,7 @@
 package org.moescope.cli;
 
 import org.moescope.errors.BadInputException;
-import org.moescope.model.OlmoeModel;
+import org.moescope.model.MoeModel;
 import org.moescope.trace.Sample;
 import org.moescope.trace.SampleReader;
 import org.moescope.trace.Tracer;
@@ -56,7 +56,7 @@ public final class TraceCommand implements Callable<Integer> {
     @Option(names = "--batch-tokens", defaultValue = "512", description = "Tokens per forward call (default: ${DEFAULT-VALUE}).")
     int batchTokens;
 
-    @Option(names = "--backend", defaultValue = "auto", description = "cpu | auto (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", defaultValue = "auto", description = "cpu | tornado | auto: auto runs on TornadoVM when it has a device, else on the CPU (default: ${DEFAULT-VALUE}).")
     String backend;
 
     @Override
@@ -66,7 +66,7 @@ public final class TraceCommand implements Callable<Integer> {
         if (batchTokens < 1) {
             throw new BadInputException("--batch-tokens must be at least 1");
         }
-        try (OlmoeModel m = Engines.load(model, backend, err)) {
+        try (MoeModel m = Engines.load(model, backend, err)) {
             List<Sample> samples;
             String dataPath;
             if (input.tokens != null) {

@@ -22,7 +22,7 @@ public final class Generation {
     }
 
     /** Greedy continuation; returns the new tokens only. */
-    public static int[] greedy(OlmoeModel model, int[] prompt, int maxNewTokens, IntPredicate stop) {
+    public static int[] greedy(MoeModel model, int[] prompt, int maxNewTokens, IntPredicate stop) {
         return generate(model, prompt, maxNewTokens, Sampler.greedy(model.config().vocabSize()), stop, null).tokens();
     }
 
@@ -30,15 +30,15 @@ public final class Generation {
      * Generates up to {@code maxNewTokens}, stopping after a token for which {@code stop} holds (EOS).
      * {@code onToken} sees each new token as soon as it is chosen (for streaming).
      */
-    public static Result generate(OlmoeModel model, int[] prompt, int maxNewTokens, Sampler sampler, IntPredicate stop,
+    public static Result generate(MoeModel model, int[] prompt, int maxNewTokens, Sampler sampler, IntPredicate stop,
                                   IntConsumer onToken) {
         int[] history = Arrays.copyOf(prompt, prompt.length + maxNewTokens);
         if (maxNewTokens == 0) {
             return new Result(new int[0], prompt.length, 0, 0);
         }
-        OlmoeModel.Session s = model.newSession(prompt.length + maxNewTokens);
+        MoeModel.Session s = model.newSession(prompt.length + maxNewTokens);
         long t0 = System.nanoTime();
-        float[] logits = model.forward(s, prompt, OlmoeModel.Logits.LAST, null);
+        float[] logits = model.forward(s, prompt, MoeModel.Logits.LAST, null);
         int n = 0;
         int next = sampler.next(logits, history, prompt.length);
         long t1 = System.nanoTime();
@@ -46,7 +46,7 @@ public final class Generation {
             history[prompt.length + n++] = next;
             if (onToken != null) onToken.accept(next);
             if (n == maxNewTokens || (stop != null && stop.test(next))) break;
-            logits = model.forward(s, new int[] {next}, OlmoeModel.Logits.LAST, null);
+            logits = model.forward(s, new int[] {next}, MoeModel.Logits.LAST, null);
             next = sampler.next(logits, history, prompt.length + n);
         }
         long t2 = System.nanoTime();

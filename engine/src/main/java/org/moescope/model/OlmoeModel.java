@@ -17,7 +17,7 @@ import java.nio.file.Path;
  * <p>All activations are fp32; weights are widened from their stored dtype inside the kernels. A call runs any number
  * of new tokens of one sequence (prefill: matrix-matrix kernels; decode: one token) against that sequence's KV cache.
  */
-public final class OlmoeModel implements AutoCloseable {
+public final class OlmoeModel implements MoeModel {
     private final Checkpoint checkpoint;
     private final OlmoeConfig config;
     private final OlmoeWeights weights;
@@ -64,7 +64,7 @@ public final class OlmoeModel implements AutoCloseable {
     }
 
     /** A sequence being decoded: its KV cache and length. Capacity is fixed at creation. */
-    public final class Session {
+    public final class Session implements MoeModel.Session {
         final float[][] keyCache;   // (layers) x (capacity, kv_dim), after k_norm, clip and RoPE
         final float[][] valueCache; // (layers) x (capacity, kv_dim)
         final float[] ropeCos;      // (max position, head_dim/2)
@@ -103,10 +103,16 @@ public final class OlmoeModel implements AutoCloseable {
             }
         }
 
+        @Override
         public int length() {
             return length;
         }
 
+        OlmoeModel owner() {
+            return OlmoeModel.this;
+        }
+
+        @Override
         public int capacity() {
             return capacity;
         }
@@ -116,15 +122,16 @@ public final class OlmoeModel implements AutoCloseable {
         return new Session(capacity);
     }
 
-    /** Which positions of a call need logits. */
-    public enum Logits { NONE, LAST, ALL }
-
     /**
      * Runs {@code tokens} at positions session.length() onward and appends them to the KV cache.
      *
      * @return logits, (tokens, vocab) for ALL, (vocab) for LAST, null for NONE
      */
-    public float[] forward(Session s, int[] tokens, Logits want, RouteRecorder recorder) {
+    @Override
+    public float[] forward(MoeModel.Session session, int[] tokens, Logits want, RouteRecorder recorder) {
+        if (!(session instanceof Session s) || s.owner() != this) {
+            throw new IllegalArgumentException("session of another model");
+        }
         int T = tokens.length;
         if (T == 0) {
             throw new BadInputException("empty token sequence");

@@ -2,7 +2,7 @@ package org.moescope.trace;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.moescope.model.OlmoeConfig;
-import org.moescope.model.OlmoeModel;
+import org.moescope.model.MoeModel;
 import org.moescope.model.RouteRecorder;
 import org.moescope.routing.RouteFile;
 import org.moescope.routing.RouteFileWriter;
@@ -47,7 +47,7 @@ public final class Tracer {
      * @param metadata extra {@code __metadata__} entries (model_path, data_path, ...) added to the standard ones
      * @param progress receives the number of tokens done so far; may be null
      */
-    public static Result trace(OlmoeModel model, List<Sample> samples, Path out, Map<String, String> metadata,
+    public static Result trace(MoeModel model, List<Sample> samples, Path out, Map<String, String> metadata,
                                Options opts, LongConsumer progress) {
         long startNs = System.nanoTime();
         OlmoeConfig c = model.config();
@@ -83,7 +83,7 @@ public final class Tracer {
         return new Result(loss, correct, offsets[n], (System.nanoTime() - startNs) / 1e9);
     }
 
-    private static void runBatch(OlmoeModel model, List<Sample> samples, int first, int last, RouteFile.Dims dims,
+    private static void runBatch(MoeModel model, List<Sample> samples, int first, int last, RouteFile.Dims dims,
                                  Options opts, RouteFileWriter writer, float[] loss, boolean[] correct) {
         OlmoeConfig c = model.config();
         int count = last - first;
@@ -227,7 +227,7 @@ public final class Tracer {
         return best;
     }
 
-    private static Map<String, String> standardMetadata(OlmoeModel model, List<Sample> samples, Map<String, String> extra) {
+    private static Map<String, String> standardMetadata(MoeModel model, List<Sample> samples, Map<String, String> extra) {
         OlmoeConfig c = model.config();
         Map<String, String> m = new LinkedHashMap<>();
         m.put("format", "moescope-routes");

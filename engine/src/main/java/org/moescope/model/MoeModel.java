@@ -1,0 +1,46 @@
+package org.moescope.model;
+
+import org.moescope.checkpoint.Checkpoint;
+
+/**
+ * What trace, generate and bench need from a loaded OLMoE checkpoint, whatever runs it: {@link OlmoeModel} on the CPU
+ * (Vector API) or a GPU backend found through {@link org.moescope.backend.Backend}. Both compute the same forward pass
+ * (see OlmoeModel) and report the same routes; logits may differ by float rounding.
+ */
+public interface MoeModel extends AutoCloseable {
+    OlmoeConfig config();
+
+    Checkpoint checkpoint();
+
+    /** A sequence being decoded: its KV cache (wherever the backend keeps it) and length. Capacity is fixed. */
+    interface Session {
+        int length();
+
+        int capacity();
+    }
+
+    Session newSession(int capacity);
+
+    /** Which positions of a call need logits. */
+    enum Logits { NONE, LAST, ALL }
+
+    /**
+     * Runs {@code tokens} at positions session.length() onward and appends them to the session's KV cache.
+     *
+     * @param s a session from this model's {@link #newSession}
+     * @return logits, (tokens, vocab) for ALL, (vocab) for LAST, null for NONE
+     */
+    float[] forward(Session s, int[] tokens, Logits want, RouteRecorder recorder);
+
+    /**
+     * Prefills several independent sequences in one call. Each starts at position 0 and attends only to itself; no
+     * cache survives the call.
+     *
+     * @param logitRows which rows of the concatenated tokens need logits (null: none)
+     * @return logits (logitRows.length, vocab), or null
+     */
+    float[] prefillBatch(int[][] sequences, int[] logitRows, RouteRecorder recorder);
+
+    @Override
+    void close();
+}
