@@ -72,11 +72,16 @@ public final class VectorKernels implements Kernels {
 
     private static final class Scratch {
         float[] stage = new float[0]; // (MR, cols) widened weight rows
-        final float[] tile = new float[MR * P]; // (MR, P) micro-kernel result
+        float[] tiles = new float[0]; // (tiles, MR, P) micro-kernel results of a block
         float[] scores = new float[0];
         float[] aux = new float[0];
         float[] rows = new float[0]; // (MR, cols) rows of one tile, widened, before interleaving
         float[] deinterleaved = new float[0];
+
+        float[] tiles(int n) {
+            if (tiles.length < n) tiles = new float[n];
+            return tiles;
+        }
 
         float[] rows(int n) {
             if (rows.length < n) rows = new float[n];
@@ -249,8 +254,8 @@ public final class VectorKernels implements Kernels {
     /**
      * Rows r0 .. r1 of out (tokens, outStride) at outOff, from panels at pOff. The rows (at most
      * {@link #blockRows}(cols) of them) are widened once into a thread-local block that stays in L2; then for each
-     * panel, which stays in L2 while it is used, the micro-kernel runs over the block's MR-row tiles and the tiles
-     * are scattered to out.
+     * panel, KC columns at a time (that slice of the panel, 16 KB, stays in L1 while every tile of the block uses it),
+     * the micro-kernel runs over the block's MR-row tiles, and the finished tiles are scattered to out.
      */
     private void tiledRows(Weight w, float[] panels, int pOff, int tokens, float[] out, int outOff, int outStride,
                            int r0, int r1) {
@@ -258,27 +263,59 @@ public final class VectorKernels implements Kernels {
         Scratch sc = SCRATCH.get();
         int tiles = (r1 - r0 + MR - 1) / MR;
         float[] s = sc.stage(tiles * MR * cols);
-        float[] rows = sc.rows(MR * cols);
         for (int b = 0; b < tiles; b++) {
-            widenRows(w, r0 + b * MR, Math.min(MR, r1 - r0 - b * MR), rows, 0, MR);
-            interleave(rows, cols, s, b * MR * cols);
+            stageTile(w, w, r0 + b * MR, Math.min(MR, r1 - r0 - b * MR), s, b * MR * cols, sc);
         }
-        float[] acc = sc.tile;
+        float[] acc = sc.tiles(tiles * MR * P);
         int np = panels(tokens);
         for (int p = 0; p < np; p++) {
             int width = Math.min(P, tokens - p * P);
+            blockProduct(s, tiles, cols, panels, pOff + p * cols * P, width > L, acc);
             for (int b = 0; b < tiles; b++) {
                 int r = r0 + b * MR;
                 int nr = Math.min(MR, r1 - r);
-                tile(s, b * MR * cols, cols, panels, pOff + p * cols * P, width > L, acc);
                 for (int t = 0; t < width; t++) {
                     int o = outOff + (p * P + t) * outStride + r;
                     for (int j = 0; j < nr; j++) {
-                        out[o + j] = acc[j * P + t];
+                        out[o + j] = acc[b * MR * P + j * P + t];
                     }
                 }
             }
         }
+    }
+
+    /** Columns of the panel slice the micro-kernel works through before moving to the next tile (KC · P floats in L1). */
+    static final int KC = 256;
+
+    /**
+     * acc[b] (MR, P) = tile b of s · panel, for the `tiles` tiles of a staged block, KC columns at a time. Splitting
+     * the columns keeps the order of every accumulation, so the result is the same as one pass over all columns.
+     */
+    static void blockProduct(float[] s, int tiles, int cols, float[] panel, int off, boolean wide, float[] acc) {
+        for (int k0 = 0; k0 < cols; k0 += KC) {
+            int n = Math.min(KC, cols - k0);
+            for (int b = 0; b < tiles; b++) {
+                tile(s, b * MR * cols + k0 * MR, n, panel, off + k0 * P, wide, acc, b * MR * P, k0 > 0);
+            }
+        }
+    }
+
+    /**
+     * Stages one MR-row tile for the micro-kernel: rows r .. r+n of w (zero rows past n up to MR/2 or MR), widened
+     * and interleaved by column at s[at ..]. With a second weight `w2` (SwiGLU: gate then up), the tile holds rows
+     * r .. r+n of w and the same rows of w2, MR/2 each; pass w2 == w for a plain tile of MR rows of w.
+     */
+    private void stageTile(Weight w, Weight w2, int r, int n, float[] s, int at, Scratch sc) {
+        int cols = w.cols();
+        float[] rows = sc.rows(MR * cols);
+        if (w2 == w) {
+            widenRows(w, r, n, rows, 0, MR);
+        } else {
+            int half = MR / 2;
+            widenRows(w, r, n, rows, 0, half);
+            widenRows(w2, r, n, rows, half, half);
+        }
+        interleave(rows, cols, s, at);
     }
 
     /** Bytes of widened weight rows a tiled job keeps in L2 (half of this machine's 512 KB L2, the panel gets the rest). */
@@ -290,28 +327,42 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
-     * acc (MR, P) = s[sOff ..] (MR rows interleaved by column, see interleave) · panel (cols, P). With wide false only the first L tokens are
-     * computed (the last panel of a group holding at most L tokens).
+     * acc[accOff ..] (MR, P) = s[sOff ..] (MR rows interleaved by column, see interleave) · panel (n columns, P), plus
+     * what acc held when `accumulate`. With wide false only the first L tokens are computed (the last panel of a group
+     * holding at most L tokens).
      *
      * <p>Why 4 rows and not 6: 6 x 2 accumulators leave 4 of the 16 ymm registers, and C2 sometimes hoists all six
      * broadcasts of an iteration, runs out of registers and spills accumulators to the stack, which halves the speed
      * (seen with -XX:+UseParallelGC, the launcher's collector). 8 accumulators + 2 activations + 4 broadcasts fit
      * whatever the schedule.
      */
-    static void tile(float[] s, int sOff, int cols, float[] panel, int off, boolean wide, float[] acc) {
+    static void tile(float[] s, int sOff, int n, float[] panel, int off, boolean wide, float[] acc, int accOff,
+                     boolean accumulate) {
         // Two separate compiled methods: with the narrow loop inlined into the same method, C2's register
         // allocation of the wide loop got worse (seen as half speed in the MoE, whose last panels are often narrow).
         if (wide) {
-            tileWide(s, sOff, cols, panel, off, acc);
+            tileWide(s, sOff, n, panel, off, acc, accOff, accumulate);
         } else {
-            tileNarrow(s, sOff, cols, panel, off, acc);
+            tileNarrow(s, sOff, n, panel, off, acc, accOff, accumulate);
         }
     }
 
-    private static void tileWide(float[] s, int sOff, int cols, float[] panel, int off, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        FloatVector b0 = FloatVector.zero(F), b1 = FloatVector.zero(F), b2 = FloatVector.zero(F), b3 = FloatVector.zero(F);
-        for (int k = 0, xo = off, so = sOff; k < cols; k++, xo += P, so += MR) {
+    private static void tileWide(float[] s, int sOff, int n, float[] panel, int off, float[] acc, int accOff,
+                                 boolean accumulate) {
+        FloatVector a0, a1, a2, a3, b0, b1, b2, b3;
+        if (accumulate) {
+            a0 = FloatVector.fromArray(F, acc, accOff);
+            b0 = FloatVector.fromArray(F, acc, accOff + L);
+            a1 = FloatVector.fromArray(F, acc, accOff + P);
+            b1 = FloatVector.fromArray(F, acc, accOff + P + L);
+            a2 = FloatVector.fromArray(F, acc, accOff + 2 * P);
+            b2 = FloatVector.fromArray(F, acc, accOff + 2 * P + L);
+            a3 = FloatVector.fromArray(F, acc, accOff + 3 * P);
+            b3 = FloatVector.fromArray(F, acc, accOff + 3 * P + L);
+        } else {
+            a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = FloatVector.zero(F);
+        }
+        for (int k = 0, xo = off, so = sOff; k < n; k++, xo += P, so += MR) {
             FloatVector x0 = FloatVector.fromArray(F, panel, xo);
             FloatVector x1 = FloatVector.fromArray(F, panel, xo + L);
             FloatVector w = FloatVector.broadcast(F, s[so]);
@@ -327,29 +378,38 @@ public final class VectorKernels implements Kernels {
             a3 = w.fma(x0, a3);
             b3 = w.fma(x1, b3);
         }
-        a0.intoArray(acc, 0);
-        b0.intoArray(acc, L);
-        a1.intoArray(acc, P);
-        b1.intoArray(acc, P + L);
-        a2.intoArray(acc, 2 * P);
-        b2.intoArray(acc, 2 * P + L);
-        a3.intoArray(acc, 3 * P);
-        b3.intoArray(acc, 3 * P + L);
+        a0.intoArray(acc, accOff);
+        b0.intoArray(acc, accOff + L);
+        a1.intoArray(acc, accOff + P);
+        b1.intoArray(acc, accOff + P + L);
+        a2.intoArray(acc, accOff + 2 * P);
+        b2.intoArray(acc, accOff + 2 * P + L);
+        a3.intoArray(acc, accOff + 3 * P);
+        b3.intoArray(acc, accOff + 3 * P + L);
     }
 
-    private static void tileNarrow(float[] s, int sOff, int cols, float[] panel, int off, float[] acc) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
-        for (int k = 0, xo = off, so = sOff; k < cols; k++, xo += P, so += MR) {
+    private static void tileNarrow(float[] s, int sOff, int n, float[] panel, int off, float[] acc, int accOff,
+                                   boolean accumulate) {
+        FloatVector a0, a1, a2, a3;
+        if (accumulate) {
+            a0 = FloatVector.fromArray(F, acc, accOff);
+            a1 = FloatVector.fromArray(F, acc, accOff + P);
+            a2 = FloatVector.fromArray(F, acc, accOff + 2 * P);
+            a3 = FloatVector.fromArray(F, acc, accOff + 3 * P);
+        } else {
+            a0 = a1 = a2 = a3 = FloatVector.zero(F);
+        }
+        for (int k = 0, xo = off, so = sOff; k < n; k++, xo += P, so += MR) {
             FloatVector x0 = FloatVector.fromArray(F, panel, xo);
             a0 = FloatVector.broadcast(F, s[so]).fma(x0, a0);
             a1 = FloatVector.broadcast(F, s[so + 1]).fma(x0, a1);
             a2 = FloatVector.broadcast(F, s[so + 2]).fma(x0, a2);
             a3 = FloatVector.broadcast(F, s[so + 3]).fma(x0, a3);
         }
-        a0.intoArray(acc, 0);
-        a1.intoArray(acc, P);
-        a2.intoArray(acc, 2 * P);
-        a3.intoArray(acc, 3 * P);
+        a0.intoArray(acc, accOff);
+        a1.intoArray(acc, accOff + P);
+        a2.intoArray(acc, accOff + 2 * P);
+        a3.intoArray(acc, accOff + 3 * P);
     }
 
     /**
@@ -681,27 +741,24 @@ public final class VectorKernels implements Kernels {
         Scratch sc = SCRATCH.get();
         int tiles = (r1 - r0 + half - 1) / half;
         float[] s = sc.stage(tiles * MR * cols);
-        float[] rows = sc.rows(MR * cols);
         for (int b = 0; b < tiles; b++) {
             int r = r0 + b * half;
-            int nr = Math.min(half, r1 - r);
-            widenRows(gate, r, nr, rows, 0, half);
-            widenRows(up, r, nr, rows, half, half);
-            interleave(rows, cols, s, b * MR * cols);
+            stageTile(gate, up, r, Math.min(half, r1 - r), s, b * MR * cols, sc);
         }
-        float[] acc = sc.tile;
+        float[] acc = sc.tiles(tiles * MR * P);
         int np = panels(tokens);
         for (int p = 0; p < np; p++) {
             boolean wide = tokens - p * P > L;
             int base = hOff + p * inter * P;
+            blockProduct(s, tiles, cols, panels, pOff + p * cols * P, wide, acc);
             for (int b = 0; b < tiles; b++) {
                 int r = r0 + b * half;
                 int nr = Math.min(half, r1 - r);
-                tile(s, b * MR * cols, cols, panels, pOff + p * cols * P, wide, acc);
+                int a = b * MR * P;
                 for (int j = 0; j < nr; j++) {
-                    silu(acc, j * P, (half + j) * P, h, base + (r + j) * P);
+                    silu(acc, a + j * P, a + (half + j) * P, h, base + (r + j) * P);
                     if (wide) {
-                        silu(acc, j * P + L, (half + j) * P + L, h, base + (r + j) * P + L);
+                        silu(acc, a + j * P + L, a + (half + j) * P + L, h, base + (r + j) * P + L);
                     } else {
                         Arrays.fill(h, base + (r + j) * P + L, base + (r + j) * P + P, 0f);
                     }
