@@ -33,19 +33,21 @@ public final class DeviceKernels {
         return t;
     }
 
-    /** BF16 or F16 bits widened to float; exact for finite values (weights have no Inf/NaN). */
+    /**
+     * BF16 or F16 bits widened to float; exact for finite values (weights have no Inf/NaN). The fields are split in
+     * float arithmetic (exact below 2^24): in int arithmetic Graal turns the split into masks and shifts of the
+     * sign-extended short, which TornadoVM's OpenCL code generator emitted without the mask.
+     */
     public static float half(short bits, int dtype, float[] table) {
-        int b = bits;
-        if (b < 0) {
-            b = b + 65536;
-        }
-        int mantissas = dtype == BF16 ? 128 : 1024;
-        int sign = b / 32768;
-        int rest = b - sign * 32768;
-        int exp = rest / mantissas;
-        int mant = rest - exp * mantissas;
+        float f = bits;
+        float sign = f < 0f ? -1f : 1f;
+        float rest = f < 0f ? f + 32768f : f;           // exponent and mantissa fields, 0 .. 32767
+        float perExp = dtype == BF16 ? 128f : 1024f;    // mantissa values per exponent step
+        float inv = dtype == BF16 ? 1f / 128f : 1f / 1024f;
+        int exp = (int) (rest * inv);
+        float mant = rest - exp * perExp;
         float lead = exp == 0 ? 0f : 1f;
-        return (1f - 2f * sign) * (lead + mant * (1f / mantissas)) * table[exp];
+        return sign * (lead + mant * inv) * table[exp];
     }
 
     /** W[idx] widened to float. */
@@ -129,10 +131,11 @@ public final class DeviceKernels {
      * Thread i < Tmax·P, P = hidden/2 + kv_dim/2 + kv_dim: q_norm, k_norm, clip and rotate-half RoPE of one (i, i + d/2)
      * pair of q (rewritten in place) or of k (written to the key cache), or the clip of one v element (written to
      * the value cache). Cache row of token t: cacheRow[t]; RoPE position: pos[t]. clip &lt;= 0 means no clip.
+     * qkNorm holds q_norm then k_norm; rope holds (cos, sin) pairs, (position, headDim/2, 2).
      */
     public static void qkNormRope(int i, int[] meta, int[] pos, int[] cacheRow, float[] qkv, float[] qkScale,
-                                  float[] qNorm, float[] kNorm, float[] ropeCos, float[] ropeSin, float[] keys,
-                                  float[] values, int hidden, int kvDim, int headDim, float clip) {
+                                  float[] qkNorm, float[] rope, float[] keys, float[] values, int hidden, int kvDim,
+                                  int headDim, float clip) {
         int half = headDim / 2;
         int per = hidden / 2 + kvDim / 2 + kvDim;
         int t = i / per;
@@ -149,12 +152,13 @@ public final class DeviceKernels {
                 int b = a + half;
                 int off = isQ ? src : src + hidden;
                 float s = isQ ? qkScale[t * 2] : qkScale[t * 2 + 1];
-                float wa = isQ ? qNorm[a] : kNorm[a];
-                float wb = isQ ? qNorm[b] : kNorm[b];
+                int normOff = isQ ? 0 : hidden;
+                float wa = qkNorm[normOff + a];
+                float wb = qkNorm[normOff + b];
                 float x1 = clip(wa * (qkv[off + a] * s), clip);
                 float x2 = clip(wb * (qkv[off + b] * s), clip);
-                float cos = ropeCos[pos[t] * half + j];
-                float sin = ropeSin[pos[t] * half + j];
+                float cos = rope[(pos[t] * half + j) * 2];
+                float sin = rope[(pos[t] * half + j) * 2 + 1];
                 float r1 = x1 * cos - x2 * sin;
                 float r2 = x2 * cos + x1 * sin;
                 if (isQ) {

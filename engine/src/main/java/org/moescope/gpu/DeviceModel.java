@@ -218,10 +218,8 @@ public final class DeviceModel implements MoeModel {
             s.meta[1] = slots;
             for (int l = 0; l < L; l++) {
                 runner.layer(l);
-            }
-            if (recorder != null) {
-                for (int l = 0; l < L; l++) {
-                    runner.routesToHost(l);
+                if (recorder != null) {
+                    runner.routesToHost(l); // right after the layer: TornadoVM fetches from the plan's current graph
                     if (rec != null) {
                         rec.copy(l, s.layers[l], start, n);
                     }

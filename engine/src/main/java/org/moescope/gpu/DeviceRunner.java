@@ -9,7 +9,7 @@ public interface DeviceRunner extends AutoCloseable {
     /** Runs layer l on the live tokens; layer 0 takes the per-call inputs and x from the host. */
     void layer(int l);
 
-    /** Makes layer l's route arrays (xb, routerLogits, probs, ids, weights) current on the host. */
+    /** Makes layer l's route arrays (xb, routerLogits, probs, ids, weights) current on the host; called right after layer(l). */
     void routesToHost(int l);
 
     /** Computes logits for meta[1] rows (logitRows) from the last layer's x, current on the host afterwards. */

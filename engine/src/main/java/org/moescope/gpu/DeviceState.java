@@ -18,8 +18,7 @@ public final class DeviceState {
     public final int[] visibleFrom; // (Tmax) first cache row each token attends to
     public final int[] logitRows;   // (Tmax) chunk rows that need logits
     public final float[] x;         // (Tmax, hidden) the residual stream
-    public final float[] ropeCos;   // (cacheRows, head_dim/2)
-    public final float[] ropeSin;   // (cacheRows, head_dim/2)
+    public final float[] rope;      // (cacheRows, head_dim/2, 2) cos and sin of each angle
     public final Layer[] layers;    // (layers)
     public final float[] headScale; // (Tmax) final RMSNorm scale of each logit row
     public final float[] logits;    // (Tmax, vocab)
@@ -79,8 +78,7 @@ public final class DeviceState {
         logitRows = new int[tokens];
         x = new float[tokens * c.hiddenSize()];
         int half = c.headDim() / 2;
-        ropeCos = new float[cacheRows * half];
-        ropeSin = new float[cacheRows * half];
+        rope = new float[cacheRows * half * 2];
         // As OlmoeModel (and HF): inv_freq and the angles in fp32, then cos/sin of the fp32 angle.
         float[] invFreq = new float[half];
         for (int i = 0; i < half; i++) {
@@ -89,8 +87,8 @@ public final class DeviceState {
         for (int p = 0; p < cacheRows; p++) {
             for (int i = 0; i < half; i++) {
                 float angle = (float) p * invFreq[i];
-                ropeCos[p * half + i] = (float) Math.cos(angle);
-                ropeSin[p * half + i] = (float) Math.sin(angle);
+                rope[(p * half + i) * 2] = (float) Math.cos(angle);
+                rope[(p * half + i) * 2 + 1] = (float) Math.sin(angle);
             }
         }
         layers = new Layer[c.numHiddenLayers()];

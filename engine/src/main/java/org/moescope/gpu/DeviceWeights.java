@@ -28,8 +28,7 @@ public final class DeviceWeights {
     public final float[] table;          // exponent table of dtype (DeviceKernels.exponentTable)
     public final float[][] attnNorm;     // (layers, hidden)   input_layernorm
     public final Matrix[] qkv;           // (layers) x (hidden + 2·kv_dim, hidden)
-    public final float[][] qNorm;        // (layers, hidden)
-    public final float[][] kNorm;        // (layers, kv_dim)
+    public final float[][] qkNorm;       // (layers, hidden + kv_dim) q_norm then k_norm
     public final Matrix[] o;             // (layers) x (hidden, hidden)
     public final float[][] postNorm;     // (layers, hidden)   post_attention_layernorm
     public final Matrix[] router;        // (layers) x (experts, hidden)
@@ -54,8 +53,7 @@ public final class DeviceWeights {
         int inter = c.intermediateSize();
         attnNorm = new float[layers][];
         qkv = new Matrix[layers];
-        qNorm = new float[layers][];
-        kNorm = new float[layers][];
+        qkNorm = new float[layers][];
         o = new Matrix[layers];
         postNorm = new float[layers][];
         router = new Matrix[layers];
@@ -66,8 +64,10 @@ public final class DeviceWeights {
             attnNorm[l] = ckpt.readFloats(p + "input_layernorm.weight");
             qkv[l] = stack(ckpt, h + 2 * c.kvDim(), h, p + "self_attn.q_proj.weight", p + "self_attn.k_proj.weight",
                     p + "self_attn.v_proj.weight");
-            qNorm[l] = ckpt.readFloats(p + "self_attn.q_norm.weight");
-            kNorm[l] = ckpt.readFloats(p + "self_attn.k_norm.weight");
+            float[] qn = ckpt.readFloats(p + "self_attn.q_norm.weight");
+            float[] kn = ckpt.readFloats(p + "self_attn.k_norm.weight");
+            qkNorm[l] = java.util.Arrays.copyOf(qn, qn.length + kn.length);
+            System.arraycopy(kn, 0, qkNorm[l], qn.length, kn.length);
             o[l] = stack(ckpt, h, h, p + "self_attn.o_proj.weight");
             postNorm[l] = ckpt.readFloats(p + "post_attention_layernorm.weight");
             router[l] = stack(ckpt, experts, h, p + "mlp.gate.weight");

@@ -40,8 +40,8 @@ public final class JvmRunner implements DeviceRunner {
         for (int i = 0; i < T * 2; i++) DeviceKernels.qkScale(i, s.meta, b.qkv, b.qkScale, hid, kv, eps);
         int per = hid / 2 + kv / 2 + kv;
         for (int i = 0; i < T * per; i++) {
-            DeviceKernels.qkNormRope(i, s.meta, s.pos, s.cacheRow, b.qkv, b.qkScale, w.qNorm[l], w.kNorm[l],
-                    s.ropeCos, s.ropeSin, b.keys, b.values, hid, kv, c.headDim(), clip);
+            DeviceKernels.qkNormRope(i, s.meta, s.pos, s.cacheRow, b.qkv, b.qkScale, w.qkNorm[l], s.rope, b.keys,
+                    b.values, hid, kv, c.headDim(), clip);
         }
         for (int i = 0; i < T * hid; i++) {
             DeviceKernels.attention(i, s.meta, s.cacheRow, s.visibleFrom, b.qkv, b.keys, b.values, b.attn,

@@ -1,0 +1,151 @@
+package org.moescope.tornado;
+
+import org.moescope.gpu.DeviceRunner;
+import org.moescope.gpu.DeviceState;
+import org.moescope.gpu.DeviceWeights;
+import org.moescope.gpu.DeviceWeights.Matrix;
+import org.moescope.model.OlmoeConfig;
+import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
+import uk.ac.manchester.tornado.api.TaskGraph;
+import uk.ac.manchester.tornado.api.TornadoExecutionPlan;
+import uk.ac.manchester.tornado.api.TornadoExecutionResult;
+import uk.ac.manchester.tornado.api.common.TornadoDevice;
+import uk.ac.manchester.tornado.api.enums.DataTransferMode;
+import uk.ac.manchester.tornado.api.exceptions.TornadoExecutionPlanException;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One TaskGraph per layer plus one for the head, in one execution plan. Weights, KV cache and scratch go to the device
+ * on the first execution and stay there; the residual stream x is handed from graph to graph on the device
+ * (persistOnDevice / consumeFromDevice). Per call only the small per-token inputs and layer 0's x go up; logits come
+ * back, and the route arrays only when asked for.
+ */
+final class TornadoRunner implements DeviceRunner {
+    private static final AtomicInteger PLANS = new AtomicInteger();
+
+    private final OlmoeConfig c;
+    private final DeviceWeights w;
+    private final DeviceState s;
+    private final String prefix;                    // graph names are global to the runtime
+    private final TornadoExecutionPlan plan;
+    private final TornadoExecutionResult[] results; // (layers) each layer graph's latest execution
+
+    TornadoRunner(OlmoeConfig c, DeviceWeights w, DeviceState s, TornadoDevice device) {
+        this.c = c;
+        this.w = w;
+        this.s = s;
+        this.prefix = "moescope" + PLANS.incrementAndGet() + "_";
+        int L = c.numHiddenLayers();
+        ImmutableTaskGraph[] graphs = new ImmutableTaskGraph[L + 1];
+        for (int l = 0; l < L; l++) {
+            graphs[l] = layerGraph(l).snapshot();
+        }
+        graphs[L] = headGraph().snapshot();
+        plan = new TornadoExecutionPlan(graphs);
+        if (device != null) {
+            plan.withDevice(device);
+        }
+        results = new TornadoExecutionResult[L];
+    }
+
+    private String name(int l) {
+        return prefix + (l < c.numHiddenLayers() ? "layer" + l : "head");
+    }
+
+    private TaskGraph layerGraph(int l) {
+        DeviceState.Layer b = s.layers[l];
+        int T = s.tokens;
+        int hid = c.hiddenSize();
+        int kv = c.kvDim();
+        int rows = hid + 2 * kv;
+        int k = c.numExpertsPerTok();
+        int inter = c.intermediateSize();
+        int E = c.numExperts();
+        float eps = c.rmsNormEps();
+        float clip = c.clipQkv() == null ? 0f : c.clipQkv();
+        int dt = w.dtype;
+        Matrix q = w.qkv[l], o = w.o[l], r = w.router[l], gu = w.gateUp[l], d = w.down[l];
+        TaskGraph g = new TaskGraph(name(l));
+        if (l == 0) {
+            g.transferToDevice(DataTransferMode.EVERY_EXECUTION, s.x);
+        } else {
+            g.consumeFromDevice(name(l - 1), s.x);
+        }
+        g.transferToDevice(DataTransferMode.EVERY_EXECUTION, s.meta, s.pos, s.cacheRow, s.visibleFrom);
+        g.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.table, s.rope, w.attnNorm[l], q.f32(), q.half(),
+                w.qkNorm[l], o.f32(), o.half(), w.postNorm[l], r.f32(), r.half(), gu.f32(), gu.half(), d.f32(),
+                d.half());
+        // KV cache and scratch: zeros once, then device-only.
+        g.transferToDevice(DataTransferMode.FIRST_EXECUTION, b.keys, b.values, b.scale, b.qkv, b.qkScale, b.attn,
+                b.scale2, b.xb, b.routerLogits, b.probs, b.ids, b.weights, b.order, b.slotToken, b.slotExpert,
+                b.slotOf, b.h);
+        g.task("attnScale", TornadoKernels::rmsScaleRows, T, s.meta, s.x, b.scale, hid, eps);
+        g.task("qkv", TornadoKernels::qkvProj, T * rows, s.meta, s.x, b.scale, w.attnNorm[l], q.f32(), q.half(), dt,
+                w.table, b.qkv, rows, hid);
+        g.task("qkScale", TornadoKernels::qkScale, T * 2, s.meta, b.qkv, b.qkScale, hid, kv, eps);
+        g.task("rope", TornadoKernels::qkNormRope, T * (hid / 2 + kv / 2 + kv), s.meta, s.pos, s.cacheRow, b.qkv,
+                b.qkScale, w.qkNorm[l], s.rope, b.keys, b.values, hid, kv, c.headDim(), clip);
+        g.task("attention", TornadoKernels::attention, T * hid, s.meta, s.cacheRow, s.visibleFrom, b.qkv, b.keys,
+                b.values, b.attn, c.numAttentionHeads(), c.numKeyValueHeads(), c.headDim());
+        g.task("oProj", TornadoKernels::outProjResidual, T * hid, s.meta, b.attn, o.f32(), o.half(), dt, w.table,
+                s.x, hid);
+        g.task("moeScale", TornadoKernels::rmsScaleRows, T, s.meta, s.x, b.scale2, hid, eps);
+        g.task("moeInput", TornadoKernels::normRows, T * hid, s.meta, s.x, b.scale2, w.postNorm[l], b.xb, hid);
+        g.task("router", TornadoKernels::router, T * E, s.meta, b.xb, r.f32(), r.half(), dt, w.table,
+                b.routerLogits, E, hid);
+        g.task("topk", TornadoKernels::routeTopK, T, s.meta, b.routerLogits, b.probs, b.ids, b.weights, b.order, E,
+                k, c.normTopkProb() ? 1 : 0);
+        g.task("group", TornadoKernels::groupByExpert, E, s.meta, b.ids, b.slotToken, b.slotExpert, b.slotOf, k);
+        g.task("gateUp", TornadoKernels::expertGateUp, T * k * inter, s.meta, b.slotToken, b.slotExpert, b.xb,
+                gu.f32(), gu.half(), dt, w.table, b.h, k, inter, hid);
+        g.task("down", TornadoKernels::expertDownResidual, T * hid, s.meta, b.ids, b.weights, b.order, b.slotOf,
+                b.h, d.f32(), d.half(), dt, w.table, s.x, k, inter, hid);
+        g.persistOnDevice(s.x);
+        g.transferToHost(DataTransferMode.UNDER_DEMAND, b.xb, b.routerLogits, b.probs, b.ids, b.weights);
+        return g;
+    }
+
+    private TaskGraph headGraph() {
+        int L = c.numHiddenLayers();
+        int hid = c.hiddenSize();
+        int V = c.vocabSize();
+        Matrix m = w.lmHead;
+        TaskGraph g = new TaskGraph(name(L));
+        g.consumeFromDevice(name(L - 1), s.x);
+        g.transferToDevice(DataTransferMode.EVERY_EXECUTION, s.meta, s.logitRows);
+        g.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.table, w.finalNorm, m.f32(), m.half(), s.headScale,
+                s.logits);
+        g.task("headScale", TornadoKernels::headScale, s.tokens, s.meta, s.logitRows, s.x, s.headScale, hid,
+                c.rmsNormEps());
+        g.task("lmHead", TornadoKernels::lmHead, s.tokens * V, s.meta, s.logitRows, s.x, s.headScale, w.finalNorm,
+                m.f32(), m.half(), w.dtype, w.table, s.logits, V, hid);
+        g.transferToHost(DataTransferMode.EVERY_EXECUTION, s.logits);
+        return g;
+    }
+
+    @Override
+    public void layer(int l) {
+        results[l] = plan.withGraph(l).execute();
+    }
+
+    @Override
+    public void routesToHost(int l) {
+        DeviceState.Layer b = s.layers[l];
+        results[l].transferToHost(b.xb, b.routerLogits, b.probs, b.ids, b.weights);
+    }
+
+    @Override
+    public void head() {
+        plan.withGraph(c.numHiddenLayers()).execute();
+    }
+
+    @Override
+    public void close() {
+        try {
+            plan.close();
+        } catch (TornadoExecutionPlanException e) {
+            throw new IllegalStateException("TornadoVM: releasing the device memory failed", e);
+        }
+    }
+}
