@@ -41,6 +41,12 @@ public interface Kernels {
     void attention(float[] out, float[] q, int tokens, float[] keys, float[] values, int[] cacheRow, int[] visibleFrom,
                    int heads, int kvHeads, int headDim);
 
+    /**
+     * Next-token loss of logit rows (rows, vocab): nll[i] = logsumexp(row i) − row i[targets[i]], and argmax[i] = the
+     * first index of row i's maximum.
+     */
+    void crossEntropy(float[] logits, int rows, int vocab, int[] targets, float[] nll, int[] argmax);
+
     /** Copies row r of w into out[off .. off+w.cols), widened to float. */
     void row(Weight w, int r, float[] out, int off);
 

@@ -152,4 +152,20 @@ public final class ScalarKernels implements Kernels {
     public void axpy(float[] y, int yOff, float alpha, float[] x, int xOff, int n) {
         for (int i = 0; i < n; i++) y[yOff + i] += alpha * x[xOff + i];
     }
+
+    @Override
+    public void crossEntropy(float[] logits, int rows, int vocab, int[] targets, float[] nll, int[] argmax) {
+        for (int r = 0; r < rows; r++) {
+            int off = r * vocab;
+            int best = 0;
+            for (int i = 1; i < vocab; i++) {
+                if (logits[off + i] > logits[off + best]) best = i;
+            }
+            float max = logits[off + best];
+            double sum = 0;
+            for (int i = 0; i < vocab; i++) sum += Math.exp(logits[off + i] - max);
+            nll[r] = (float) (max + Math.log(sum) - logits[off + targets[r]]);
+            argmax[r] = best;
+        }
+    }
 }

@@ -923,6 +923,40 @@ public final class VectorKernels implements Kernels {
     }
 
     // ---------------------------------------------------------------------------------------------------------------
+    // Loss
+
+    @Override
+    public void crossEntropy(float[] logits, int rows, int vocab, int[] targets, float[] nll, int[] argmax) {
+        region(rows, rows, r -> {
+            int off = r * vocab;
+            int i = 0;
+            FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+            for (; i <= vocab - L; i += L) m = m.max(FloatVector.fromArray(F, logits, off + i));
+            float max = m.reduceLanes(VectorOperators.MAX);
+            for (; i < vocab; i++) max = Math.max(max, logits[off + i]);
+            if (Float.isNaN(max)) {
+                nll[r] = Float.NaN;
+                argmax[r] = 0;
+                return;
+            }
+            // The first maximum: skip the blocks that do not hold it, then scan.
+            for (i = 0; i <= vocab - L; i += L) {
+                if (FloatVector.fromArray(F, logits, off + i).compare(VectorOperators.EQ, max).anyTrue()) break;
+            }
+            while (logits[off + i] != max) i++;
+            argmax[r] = i;
+            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
+            for (i = 0; i <= vocab - 2 * L; i += 2 * L) {
+                s0 = s0.add(FloatVector.fromArray(F, logits, off + i).sub(max).lanewise(VectorOperators.EXP));
+                s1 = s1.add(FloatVector.fromArray(F, logits, off + i + L).sub(max).lanewise(VectorOperators.EXP));
+            }
+            double sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
+            for (; i < vocab; i++) sum += Math.exp(logits[off + i] - max);
+            nll[r] = (float) (max + Math.log(sum) - logits[off + targets[r]]);
+        });
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
     // Vector primitives
 
     @Override

@@ -1,6 +1,8 @@
 package org.moescope.trace;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.moescope.kernels.Kernels;
+import org.moescope.kernels.VectorKernels;
 import org.moescope.model.OlmoeConfig;
 import org.moescope.model.MoeModel;
 import org.moescope.model.RouteRecorder;
@@ -38,6 +40,8 @@ public final class Tracer {
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The loss runs on the host's cores, whichever backend produced the logits. */
+    private static final Kernels LOSS_KERNELS = new VectorKernels();
 
     private Tracer() {
     }
@@ -109,19 +113,28 @@ public final class Tracer {
         Recorder rec = new Recorder(c, T, start, opts);
         float[] logits = logitRows.length == 0 ? new float[0] : model.prefillBatch(seqs, logitRows, rec);
         int V = c.vocabSize();
+        int[] target = new int[logitRows.length]; // the next token of each logit row (0 after a sample's last token)
+        for (int i = 0; i < count; i++) {
+            for (int p = 0; p < seqs[i].length - 1; p++) {
+                int row = rowOfToken[start[i] + p];
+                if (row >= 0) target[row] = seqs[i][p + 1];
+            }
+        }
+        float[] nll = new float[logitRows.length];
+        int[] predicted = new int[logitRows.length];
+        LOSS_KERNELS.crossEntropy(logits, logitRows.length, V, target, nll, predicted);
         for (int i = 0; i < count; i++) {
             Sample s = samples.get(first + i);
-            double nll = 0;
+            double sum = 0;
             boolean allRight = true;
             int scored = 0;
             for (int p = s.lossStart() - 1; p < s.ids().length - 1; p++) {
                 int row = rowOfToken[start[i] + p];
-                int target = s.ids()[p + 1];
-                nll += logSumExp(logits, row * V, V) - logits[row * V + target];
-                allRight &= argmax(logits, row * V, V) == target;
+                sum += nll[row];
+                allRight &= predicted[row] == target[row];
                 scored++;
             }
-            loss[first + i] = scored == 0 ? Float.NaN : (float) (nll / scored);
+            loss[first + i] = scored == 0 ? Float.NaN : (float) (sum / scored);
             correct[first + i] = scored > 0 && allRight;
         }
         if (writer == null) {
@@ -209,22 +222,6 @@ public final class Tracer {
                 }
             }
         }
-    }
-
-    static double logSumExp(float[] a, int off, int n) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) max = Math.max(max, a[off + i]);
-        double sum = 0;
-        for (int i = 0; i < n; i++) sum += Math.exp(a[off + i] - max);
-        return max + Math.log(sum);
-    }
-
-    static int argmax(float[] a, int off, int n) {
-        int best = 0;
-        for (int i = 1; i < n; i++) {
-            if (a[off + i] > a[off + best]) best = i;
-        }
-        return best;
     }
 
     private static Map<String, String> standardMetadata(MoeModel model, List<Sample> samples, Map<String, String> extra) {

@@ -192,4 +192,37 @@ class VectorKernelsTest {
         vector.axpy(b, 0, 0.5f, x, 0, n);
         assertArrayEquals(a, b, 1e-6f);
     }
+
+    @ParameterizedTest
+    @CsvSource({"1,1", "3,7", "5,8", "4,17", "9,50304"})
+    void crossEntropyMatchesScalarWithTiesAndTails(int rows, int vocab) {
+        SplittableRandom rnd = new SplittableRandom(rows * 31L + vocab);
+        float[] logits = new float[rows * vocab];
+        int[] targets = new int[rows];
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < vocab; i++) logits[r * vocab + i] = (float) (4 * rnd.nextGaussian());
+            targets[r] = rnd.nextInt(vocab);
+            if (vocab > 2 && r % 2 == 1) { // a tie for the maximum: argmax is the first of the two
+                int a = rnd.nextInt(vocab - 1);
+                logits[r * vocab + a] = 100f;
+                logits[r * vocab + vocab - 1] = 100f;
+            }
+        }
+        float[] nllS = new float[rows], nllV = new float[rows];
+        int[] maxS = new int[rows], maxV = new int[rows];
+        scalar.crossEntropy(logits, rows, vocab, targets, nllS, maxS);
+        vector.crossEntropy(logits, rows, vocab, targets, nllV, maxV);
+        assertArrayEquals(maxS, maxV);
+        for (int r = 0; r < rows; r++) {
+            assertEquals(nllS[r], nllV[r], 1e-5f * Math.max(1f, Math.abs(nllS[r])), "row " + r);
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int i = 0; i < vocab; i++) max = Math.max(max, logits[r * vocab + i]);
+            for (int i = 0; i < vocab; i++) sum += Math.exp(logits[r * vocab + i] - max);
+            assertEquals(max + Math.log(sum) - logits[r * vocab + targets[r]], nllS[r], 1e-4, "row " + r);
+        }
+        float[] nan = logits.clone();
+        nan[0] = Float.NaN;
+        vector.crossEntropy(nan, rows, vocab, targets, nllV, maxV);
+        assertTrue(Float.isNaN(nllV[0]));
+    }
 }
