@@ -7,6 +7,8 @@
 #        THREADS=2          threads for everyone (moescope.threads, torch.set_num_threads, the bandwidth probe)
 #        HF=1               0 skips HF (e.g. when the machine lacks the memory HF needs to load the full shape)
 #        HF_EXPERTS=grouped_mm  HF's experts_implementation (grouped_mm was faster than eager here)
+#        HF_PREFILL_DTYPE=float32  HF's prefill dtype (its fastest on CPUs without AVX-512 BF16; use bfloat16 for
+#                           the full OLMoE-1B-7B shape, whose fp32 copy does not fit in 24 GB)
 #        HF_THREADS="2 1"   torch thread counts to run HF with; the summary compares against HF's fastest. On a shared
 #                           machine torch's OpenMP threads wait for each other at every op, so 1 thread can beat 2.
 #        ROOFLINE=1         0 skips bandwidth / torch matmul / JMH
@@ -71,7 +73,7 @@ for r in $(seq 1 "$rounds"); do
     for t in ${HF_THREADS:-$threads 1}; do
       hf=("$python" "$root/tools/bench/hf_bench.py" --model "$model" --threads "$t" --experts "$hf_experts"
           "${bench_args[@]}")
-      timed "hf-prefill-fp32-t$t-$r" "${hf[@]}" --dtype float32 --phases prefill || true
+      timed "hf-prefill-t$t-$r" "${hf[@]}" --dtype "${HF_PREFILL_DTYPE:-float32}" --phases prefill || true
       timed "hf-decode-bf16-t$t-$r" "${hf[@]}" --dtype bfloat16 --phases decode || true
     done
   fi

@@ -67,6 +67,18 @@ def main():
     for line in jmh_lines(out):
         print(line)
 
+    fma = None
+    try:
+        fma = json.load(open(os.path.join(out, "jmh-fma.json")))[0]["primaryMetric"]["score"]
+        for res in json.load(open(os.path.join(out, "jmh-experts.json"))):
+            params = res.get("params") or {}
+            flops = res.get("secondaryMetrics", {}).get("flops", {}).get("score")
+            if params.get("tokens") != "1" and flops:
+                print(f"expert matmuls {params.get('shape')} x {params.get('tokens')} tokens: {flops:.1f} GFLOP/s = "
+                      f"{100 * flops / fma:.0f}% of the FMA peak ({fma:.1f} GFLOP/s, same run)")
+    except (OSError, ValueError, IndexError, KeyError):
+        pass
+
     model, ratios_p, ratios_d, mem, hf_mem = None, [], [], [], []
     rows = []
     for r in rounds:
@@ -75,9 +87,9 @@ def main():
         wall = (load(os.path.join(out, f"moescope-{r}.time")) or {}).get("wall_seconds")
         hf = {}
         for t in hf_threads:
-            hp = load(os.path.join(out, f"hf-prefill-fp32-t{t}-{r}.json")) or {}
+            hp = load(os.path.join(out, f"hf-prefill-t{t}-{r}.json")) or {}
             hd = load(os.path.join(out, f"hf-decode-bf16-t{t}-{r}.json")) or {}
-            hpw = (load(os.path.join(out, f"hf-prefill-fp32-t{t}-{r}.time")) or {}).get("wall_seconds")
+            hpw = (load(os.path.join(out, f"hf-prefill-t{t}-{r}.time")) or {}).get("wall_seconds")
             hf[t] = (hp.get("prefill_tokens_per_second"), hd.get("decode_tokens_per_second"), hpw)
             if hd.get("peak_rss_bytes"):
                 hf_mem.append(hd["peak_rss_bytes"])
@@ -87,7 +99,9 @@ def main():
     per_token = weight_bytes_per_token(model) if model else None
 
     print()
-    head = "round | moescope prefill tok/s | " + " | ".join(f"HF fp32 prefill t={t}" for t in hf_threads) \
+    hf_dtype = next((d for p in glob.glob(os.path.join(out, "hf-prefill-t*.json")) if (d := (load(p) or {}).get("dtype"))),
+                    "fp32")
+    head = "round | moescope prefill tok/s | " + " | ".join(f"HF {hf_dtype} prefill t={t}" for t in hf_threads) \
         + " | ratio to best HF | moescope decode tok/s | " + " | ".join(f"HF bf16 decode t={t}" for t in hf_threads) \
         + " | ratio to best HF | decode GB/s (ours) | wall s: moescope / " + " / ".join(f"HF prefill t={t}" for t in hf_threads)
     print(head)
@@ -117,7 +131,12 @@ def main():
     if per_token:
         line = f"weights read per decoded token: {per_token / 1e6:.0f} MB"
         if bw:
-            line += f"; bandwidth roofline at this run's best probe {bw['best_gb_per_s'] * 1e9 / per_token:.1f} tok/s"
+            roof = bw['best_gb_per_s'] * 1e9 / per_token
+            line += f"; bandwidth roofline at this run's best probe {roof:.1f} tok/s"
+            decodes = [o.get("decode_tokens_per_second") for _, o, _, _, _ in rows if o and o.get("decode_tokens_per_second")]
+            if decodes:
+                line += (f"; moescope decode at {100 * statistics.median(decodes) / roof:.0f}% of it (median of "
+                         f"{len(decodes)} rounds)")
         print(line)
     if mem:
         print("moescope peak RSS / RssAnon (GB): " + ", ".join(f"{a / 1e9:.2f} / {b / 1e9:.2f}" for a, b in mem))
