@@ -60,9 +60,12 @@ class VectorKernelsTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"F32,3,70,13", "BF16,17,40,31", "BF16,33,64,6", "F16,20,24,7", "BF16,40,1024,10"})
+    @CsvSource({"F32,3,70,13", "BF16,17,40,31", "BF16,33,64,6", "F16,20,24,7", "BF16,40,1024,10", "BF16,24,300,2",
+            "BF16,49,520,100", "F32,8,33,4"})
     void tiledMatmulMatchesScalarPastPanelAndTileEdges(DType dtype, int tokens, int cols, int rows) {
-        // 17, 20, 33 and 40 tokens end in partial panels (narrow and wide); 7, 13, 31 rows in partial 6-row tiles.
+        // Panels of 16 tokens (AVX2): 3, 8, 17, 20, 33, 40 and 49 tokens end in partial panels (narrow and wide); 2, 7,
+        // 10, 13, 31 rows end in partial 4-row tiles; 300 and 520 columns cross the 256-column slices of the
+        // micro-kernel, and 33, 70 and 300 leave a tail after the last 8-column interleave step.
         matmulMatchesScalar(dtype, tokens, cols, rows);
     }
 
