@@ -10,7 +10,7 @@ Same checkpoint, same token ids (java.util.SplittableRandom re-implemented), sam
 Prints one JSON object with the same keys as `moescope bench`.
 
 Usage: python hf_bench.py --model DIR [--dtype float32|bfloat16] [--experts eager|grouped_mm|batched_mm]
-                          [--phases prefill,decode] [--threads 2]
+                          [--phases prefill,decode] [--threads 2] [--device cpu|cuda]
 """
 import argparse
 import json
@@ -37,6 +37,7 @@ def main():
     ap.add_argument("--batch-tokens", type=int, default=512)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--warmup", type=int, default=1, help="untimed warm-up rounds, as moescope bench --warmup")
+    ap.add_argument("--device", default="cpu", help="torch device: cpu, cuda (timings wait for the GPU)")
     args = ap.parse_args()
     phases = set(args.phases.split(","))
 
@@ -50,6 +51,13 @@ def main():
     dtype = getattr(torch, args.dtype)
     model = OlmoeForCausalLM.from_pretrained(args.model, dtype=dtype, experts_implementation=args.experts)
     model.eval()
+    model.to(args.device)
+
+    def sync():
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    sync()
     load_seconds = time.perf_counter() - t0
     vocab = model.config.vocab_size
     k = model.config.num_experts_per_tok
@@ -64,7 +72,7 @@ def main():
         per_call = max(1, args.batch_tokens // args.sample_tokens)
         losses, routes = [], 0
         for i in range(0, len(batch), per_call):
-            ids = torch.tensor(batch[i:i + per_call])
+            ids = torch.tensor(batch[i:i + per_call], device=args.device)
             out = model(input_ids=ids, output_router_logits=True, use_cache=False)
             for layer_logits in out.router_logits:
                 probs = torch.softmax(layer_logits.float(), dim=-1)
@@ -77,22 +85,26 @@ def main():
 
     def generate(n):
         """Greedy tokens with the KV cache; returns (prefill seconds, seconds for tokens 2..n)."""
-        ids = torch.tensor([prompt])
+        ids = torch.tensor([prompt], device=args.device)
+        sync()
         t0 = time.perf_counter()
         out = model(input_ids=ids, use_cache=True)
         nxt = out.logits[:, -1].argmax(-1, keepdim=True)
+        sync()
         t1 = time.perf_counter()
         past = out.past_key_values
         for _ in range(n - 1):
             out = model(input_ids=nxt, past_key_values=past, use_cache=True)
             past = out.past_key_values
             nxt = out.logits[:, -1].argmax(-1, keepdim=True)
+        sync()
         t2 = time.perf_counter()
         return t1 - t0, t2 - t1
 
     result = {"implementation": "hf-transformers", "model": args.model, "dtype": args.dtype,
               "experts_implementation": args.experts, "threads": torch.get_num_threads(),
-              "torch": torch.__version__, "import_seconds": import_seconds, "load_seconds": load_seconds}
+              "torch": torch.__version__, "import_seconds": import_seconds, "load_seconds": load_seconds,
+              "device": torch.cuda.get_device_name() if args.device.startswith("cuda") else "cpu"}
     with torch.inference_mode():
         for _ in range(args.warmup):
             if "prefill" in phases:
@@ -100,8 +112,10 @@ def main():
             if "decode" in phases:
                 generate(min(4, args.decode_tokens))
         if "prefill" in phases:
+            sync()
             t0 = time.perf_counter()
             losses, routes = trace(samples)
+            sync()
             seconds = time.perf_counter() - t0
             tokens = args.samples * args.sample_tokens
             result.update(prefill_tokens=tokens, prefill_seconds=seconds, prefill_tokens_per_second=tokens / seconds,

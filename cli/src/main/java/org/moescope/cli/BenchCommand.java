@@ -93,6 +93,7 @@ public final class BenchCommand implements Callable<Integer> {
                 ObjectNode j = new ObjectMapper().createObjectNode();
                 j.put("model", model.toString());
                 j.put("dtype", m.config().dtype());
+                j.put("backend", m.backend());
                 j.put("threads", Runtime.getRuntime().availableProcessors());
                 j.put("load_seconds", loadSeconds);
                 j.put("prefill_tokens", prefill.tokens());

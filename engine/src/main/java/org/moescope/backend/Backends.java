@@ -49,8 +49,7 @@ public final class Backends {
                 try {
                     return b.load(dir);
                 } catch (BackendStartupException e) {
-                    warn.accept("warning: backend " + b.name() + " failed to start (" + e.getMessage()
-                            + "); running on the CPU");
+                    warn.accept("warning: --backend auto: " + e.getMessage() + "; running on the CPU");
                 }
             }
             return byName("cpu").load(dir);

@@ -76,6 +76,11 @@ public final class DeviceModel implements MoeModel {
         return host.checkpoint();
     }
 
+    @Override
+    public String backend() {
+        return runner.describe();
+    }
+
     private final class Session implements MoeModel.Session {
         final int capacity;
         int length;

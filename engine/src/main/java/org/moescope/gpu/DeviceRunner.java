@@ -15,6 +15,9 @@ public interface DeviceRunner extends AutoCloseable {
     /** Computes logits for meta[1] rows (logitRows) from the last layer's x, current on the host afterwards. */
     void head();
 
+    /** The runner and its device, e.g. "tornado PTX NVIDIA H200". */
+    String describe();
+
     @Override
     void close();
 }

@@ -94,6 +94,11 @@ public final class JvmRunner implements DeviceRunner {
     }
 
     @Override
+    public String describe() {
+        return "device kernels on the JVM";
+    }
+
+    @Override
     public void close() {
     }
 }

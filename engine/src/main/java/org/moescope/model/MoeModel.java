@@ -12,6 +12,11 @@ public interface MoeModel extends AutoCloseable {
 
     Checkpoint checkpoint();
 
+    /** Where the forward pass runs, for reports: "cpu", or the GPU backend and its device. */
+    default String backend() {
+        return "cpu";
+    }
+
     /** A sequence being decoded: its KV cache (wherever the backend keeps it) and length. Capacity is fixed. */
     interface Session {
         int length();

@@ -70,7 +70,7 @@ public final class TornadoBackend implements Backend {
         } catch (BackendStartupException e) {
             throw e;
         } catch (RuntimeException | LinkageError e) {
-            throw new BackendStartupException("TornadoVM failed to start (" + oneLine(e) + ")", e);
+            throw new BackendStartupException("TornadoVM failed to start: " + oneLine(e), e);
         }
     }
 
@@ -80,7 +80,7 @@ public final class TornadoBackend implements Backend {
             t = t.getCause();
         }
         String m = t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
-        m = m.replaceAll("\\s+", " ").strip();
+        m = m.replaceAll("\u001B\\[[0-9;]*m", "").replaceAll("\\s+", " ").strip();
         return m.length() > 300 ? m.substring(0, 300) + "..." : m;
     }
 }

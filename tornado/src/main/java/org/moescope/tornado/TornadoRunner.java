@@ -30,6 +30,7 @@ final class TornadoRunner implements DeviceRunner {
     private final String prefix;                    // graph names are global to the runtime
     private final TornadoExecutionPlan plan;
     private final TornadoExecutionResult[] results; // (layers) each layer graph's latest execution
+    private final String description;
 
     TornadoRunner(OlmoeConfig c, DeviceWeights w, DeviceState s, TornadoDevice device) {
         this.c = c;
@@ -47,6 +48,13 @@ final class TornadoRunner implements DeviceRunner {
             plan.withDevice(device);
         }
         results = new TornadoExecutionResult[L];
+        TornadoDevice d = device != null ? device : plan.getDevice(0);
+        description = "tornado " + d.getTornadoVMBackend() + " " + d.getPhysicalDevice().getDeviceName();
+    }
+
+    @Override
+    public String describe() {
+        return description;
     }
 
     private String name(int l) {

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The TornadoVM backend on a GPU machine that has no JDK and no network, from the repository root:
+#   tools/gpu/make_bundle.sh SDK...   (here, beforehand: .gpu-bundle/bundle.tar.xz, ignored by git)
+#   tools/gpu/device_check.sh         (there; results under $OUT)
+# Steps, in priority order, each under a timeout, all within BUDGET seconds (default 540):
+#   devices   TornadoVM's device list for each bundled SDK (PTX first; OpenCL with NVIDIA's ICD if the driver has one)
+#   parity    TornadoVM vs CPU backend on fixtures/models/tiny-*: max |logit diff| and top-k mismatches
+#   mini      moescope weights init of tools/bench/configs/olmoe-mini.json (bf16), then parity on it
+#   bench     moescope bench --backend tornado on the mini, HF transformers on CUDA (bf16, f32), bench --backend cpu
+# STEPS="devices parity mini bench" selects steps (devices always runs).
+set -u
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+OUT="${OUT:-$root/gpu-out}"
+BUDGET="${BUDGET:-540}"
+STEPS="${STEPS:-devices parity mini bench}"
+mkdir -p "$OUT"
+log() { echo "[$(date +%T) +${SECONDS}s] $*" | tee -a "$OUT/log.txt" >&2; }
+want() { [[ " $STEPS " == *" $1 "* ]]; }
+# run NAME TIMEOUT CMD...: stdout to $OUT/NAME.json|txt, stderr to $OUT/NAME.err; never past the budget.
+run() {
+  local name="$1" limit="$2"; shift 2
+  local left=$((BUDGET - SECONDS))
+  if (( left < 20 )); then log "skip $name: budget spent"; return 124; fi
+  (( limit > left )) && limit=$left
+  log "run $name (timeout ${limit}s): $*"
+  timeout -k 5 "$limit" "$@" > "$OUT/$name.out" 2> "$OUT/$name.err"
+  local rc=$?
+  log "  $name rc=$rc; $(tail -c 600 "$OUT/$name.out" | tr '\n' ' ')"
+  return $rc
+}
+
+B=/tmp/moescope-gpu
+rm -rf "$B" && mkdir -p "$B"
+log "unpacking bundle"
+tar -C "$B" -xJf "$root/.gpu-bundle/bundle.tar.xz" || { log "no bundle"; exit 2; }
+B="$B/bundle"
+export JAVA_HOME="$B/jdk"
+export MOESCOPE_JARS="$B/app/moescope.jar:$B/app/backend-tornado.jar"
+java_cpu=("$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC
+  -Xss8m -jar "$B/app/moescope.jar")
+for sdk in "$B"/sdk-*; do sed "s#@SDK@#$sdk#g" "$sdk/tornado-argfile.template" > "$sdk/tornado-argfile"; done
+
+# OpenCL: the bundled ICD loader, and NVIDIA's ICD when the driver libraries include it.
+mkdir -p "$B/icd"
+cp /etc/OpenCL/vendors/*.icd "$B/icd/" 2>/dev/null
+if ldconfig -p | grep -q 'libnvidia-opencl.so.1' && ! grep -qs nvidia "$B"/icd/*.icd; then
+  echo libnvidia-opencl.so.1 > "$B/icd/nvidia.icd"
+fi
+export OCL_ICD_VENDORS="$B/icd"
+export LD_LIBRARY_PATH="$B/ocl${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+{
+  date -Is; uname -a; grep -m1 PRETTY /etc/os-release; nproc; free -g | head -2
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv 2>&1
+  ldconfig -p | grep -E 'libcuda.so|libnvidia-opencl|libnvidia-ptxjit|libOpenCL'; ls "$B/icd"
+} > "$OUT/machine.txt" 2>&1
+
+sdk_ok=""
+for sdk in "$B/sdk-ptx" "$B/sdk-opencl"; do
+  [[ -d "$sdk" ]] || continue
+  n="$(basename "$sdk")"
+  run "devices-$n" 60 "$JAVA_HOME/bin/java" @"$sdk/tornado-argfile" \
+    -m tornado.drivers.common/uk.ac.manchester.tornado.drivers.TornadoDeviceQuery verbose
+  if grep -qi 'nvidia\|h200\|h100' "$OUT/devices-$n.out" && [[ -z "$sdk_ok" ]]; then sdk_ok="$sdk"; fi
+done
+if [[ -z "$sdk_ok" ]]; then log "no TornadoVM SDK sees an NVIDIA device; see devices-*.err"; fi
+SDK="${SDK:-$sdk_ok}"
+[[ -n "$SDK" ]] || SDK="$(ls -d "$B"/sdk-* | head -1)"
+export TORNADOVM_HOME="$SDK"
+log "using $SDK"
+tornado=("$root/tools/gpu/moescope-tornado")
+
+if want parity; then
+  for m in tiny-bf16 tiny-f32 tiny-gqa-f32; do
+    run "parity-$m" 120 "${tornado[@]}" --main org.moescope.tornado.ParityCheck "$root/fixtures/models/$m"
+  done
+  run half-check 60 "${tornado[@]}" --main org.moescope.tornado.HalfCheck
+fi
+
+mini=/tmp/moescope-mini
+if want mini || want bench; then
+  if [[ ! -f "$mini/config.json" ]]; then
+    run weights-init 180 "${java_cpu[@]}" weights init --config "$root/tools/bench/configs/olmoe-mini.json" \
+      --out "$mini" --seed 1 --dtype bf16 --force
+  fi
+fi
+if want mini; then
+  run parity-mini 240 "${tornado[@]}" --main org.moescope.tornado.ParityCheck "$mini"
+fi
+if want bench; then
+  run bench-tornado 240 "${tornado[@]}" bench --model "$mini" --backend tornado
+  if command -v python3 > /dev/null; then
+    for dt in bfloat16 float32; do
+      run "bench-hf-cuda-$dt" 150 python3 "$root/tools/bench/hf_bench.py" --model "$mini" --device cuda --dtype "$dt"
+    done
+  fi
+  run bench-cpu 150 env MOESCOPE_JAVA_OPTS= "${java_cpu[@]}" bench --model "$mini" --backend cpu
+fi
+log "done in ${SECONDS}s"
