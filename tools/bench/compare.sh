@@ -11,6 +11,10 @@
 #                           the full OLMoE-1B-7B shape, whose fp32 copy does not fit in 24 GB)
 #        HF_THREADS="2 1"   torch thread counts to run HF with; the summary compares against HF's fastest. On a shared
 #                           machine torch's OpenMP threads wait for each other at every op, so 1 thread can beat 2.
+#        HF_PHASES="prefill decode"  which HF processes to run (the full shape: decode only, HF's bf16 prefill
+#                           runs at about 1 GFLOP/s here and its fp32 copy does not fit)
+#        COLD=0             1 also runs, each round, moescope and HF with --warmup 0: whole-process numbers, JIT
+#                           warm-up included (users run the CLI once per job)
 #        ROOFLINE=1         0 skips bandwidth / torch matmul / JMH
 #        BEFORE_JAR=path    also run `bench` from an older moescope.jar in every round (before/after)
 #        BENCH_ARGS="..."   extra arguments for `moescope bench` (and the same workload for HF)
@@ -73,9 +77,26 @@ for r in $(seq 1 "$rounds"); do
     for t in ${HF_THREADS:-$threads 1}; do
       hf=("$python" "$root/tools/bench/hf_bench.py" --model "$model" --threads "$t" --experts "$hf_experts"
           "${bench_args[@]}")
-      timed "hf-prefill-t$t-$r" "${hf[@]}" --dtype "${HF_PREFILL_DTYPE:-float32}" --phases prefill || true
-      timed "hf-decode-bf16-t$t-$r" "${hf[@]}" --dtype bfloat16 --phases decode || true
+      if [[ " ${HF_PHASES:-prefill decode} " == *" prefill "* ]]; then
+        timed "hf-prefill-t$t-$r" "${hf[@]}" --dtype "${HF_PREFILL_DTYPE:-float32}" --phases prefill || true
+      fi
+      if [[ " ${HF_PHASES:-prefill decode} " == *" decode "* ]]; then
+        timed "hf-decode-bf16-t$t-$r" "${hf[@]}" --dtype bfloat16 --phases decode || true
+      fi
     done
+  fi
+  if [[ "${COLD:-0}" == 1 ]]; then
+    timed "cold-moescope-$r" "${java_cmd[@]}" -jar "$jar" bench --model "$model" --warmup 0 "${bench_args[@]}" || true
+    if [[ "${HF:-1}" == 1 ]]; then
+      hf=("$python" "$root/tools/bench/hf_bench.py" --model "$model" --threads "$threads" --experts "$hf_experts"
+          --warmup 0 "${bench_args[@]}")
+      if [[ " ${HF_PHASES:-prefill decode} " == *" prefill "* ]]; then
+        timed "cold-hf-prefill-$r" "${hf[@]}" --dtype "${HF_PREFILL_DTYPE:-float32}" --phases prefill || true
+      fi
+      if [[ " ${HF_PHASES:-prefill decode} " == *" decode "* ]]; then
+        timed "cold-hf-decode-$r" "${hf[@]}" --dtype bfloat16 --phases decode || true
+      fi
+    fi
   fi
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/machine.txt" >&2

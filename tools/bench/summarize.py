@@ -138,6 +138,19 @@ def main():
                 line += (f"; moescope decode at {100 * statistics.median(decodes) / roof:.0f}% of it (median of "
                          f"{len(decodes)} rounds)")
         print(line)
+    for r in rounds:
+        cold = load(os.path.join(out, f"cold-moescope-{r}.json"))
+        if not cold:
+            continue
+        cw = (load(os.path.join(out, f"cold-moescope-{r}.time")) or {}).get("wall_seconds")
+        hp = load(os.path.join(out, f"cold-hf-prefill-{r}.json")) or {}
+        hd = load(os.path.join(out, f"cold-hf-decode-{r}.json")) or {}
+        hpw = (load(os.path.join(out, f"cold-hf-prefill-{r}.time")) or {}).get("wall_seconds")
+        hdw = (load(os.path.join(out, f"cold-hf-decode-{r}.time")) or {}).get("wall_seconds")
+        print(f"cold round {r} (--warmup 0, JIT warm-up included): moescope prefill "
+              f"{fmt(cold.get('prefill_tokens_per_second'))} tok/s, decode {fmt(cold.get('decode_tokens_per_second'))} "
+              f"tok/s, whole process {fmt(cw)} s | HF prefill {fmt(hp.get('prefill_tokens_per_second'))} tok/s "
+              f"({fmt(hpw)} s process), decode {fmt(hd.get('decode_tokens_per_second'))} tok/s ({fmt(hdw)} s process)")
     if mem:
         print("moescope peak RSS / RssAnon (GB): " + ", ".join(f"{a / 1e9:.2f} / {b / 1e9:.2f}" for a, b in mem))
     if hf_mem:
