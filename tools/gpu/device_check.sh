@@ -32,7 +32,12 @@ run() {
 B=/tmp/moescope-gpu
 rm -rf "$B" && mkdir -p "$B"
 log "unpacking bundle"
-tar -C "$B" -xJf "$root/.gpu-bundle/bundle.tar.xz" || { log "no bundle"; exit 2; }
+if command -v xz > /dev/null; then
+  tar -C "$B" -xJf "$root/.gpu-bundle/bundle.tar.xz" || { log "cannot unpack the bundle"; exit 2; }
+else
+  python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
+    "$root/.gpu-bundle/bundle.tar.xz" "$B" || { log "cannot unpack the bundle"; exit 2; }
+fi
 B="$B/bundle"
 export JAVA_HOME="$B/jdk"
 export MOESCOPE_JARS="$B/app/moescope.jar:$B/app/backend-tornado.jar"
@@ -43,6 +48,7 @@ for sdk in "$B"/sdk-*; do sed "s#@SDK@#$sdk#g" "$sdk/tornado-argfile.template" >
 # OpenCL: the bundled ICD loader, and NVIDIA's ICD when the driver libraries include it.
 mkdir -p "$B/icd"
 cp /etc/OpenCL/vendors/*.icd "$B/icd/" 2>/dev/null
+ldconfig() { command ldconfig "$@" 2>/dev/null || /sbin/ldconfig "$@"; }
 if ldconfig -p | grep -q 'libnvidia-opencl.so.1' && ! grep -qs nvidia "$B"/icd/*.icd; then
   echo libnvidia-opencl.so.1 > "$B/icd/nvidia.icd"
 fi
@@ -95,4 +101,12 @@ if want bench; then
   fi
   run bench-cpu 150 env MOESCOPE_JAVA_OPTS= "${java_cpu[@]}" bench --model "$mini" --backend cpu
 fi
+{
+  echo "backend device: $(sed -n 's/.*"backend" : "\(.*\)".*/\1/p' "$OUT/bench-tornado.out" 2>/dev/null)"
+  for f in "$OUT"/parity-*.out; do [[ -f "$f" ]] && echo "$(basename "$f" .out): $(tr -d '\n' < "$f")"; done
+  for f in "$OUT"/bench-*.out; do
+    [[ -f "$f" ]] && echo "$(basename "$f" .out): $(grep -E '"(prefill_tokens_per_second|decode_tokens_per_second|time_to_first_token_seconds|load_seconds)"' "$f" | tr -d '\n ')"
+  done
+} > "$OUT/summary.txt"
+cat "$OUT/summary.txt" >&2
 log "done in ${SECONDS}s"
