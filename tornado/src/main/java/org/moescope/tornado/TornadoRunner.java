@@ -16,10 +16,10 @@ import uk.ac.manchester.tornado.api.exceptions.TornadoExecutionPlanException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One TaskGraph per layer plus one for the head, in one execution plan. Weights, KV cache and scratch go to the device
- * on the first execution and stay there; the residual stream x is handed from graph to graph on the device
- * (persistOnDevice / consumeFromDevice). Per call only the small per-token inputs and layer 0's x go up; logits come
- * back, and the route arrays only when asked for.
+ * One TaskGraph per layer plus two for the head (Tmax rows, one row), in one execution plan. Weights, KV cache and
+ * scratch go to the device on the first execution and stay there; the residual stream x is handed from graph to
+ * graph on the device (persistOnDevice / consumeFromDevice). Per call only the small per-token inputs and layer 0's
+ * x go up; logits come back, and the route arrays only when asked for.
  */
 final class TornadoRunner implements DeviceRunner {
     private static final AtomicInteger PLANS = new AtomicInteger();
@@ -30,6 +30,8 @@ final class TornadoRunner implements DeviceRunner {
     private final String prefix;                    // graph names are global to the runtime
     private final TornadoExecutionPlan plan;
     private final TornadoExecutionResult[] results; // (layers) each layer graph's latest execution
+    private final float[] scaleOne;                 // (1) final norm scale of the one decode row
+    private final float[] logitsOne;                // (vocab) logits of the one decode row
     private final String description;
 
     TornadoRunner(OlmoeConfig c, DeviceWeights w, DeviceState s, TornadoDevice device) {
@@ -38,11 +40,15 @@ final class TornadoRunner implements DeviceRunner {
         this.s = s;
         this.prefix = "moescope" + PLANS.incrementAndGet() + "_";
         int L = c.numHiddenLayers();
-        ImmutableTaskGraph[] graphs = new ImmutableTaskGraph[L + 1];
+        scaleOne = new float[1];
+        logitsOne = new float[c.vocabSize()];
+        ImmutableTaskGraph[] graphs = new ImmutableTaskGraph[L + 2];
         for (int l = 0; l < L; l++) {
             graphs[l] = layerGraph(l).snapshot();
         }
-        graphs[L] = headGraph().snapshot();
+        // Two heads: Tmax rows for prefill, one row for decode, so a decode step launches and copies back one row.
+        graphs[L] = headGraph(s.tokens, s.headScale, s.logits).snapshot();
+        graphs[L + 1] = headGraph(1, scaleOne, logitsOne).snapshot();
         plan = new TornadoExecutionPlan(graphs);
         if (device != null) {
             plan.withDevice(device);
@@ -58,7 +64,7 @@ final class TornadoRunner implements DeviceRunner {
     }
 
     private String name(int l) {
-        return prefix + (l < c.numHiddenLayers() ? "layer" + l : "head");
+        return prefix + (l < c.numHiddenLayers() ? "layer" + l : "head" + (l - c.numHiddenLayers()));
     }
 
     private TaskGraph layerGraph(int l) {
@@ -114,21 +120,20 @@ final class TornadoRunner implements DeviceRunner {
         return g;
     }
 
-    private TaskGraph headGraph() {
+    /** Final norm and lm_head for up to rows logit rows (scale: (rows), logits: (rows, vocab)). */
+    private TaskGraph headGraph(int rows, float[] scale, float[] logits) {
         int L = c.numHiddenLayers();
         int hid = c.hiddenSize();
         int V = c.vocabSize();
         Matrix m = w.lmHead;
-        TaskGraph g = new TaskGraph(name(L));
+        TaskGraph g = new TaskGraph(name(rows == 1 ? L + 1 : L));
         g.consumeFromDevice(name(L - 1), s.x);
         g.transferToDevice(DataTransferMode.EVERY_EXECUTION, s.meta, s.logitRows);
-        g.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.table, w.finalNorm, m.f32(), m.half(), s.headScale,
-                s.logits);
-        g.task("headScale", TornadoKernels::headScale, s.tokens, s.meta, s.logitRows, s.x, s.headScale, hid,
-                c.rmsNormEps());
-        g.task("lmHead", TornadoKernels::lmHead, s.tokens * V, s.meta, s.logitRows, s.x, s.headScale, w.finalNorm,
-                m.f32(), m.half(), w.dtype, w.table, s.logits, V, hid);
-        g.transferToHost(DataTransferMode.EVERY_EXECUTION, s.logits);
+        g.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.table, w.finalNorm, m.f32(), m.half(), scale, logits);
+        g.task("headScale", TornadoKernels::headScale, rows, s.meta, s.logitRows, s.x, scale, hid, c.rmsNormEps());
+        g.task("lmHead", TornadoKernels::lmHead, rows * V, s.meta, s.logitRows, s.x, scale, w.finalNorm, m.f32(),
+                m.half(), w.dtype, w.table, logits, V, hid);
+        g.transferToHost(DataTransferMode.EVERY_EXECUTION, logits);
         return g;
     }
 
@@ -145,7 +150,12 @@ final class TornadoRunner implements DeviceRunner {
 
     @Override
     public void head() {
-        plan.withGraph(c.numHiddenLayers()).execute();
+        if (s.meta[1] == 1) {
+            plan.withGraph(c.numHiddenLayers() + 1).execute();
+            System.arraycopy(logitsOne, 0, s.logits, 0, logitsOne.length);
+        } else {
+            plan.withGraph(c.numHiddenLayers()).execute();
+        }
     }
 
     @Override
