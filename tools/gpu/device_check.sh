@@ -2,16 +2,16 @@
 # The TornadoVM backend on a GPU machine that has no JDK and no network, from the repository root:
 #   tools/gpu/make_bundle.sh SDK...   (here, beforehand: .gpu-bundle/bundle.tar.xz, ignored by git)
 #   tools/gpu/device_check.sh         (there; results under $OUT)
-# Steps, in priority order, each under a timeout, all within BUDGET seconds (default 540):
+# Steps, in priority order, each under a timeout, all within BUDGET seconds (default 420):
 #   devices   TornadoVM's device list for each bundled SDK (PTX first; OpenCL with NVIDIA's ICD if the driver has one)
 #   parity    TornadoVM vs CPU backend on fixtures/models/tiny-*: max |logit diff| and top-k mismatches
 #   mini      moescope weights init of tools/bench/configs/olmoe-mini.json (bf16), then parity on it
 #   bench     moescope bench --backend tornado on the mini, HF transformers on CUDA (bf16, f32), bench --backend cpu
-# STEPS="devices parity mini bench" selects steps (devices always runs).
+# STEPS="devices parity mini bench" selects steps (devices always runs); SDK=ptx|opencl forces an SDK.
 set -u
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="${OUT:-$root/gpu-out}"
-BUDGET="${BUDGET:-540}"
+BUDGET="${BUDGET:-420}"
 STEPS="${STEPS:-devices parity mini bench}"
 mkdir -p "$OUT"
 log() { echo "[$(date +%T) +${SECONDS}s] $*" | tee -a "$OUT/log.txt" >&2; }
@@ -69,6 +69,7 @@ for sdk in "$B/sdk-ptx" "$B/sdk-opencl"; do
   if grep -qi 'nvidia\|h200\|h100' "$OUT/devices-$n.out" && [[ -z "$sdk_ok" ]]; then sdk_ok="$sdk"; fi
 done
 if [[ -z "$sdk_ok" ]]; then log "no TornadoVM SDK sees an NVIDIA device; see devices-*.err"; fi
+[[ -n "${SDK:-}" && -d "$B/sdk-$SDK" ]] && SDK="$B/sdk-$SDK"
 SDK="${SDK:-$sdk_ok}"
 [[ -n "$SDK" ]] || SDK="$(ls -d "$B"/sdk-* | head -1)"
 export TORNADOVM_HOME="$SDK"
