@@ -7,7 +7,8 @@
 #   parity    TornadoVM vs CPU backend on fixtures/models/tiny-*: max |logit diff| and top-k mismatches
 #   mini      moescope weights init of tools/bench/configs/olmoe-mini.json (bf16), then parity on it
 #   bench     moescope bench --backend tornado on the mini, HF transformers on CUDA (bf16, f32), bench --backend cpu
-# STEPS="devices parity mini bench" selects steps (devices always runs); SDK=ptx|opencl forces an SDK.
+# STEPS="devices parity mini bench" selects steps (devices always runs); SDK=ptx|opencl forces an SDK;
+# MINI_CONFIG / MINI_DIR replace the mini's config.json and directory.
 set -u
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 OUT="${OUT:-$root/gpu-out}"
@@ -83,10 +84,11 @@ if want parity; then
   run half-check 60 "${tornado[@]}" --main org.moescope.tornado.HalfCheck
 fi
 
-mini=/tmp/moescope-mini
+mini="${MINI_DIR:-/tmp/moescope-mini}"
+mini_config="${MINI_CONFIG:-$root/tools/bench/configs/olmoe-mini.json}"
 if want mini || want bench; then
   if [[ ! -f "$mini/config.json" ]]; then
-    run weights-init 180 "${java_cpu[@]}" weights init --config "$root/tools/bench/configs/olmoe-mini.json" \
+    run weights-init 180 "${java_cpu[@]}" weights init --config "$mini_config" \
       --out "$mini" --seed 1 --dtype bf16 --force
   fi
 fi
