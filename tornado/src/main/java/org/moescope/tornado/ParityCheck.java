@@ -17,7 +17,8 @@ import java.util.SplittableRandom;
 /**
  * The TornadoVM backend against the CPU backend on one checkpoint: a prefill of each test sequence (the fixture's
  * golden input_ids, else seeded random ids), a batch prefill of them all, and a prompt followed by decode steps.
- * Prints one JSON object; exits 1 when a logit differs by more than the tolerance or a top-k choice differs.
+ * Prints one JSON object; exits 1 when a logit differs by more than the tolerance or a top-k choice differs, 2 when
+ * TornadoVM is not loaded, 3 when the backend fails (start-up, compilation, a device error).
  *
  * <pre>tools/gpu/moescope-tornado --main org.moescope.tornado.ParityCheck MODEL_DIR [TOLERANCE]</pre>
  */
@@ -47,7 +48,18 @@ public final class ParityCheck {
         }
     }
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        try {
+            check(args);
+        } catch (Throwable e) {
+            e.printStackTrace();
+            System.out.println("{\"error\": \"" + TornadoBackend.oneLine(e).replace("\\", "/").replace("\"", "'")
+                    + "\", \"pass\": false}");
+            System.exit(3);
+        }
+    }
+
+    private static void check(String[] args) {
         Path dir = Path.of(args[0]);
         double tol = args.length > 1 ? Double.parseDouble(args[1]) : 1e-3;
         long t0 = System.nanoTime();
