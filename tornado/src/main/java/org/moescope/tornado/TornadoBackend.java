@@ -8,6 +8,8 @@ import uk.ac.manchester.tornado.api.TornadoRuntime;
 import uk.ac.manchester.tornado.api.common.TornadoDevice;
 import uk.ac.manchester.tornado.api.runtime.TornadoRuntimeProvider;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -40,6 +42,12 @@ public final class TornadoBackend implements Backend {
         if (System.getProperty("tornado.recover.bailout") == null) {
             System.setProperty("tornado.recover.bailout", "False");
         }
+        // TornadoVM refuses allocations past this budget (default 4GB); the weights (the lm_head twice: one head
+        // graph per logit-row count), caches and scratch need about twice the checkpoint.
+        if (System.getProperty("tornado.device.memory") == null) {
+            long gb = Math.max(4, (2 * checkpointBytes(dir) >> 30) + 2);
+            System.setProperty("tornado.device.memory", gb + "GB");
+        }
         TornadoDevice device = defaultDevice();
         int tokens = Integer.getInteger("moescope.tornado.tokens", 128);
         int cacheRows = Integer.getInteger("moescope.tornado.cacheRows", 4096);
@@ -52,6 +60,15 @@ public final class TornadoBackend implements Backend {
                     + device.getDeviceName() + ": " + oneLine(e), e);
         }
         return model;
+    }
+
+    private static long checkpointBytes(Path dir) {
+        try (var files = Files.list(dir)) {
+            return files.filter(f -> f.getFileName().toString().endsWith(".safetensors"))
+                    .mapToLong(f -> f.toFile().length()).sum();
+        } catch (IOException e) {
+            return 0; // the checkpoint's own loading reports the problem
+        }
     }
 
     /** Compiles every graph (first execution) with one token, so that device failures surface at load time. */
