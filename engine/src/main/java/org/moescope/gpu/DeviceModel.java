@@ -29,9 +29,9 @@ public final class DeviceModel implements MoeModel {
     private final OlmoeConfig c;
     private final DeviceState s;
     private final DeviceRunner runner;
-    private final Weight embed;
-    private final ScalarKernels widen = new ScalarKernels();
-    private Session active;
+    private final Weight embed;                               // (vocab, hidden) in the mapped checkpoint
+    private final ScalarKernels widen = new ScalarKernels();  // widens the embedding rows of each chunk
+    private Session active;                                   // the session whose KV cache is on the device
 
     private DeviceModel(OlmoeModel host, DeviceState s, DeviceRunner runner) {
         this.host = host;
