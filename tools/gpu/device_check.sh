@@ -11,7 +11,11 @@
 # MINI_CONFIG / MINI_DIR replace the mini's config.json and directory.
 set -u
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-OUT="${OUT:-$root/gpu-out}"
+# Results gather in a work folder; $OUT gets summary.txt, log.txt, machine.txt and everything as results.tar.gz (the
+# device tool brings back at most 8 files).
+FINAL="${OUT:-$root/gpu-out}"
+OUT=/tmp/moescope-gpu-results
+rm -rf "$OUT"
 BUDGET="${BUDGET:-420}"
 STEPS="${STEPS:-devices parity mini bench}"
 mkdir -p "$OUT"
@@ -122,3 +126,6 @@ fi
 } > "$OUT/summary.txt"
 cat "$OUT/summary.txt" >&2
 log "done in ${SECONDS}s"
+mkdir -p "$FINAL"
+tar -C "$(dirname "$OUT")" -czf "$FINAL/results.tar.gz" "$(basename "$OUT")"
+cp "$OUT/summary.txt" "$OUT/log.txt" "$OUT/machine.txt" "$FINAL/" 2>/dev/null
