@@ -44,6 +44,8 @@ else
     "$root/.gpu-bundle/bundle.tar.xz" "$B" || { log "cannot unpack the bundle"; exit 2; }
 fi
 B="$B/bundle"
+# Jars newer than the bundle's (rebuilt after it was packed) may sit in .gpu-bundle/app/.
+cp "$root"/.gpu-bundle/app/*.jar "$B/app/" 2>/dev/null && log "using jars from .gpu-bundle/app: $(ls "$root"/.gpu-bundle/app)"
 export JAVA_HOME="$B/jdk"
 export MOESCOPE_JARS="$B/app/moescope.jar:$B/app/backend-tornado.jar"
 java_cpu=("$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC
