@@ -1,18 +1,29 @@
 package org.moescope.gpu;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.moescope.gpu.JvmRunner.ThreadOrder;
 import org.moescope.kernels.ScalarKernels;
 import org.moescope.model.Fixtures;
 import org.moescope.model.MoeModel;
+import org.moescope.model.OlmoeCheckpoints;
 import org.moescope.model.OlmoeConfig;
 import org.moescope.model.OlmoeModel;
 import org.moescope.model.RouteRecorder;
+import org.moescope.safetensors.DType;
 import org.moescope.safetensors.Numbers;
 import org.moescope.safetensors.SafetensorsFile;
+import org.moescope.weights.Init;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -51,7 +62,11 @@ class DeviceModelTest {
     }
 
     static DeviceModel jvm(String name, int tokens, int cacheRows) {
-        return DeviceModel.load(Fixtures.model(name), tokens, cacheRows, JvmRunner::new);
+        return jvm(Fixtures.model(name), tokens, cacheRows, ThreadOrder.FORWARD);
+    }
+
+    static DeviceModel jvm(Path dir, int tokens, int cacheRows, ThreadOrder order) {
+        return DeviceModel.load(dir, tokens, cacheRows, (c, w, s) -> new JvmRunner(c, w, s, order, 42));
     }
 
     static void assertClose(float[] expected, float[] actual, float tol, String what) {
@@ -80,12 +95,16 @@ class DeviceModelTest {
         }
     }
 
-    /** HF's logits, router logits and top-k on the fixtures; chunks of 3 tokens exercise the chunked path too. */
+    /**
+     * HF's logits, router logits and top-k on the fixtures; chunks of 3 tokens exercise the chunked path too. A GPU
+     * runs the threads of a task in no fixed order, so they also run reversed and shuffled here.
+     */
     @ParameterizedTest
-    @ValueSource(strings = {"tiny-f32", "tiny-gqa-f32", "tiny-bf16"})
-    void matchesHfGolden(String name) {
+    @CsvSource({"tiny-f32, FORWARD", "tiny-gqa-f32, FORWARD", "tiny-bf16, FORWARD", "tiny-f32, SHUFFLED",
+            "tiny-gqa-f32, SHUFFLED", "tiny-bf16, SHUFFLED", "tiny-gqa-f32, REVERSE"})
+    void matchesHfGolden(String name, ThreadOrder order) {
         for (int chunk : new int[] {64, 3}) {
-            try (DeviceModel model = jvm(name, chunk, 128);
+            try (DeviceModel model = jvm(Fixtures.model(name), chunk, 128, order);
                  SafetensorsFile golden = SafetensorsFile.open(Fixtures.model(name).resolve("golden.safetensors"))) {
                 OlmoeConfig c = model.config();
                 long[] shape = golden.info("input_ids").shape();
@@ -101,7 +120,7 @@ class DeviceModelTest {
                     int[] seq = Arrays.copyOfRange(ids, b * S, (b + 1) * S);
                     Routes r = new Routes(S, c);
                     float[] out = model.forward(model.newSession(S), seq, MoeModel.Logits.ALL, r);
-                    String what = name + " chunk " + chunk + " seq " + b;
+                    String what = name + " " + order + " chunk " + chunk + " seq " + b;
                     assertClose(Arrays.copyOfRange(logits, b * S * V, (b + 1) * S * V), out, 1e-4f, what + " logits");
                     assertClose(Arrays.copyOfRange(routerLogits, b * S * rl, (b + 1) * S * rl), r.logits, 1e-4f,
                             what + " router logits");
@@ -154,6 +173,84 @@ class DeviceModelTest {
             assertClose(rc.weights, rd.weights, 1e-5f, "top-k weights");
             assertClose(rc.probs, rd.probs, 1e-5f, "probs");
         }
+    }
+
+    @TempDir
+    Path tmp;
+
+    /**
+     * A random bf16 checkpoint with the shape ratios of tools/bench/configs/olmoe-mini.json (32 experts, top-8, head
+     * dim 64, ~0.02 weights) but small enough for the JVM, plus GQA: prefill, a chunked batch and decode steps, with
+     * the threads of every task forward, reversed and shuffled. No thread may depend on another thread of its task,
+     * so every order must give the same bits.
+     */
+    @Test
+    void randomMiniMatchesTheCpuModelInEveryThreadOrder() throws Exception {
+        JsonNode json = new ObjectMapper().readTree("""
+                {"model_type": "olmoe", "vocab_size": 3000, "hidden_size": 256, "intermediate_size": 128,
+                 "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "num_experts": 32,
+                 "num_experts_per_tok": 8, "pad_token_id": 1, "initializer_range": 0.02,
+                 "max_position_embeddings": 4096, "rms_norm_eps": 1e-5, "tie_word_embeddings": false,
+                 "dtype": "bfloat16"}""");
+        Path cfg = tmp.resolve("config.json");
+        Files.writeString(cfg, json.toString());
+        Path dir = tmp.resolve("mini");
+        Init.run(OlmoeCheckpoints.initPlan(json, cfg), json, DType.BF16, 1, 1L << 30, dir, false, 2);
+        SplittableRandom rnd = new SplittableRandom(7);
+        int[][] seqs = {rnd.ints(20, 0, 3000).toArray(), rnd.ints(11, 0, 3000).toArray()};
+        int T = seqs[0].length + seqs[1].length;
+        int[] rows = new int[T];
+        for (int i = 0; i < T; i++) rows[i] = i;
+        try (OlmoeModel cpu = OlmoeModel.load(dir, new ScalarKernels())) {
+            OlmoeConfig c = cpu.config();
+            Routes cpuRoutes = new Routes(T, c);
+            float[] cpuBatch = cpu.prefillBatch(seqs, rows, cpuRoutes);
+            int[] seq = seqs[0];
+            int prompt = 12;
+            MoeModel.Session cs = cpu.newSession(seq.length);
+            int[] cpuIds = new int[(seq.length - prompt) * c.numHiddenLayers() * c.numExpertsPerTok()];
+            float[] cpuDecode = decode(cpu, cs, seq, prompt, cpuIds);
+            float[] forwardBatch = null, forwardDecode = null;
+            for (ThreadOrder order : ThreadOrder.values()) {
+                // Chunks of 8 tokens and the default 4096 cache rows: several chunks, cache rows shared in the batch.
+                try (DeviceModel dev = jvm(dir, 8, 4096, order)) {
+                    Routes r = new Routes(T, c);
+                    float[] batch = dev.prefillBatch(seqs, rows, r);
+                    assertClose(cpuBatch, batch, 1e-3f, order + " batch logits");
+                    assertArrayEquals(cpuRoutes.ids, r.ids, order + " batch top-k");
+                    int[] ids = new int[cpuIds.length];
+                    float[] dec = decode(dev, dev.newSession(seq.length), seq, prompt, ids);
+                    assertClose(cpuDecode, dec, 1e-3f, order + " decode logits");
+                    assertArrayEquals(cpuIds, ids, order + " decode top-k");
+                    if (forwardBatch == null) {
+                        forwardBatch = batch;
+                        forwardDecode = dec;
+                    } else {
+                        assertArrayEquals(forwardBatch, batch, order + " batch logits differ from forward order");
+                        assertArrayEquals(forwardDecode, dec, order + " decode logits differ from forward order");
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * A prompt of the first `prompt` tokens, then one token a step: the logits of every call concatenated; ids gets
+     * each step's top-k, (steps, layers, k).
+     */
+    private static float[] decode(MoeModel m, MoeModel.Session session, int[] seq, int prompt, int[] ids) {
+        OlmoeConfig c = m.config();
+        int V = c.vocabSize();
+        int lk = c.numHiddenLayers() * c.numExpertsPerTok();
+        float[] out = new float[(seq.length - prompt + 1) * V];
+        System.arraycopy(m.forward(session, Arrays.copyOf(seq, prompt), MoeModel.Logits.LAST, null), 0, out, 0, V);
+        for (int t = prompt; t < seq.length; t++) {
+            Routes r = new Routes(1, c);
+            float[] l = m.forward(session, new int[] {seq[t]}, MoeModel.Logits.LAST, r);
+            System.arraycopy(l, 0, out, (t - prompt + 1) * V, V);
+            System.arraycopy(r.ids, 0, ids, (t - prompt) * lk, lk);
+        }
+        return out;
     }
 
     @Test
