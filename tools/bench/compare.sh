@@ -15,7 +15,7 @@
 #                           runs at about 1 GFLOP/s here and its fp32 copy does not fit)
 #        COLD=0             1 also runs, each round, moescope and HF with --warmup 0: whole-process numbers, JIT
 #                           warm-up included (users run the CLI once per job)
-#        ROOFLINE=1         0 skips bandwidth / torch matmul / JMH
+#        ROOFLINE=1         0 skips bandwidth / torch matmul / JMH; "bandwidth" runs only the bandwidth probe
 #        BEFORE_JAR=path    also run `bench` from an older moescope.jar in every round (before/after)
 #        BENCH_ARGS="..."   extra arguments for `moescope bench` (and the same workload for HF)
 #        PYTHON=/work/venv/bin/python
@@ -52,11 +52,14 @@ timed() { # timed NAME CMD...: runs CMD, stdout to $out/NAME.json, wall and CPU 
     -o "$out/$name.time" "$@" > "$out/$name.json" 2> "$out/$name.err" || { echo "$name failed: $(tail -3 "$out/$name.err")" >&2; return 1; }
 }
 
-if [[ "${ROOFLINE:-1}" == 1 ]]; then
-  echo "roofline: memory bandwidth, torch matmul, JMH kernels" >&2
+if [[ "${ROOFLINE:-1}" != 0 ]]; then
+  echo "roofline: memory bandwidth" >&2
   gcc -O3 -march=native -pthread -o "$out/bandwidth" "$root/tools/bench/bandwidth.c"
   "$out/bandwidth" "$threads" 1024 10 > "$out/bandwidth.json"
   "$out/bandwidth" 1 1024 10 > "$out/bandwidth-1thread.json"
+fi
+if [[ "${ROOFLINE:-1}" == 1 ]]; then
+  echo "roofline: torch matmul, JMH kernels" >&2
   "$python" "$root/tools/bench/torch_matmul.py" "$threads" > "$out/torch_matmul.json"
   jmh=(java -jar "$root/benchmarks/target/benchmarks.jar" -f 1 -wi 3 -i 5 -rf json)
   "${jmh[@]}" -t "$threads" -rff "$out/jmh-fma.json" FmaPeakBench > "$out/jmh-fma.txt"
