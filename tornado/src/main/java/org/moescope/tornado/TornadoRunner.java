@@ -35,7 +35,7 @@ final class TornadoRunner implements DeviceRunner {
     private final float[] scaleOne;                 // (1) final norm scale of the one decode row
     private final float[] logitsOne;                // (vocab) logits of the one decode row
     private final String description;
-    private final GridScheduler grids = new GridScheduler(); // every task's threads and block size (see limitBlock)
+    private final GridScheduler grids = new GridScheduler(); // every task's threads and block size (see grid)
 
     TornadoRunner(OlmoeConfig c, DeviceWeights w, DeviceState s, TornadoDevice device) {
         this.c = c;
@@ -98,40 +98,41 @@ final class TornadoRunner implements DeviceRunner {
         g.transferToDevice(DataTransferMode.FIRST_EXECUTION, b.keys, b.values, b.scale, b.qkv, b.qkScale, b.attn,
                 b.scale2, b.xb, b.routerLogits, b.probs, b.ids, b.weights, b.order, b.slotToken, b.slotExpert,
                 b.slotOf, b.h);
-        limitBlock(g, "attnScale", T);
-        g.task("attnScale", TornadoKernels::rmsScaleRows, T, s.meta, s.x, b.scale, hid, eps);
-        limitBlock(g, "qkv", T * rows);
-        g.task("qkv", TornadoKernels::qkvProj, T * rows, s.meta, s.x, b.scale, w.attnNorm[l], q.f32(), q.half(), dt,
-                w.table, b.qkv, rows, hid);
-        limitBlock(g, "qkScale", T * 2);
-        g.task("qkScale", TornadoKernels::qkScale, T * 2, s.meta, b.qkv, b.qkScale, hid, kv, eps);
-        limitBlock(g, "rope", T * (hid / 2 + kv / 2 + kv));
-        g.task("rope", TornadoKernels::qkNormRope, T * (hid / 2 + kv / 2 + kv), s.meta, s.pos, s.cacheRow, b.qkv,
-                b.qkScale, w.qkNorm[l], s.rope, b.keys, b.values, hid, kv, c.headDim(), clip);
-        limitBlock(g, "attention", T * hid);
-        g.task("attention", TornadoKernels::attention, T * hid, s.meta, s.cacheRow, s.visibleFrom, b.qkv, b.keys,
-                b.values, b.attn, c.numAttentionHeads(), c.numKeyValueHeads(), c.headDim());
-        limitBlock(g, "oProj", T * hid);
-        g.task("oProj", TornadoKernels::outProjResidual, T * hid, s.meta, b.attn, o.f32(), o.half(), dt, w.table,
-                s.x, hid);
-        limitBlock(g, "moeScale", T);
-        g.task("moeScale", TornadoKernels::rmsScaleRows, T, s.meta, s.x, b.scale2, hid, eps);
-        limitBlock(g, "moeInput", T * hid);
-        g.task("moeInput", TornadoKernels::normRows, T * hid, s.meta, s.x, b.scale2, w.postNorm[l], b.xb, hid);
-        limitBlock(g, "router", T * E);
-        g.task("router", TornadoKernels::router, T * E, s.meta, b.xb, r.f32(), r.half(), dt, w.table,
+        grid(g, "attnScale");
+        g.task("attnScale", TornadoKernels::rmsScaleRows, T, THREADS, s.meta, s.x, b.scale, hid, eps);
+        grid(g, "qkv");
+        g.task("qkv", TornadoKernels::qkvProj, T * rows, THREADS, s.meta, s.x, b.scale, w.attnNorm[l], q.f32(),
+                q.half(), dt, w.table, b.qkv, rows, hid);
+        grid(g, "qkScale");
+        g.task("qkScale", TornadoKernels::qkScale, T * 2, THREADS, s.meta, b.qkv, b.qkScale, hid, kv, eps);
+        grid(g, "rope");
+        g.task("rope", TornadoKernels::qkNormRope, T * (hid / 2 + kv / 2 + kv), THREADS, s.meta, s.pos, s.cacheRow,
+                b.qkv, b.qkScale, w.qkNorm[l], s.rope, b.keys, b.values, hid, kv, c.headDim(), clip);
+        grid(g, "attention");
+        g.task("attention", TornadoKernels::attention, T * hid, THREADS, s.meta, s.cacheRow, s.visibleFrom, b.qkv,
+                b.keys, b.values, b.attn, c.numAttentionHeads(), c.numKeyValueHeads(), c.headDim());
+        grid(g, "oProj");
+        g.task("oProj", TornadoKernels::outProjResidual, T * hid, THREADS, s.meta, b.attn, o.f32(), o.half(), dt,
+                w.table, s.x, hid);
+        grid(g, "moeScale");
+        g.task("moeScale", TornadoKernels::rmsScaleRows, T, THREADS, s.meta, s.x, b.scale2, hid, eps);
+        grid(g, "moeInput");
+        g.task("moeInput", TornadoKernels::normRows, T * hid, THREADS, s.meta, s.x, b.scale2, w.postNorm[l], b.xb, hid);
+        grid(g, "router");
+        g.task("router", TornadoKernels::router, T * E, THREADS, s.meta, b.xb, r.f32(), r.half(), dt, w.table,
                 b.routerLogits, E, hid);
-        limitBlock(g, "topk", T);
-        g.task("topk", TornadoKernels::routeTopK, T, s.meta, b.routerLogits, b.probs, b.ids, b.weights, b.order, E,
-                k, c.normTopkProb() ? 1 : 0);
-        limitBlock(g, "group", E);
-        g.task("group", TornadoKernels::groupByExpert, E, s.meta, b.ids, b.slotToken, b.slotExpert, b.slotOf, k);
-        limitBlock(g, "gateUp", T * k * inter);
-        g.task("gateUp", TornadoKernels::expertGateUp, T * k * inter, s.meta, b.slotToken, b.slotExpert, b.xb,
+        grid(g, "topk");
+        g.task("topk", TornadoKernels::routeTopK, T, THREADS, s.meta, b.routerLogits, b.probs, b.ids, b.weights,
+                b.order, E, k, c.normTopkProb() ? 1 : 0);
+        grid(g, "group");
+        g.task("group", TornadoKernels::groupByExpert, E, THREADS, s.meta, b.ids, b.slotToken, b.slotExpert, b.slotOf,
+                k);
+        grid(g, "gateUp");
+        g.task("gateUp", TornadoKernels::expertGateUp, T * k * inter, THREADS, s.meta, b.slotToken, b.slotExpert, b.xb,
                 gu.f32(), gu.half(), dt, w.table, b.h, k, inter, hid);
-        limitBlock(g, "down", T * hid);
-        g.task("down", TornadoKernels::expertDownResidual, T * hid, s.meta, b.ids, b.weights, b.order, b.slotOf,
-                b.h, d.f32(), d.half(), dt, w.table, s.x, k, inter, hid);
+        grid(g, "down");
+        g.task("down", TornadoKernels::expertDownResidual, T * hid, THREADS, s.meta, b.ids, b.weights, b.order,
+                b.slotOf, b.h, d.f32(), d.half(), dt, w.table, s.x, k, inter, hid);
         g.persistOnDevice(s.x);
         g.transferToHost(DataTransferMode.UNDER_DEMAND, b.xb, b.routerLogits, b.probs, b.ids, b.weights);
         return g;
@@ -147,11 +148,12 @@ final class TornadoRunner implements DeviceRunner {
         g.consumeFromDevice(name(L - 1), s.x);
         g.transferToDevice(DataTransferMode.EVERY_EXECUTION, s.meta, s.logitRows);
         g.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.table, w.finalNorm, m.f32(), m.half(), scale, logits);
-        limitBlock(g, "headScale", rows);
-        g.task("headScale", TornadoKernels::headScale, rows, s.meta, s.logitRows, s.x, scale, hid, c.rmsNormEps());
-        limitBlock(g, "lmHead", rows * V);
-        g.task("lmHead", TornadoKernels::lmHead, rows * V, s.meta, s.logitRows, s.x, scale, w.finalNorm, m.f32(),
-                m.half(), w.dtype, w.table, logits, V, hid);
+        grid(g, "headScale");
+        g.task("headScale", TornadoKernels::headScale, rows, THREADS, s.meta, s.logitRows, s.x, scale, hid,
+                c.rmsNormEps());
+        grid(g, "lmHead");
+        g.task("lmHead", TornadoKernels::lmHead, rows * V, THREADS, s.meta, s.logitRows, s.x, scale, w.finalNorm,
+                m.f32(), m.half(), w.dtype, w.table, logits, V, hid);
         g.transferToHost(DataTransferMode.EVERY_EXECUTION, logits);
         return g;
     }
@@ -159,17 +161,24 @@ final class TornadoRunner implements DeviceRunner {
     /** Threads per CUDA block / OpenCL work-group (override: -Dmoescope.tornado.block). */
     private static final int BLOCK = Integer.getInteger("moescope.tornado.block", 128);
 
+    /** Threads of every task, a multiple of BLOCK (override: -Dmoescope.tornado.threads). */
+    static final int THREADS = Math.max(1, Integer.getInteger("moescope.tornado.threads", 1 << 17) / BLOCK) * BLOCK;
+
     /**
-     * Gives one task n threads in blocks of the largest divisor of n up to BLOCK. TornadoVM's default for a
+     * Gives a task THREADS threads in blocks of BLOCK; its kernel loops over its n bodies with stride THREADS. Why one
+     * grid for all: with a GridScheduler, TornadoVM passes a task's loop bound as its grid's global size in a 24-byte
+     * kernel context, and its PTX driver (5.2.0) keeps ONE context per execution plan, copied to the device with an
+     * asynchronous copy from a pinned host buffer before each launch. When the GPU runs behind the host (kernels
+     * longer than the host's enqueue, as at real sizes), the host has already refilled that buffer for a later task
+     * by the time an earlier copy runs, so kernels ran with another task's bound: some outputs were never written
+     * (the mini checkpoint's mismatch on an H200; tiny models, whose kernels finish at once, passed). With the same
+     * global size everywhere the context never changes, so the race is harmless. Blocks: TornadoVM's default for a
      * one-dimensional task is the device's maximum (1024 on NVIDIA GPUs), which our register-heavy kernels cannot
-     * launch with: CUDA error 701 (too many resources requested) through PTX, CL_OUT_OF_RESOURCES through OpenCL, seen
-     * on an H200. A divisor keeps the grid times the block equal to n.
+     * launch with: CUDA error 701 (too many resources requested) through PTX, CL_OUT_OF_RESOURCES through OpenCL.
      */
-    private void limitBlock(TaskGraph g, String task, int n) {
-        int b = Math.max(1, Math.min(n, BLOCK));
-        while (n % b != 0) b--;
-        WorkerGrid1D grid = new WorkerGrid1D(n);
-        grid.setLocalWork(b, 1, 1);
+    private void grid(TaskGraph g, String task) {
+        WorkerGrid1D grid = new WorkerGrid1D(THREADS);
+        grid.setLocalWork(Math.min(BLOCK, THREADS), 1, 1);
         grids.addWorkerGrid(g.getTaskGraphName() + "." + task, grid);
     }
 
