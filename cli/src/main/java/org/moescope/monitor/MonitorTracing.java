@@ -59,6 +59,7 @@ public final class MonitorTracing {
     public static List<CheckpointData> run(Checkpoints checkpoints, Data data, Path outDir, Kernels kernels,
                                            int batchTokens, boolean saveHidden, String version, LongConsumer progress) {
         Path routesDir = outDir.resolve("routes");
+        removeUnfinished(routesDir);
         List<CheckpointData> out = new ArrayList<>();
         long done = 0;
         for (Checkpoints.Entry e : checkpoints.entries()) {
@@ -74,6 +75,25 @@ public final class MonitorTracing {
             if (progress != null) progress.accept(done);
         }
         return out;
+    }
+
+    /**
+     * Deletes the temporary files (".NAME.RANDOM.tmp", see AtomicFiles and RouteFileWriter) that a killed run left in
+     * routes/: they never became results, and the checkpoint they belonged to is traced again.
+     */
+    private static void removeUnfinished(Path routesDir) {
+        if (!Files.isDirectory(routesDir)) return;
+        try (var files = Files.list(routesDir)) {
+            for (Path f : files.filter(f -> {
+                String n = f.getFileName().toString();
+                return n.startsWith(".") && n.endsWith(".tmp");
+            }).toList()) {
+                Files.deleteIfExists(f);
+            }
+        } catch (IOException e) {
+            throw new BadInputException(routesDir + ": cannot remove an interrupted run's temporary files: "
+                    + e.getMessage());
+        }
     }
 
     private static CheckpointData traceOne(Checkpoints.Entry e, Path routes, Path eval, Data data, Kernels kernels,
