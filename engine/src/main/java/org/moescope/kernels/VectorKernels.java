@@ -307,6 +307,10 @@ public final class VectorKernels implements Kernels {
      */
     private void stageTile(Weight w, Weight w2, int r, int n, float[] s, int at, Scratch sc) {
         int cols = w.cols();
+        if (w.dtype() == DType.BF16 && w2.dtype() == DType.BF16 && MR == 4) {
+            stageBf16(w, w2, r, n, s, at);
+            return;
+        }
         float[] rows = sc.rows(MR * cols);
         if (w2 == w) {
             widenRows(w, r, n, rows, 0, MR);
@@ -316,6 +320,46 @@ public final class VectorKernels implements Kernels {
             widenRows(w2, r, n, rows, half, half);
         }
         interleave(rows, cols, s, at);
+    }
+
+    /**
+     * stageTile for BF16 weights in one pass: L columns of the four rows are widened straight from the mapping into
+     * registers and interleaved there, instead of widened into a row buffer and read back.
+     */
+    private static void stageBf16(Weight w, Weight w2, int r, int n, float[] s, int at) {
+        int cols = w.cols();
+        boolean pairs = w2 != w;
+        // Tile row j: row r + i of w (plain: i = j) or, for SwiGLU pairs, gate rows r, r+1 then up rows r, r+1; rows
+        // past n are zero.
+        MemorySegment m0 = w.data(), m1 = w.data(), m2 = pairs ? w2.data() : w.data(), m3 = m2;
+        long b0 = w.rowOffset(r), b1 = n > 1 ? w.rowOffset(r + 1) : -1;
+        long b2 = pairs ? w2.rowOffset(r) : n > 2 ? w.rowOffset(r + 2) : -1;
+        long b3 = pairs ? (n > 1 ? w2.rowOffset(r + 1) : -1) : n > 3 ? w.rowOffset(r + 3) : -1;
+        FloatVector zero = FloatVector.zero(F);
+        int k = 0;
+        for (; k <= cols - L; k += L) {
+            FloatVector r0 = bf16(m0, b0 + 2L * k);
+            FloatVector r1 = b1 < 0 ? zero : bf16(m1, b1 + 2L * k);
+            FloatVector r2 = b2 < 0 ? zero : bf16(m2, b2 + 2L * k);
+            FloatVector r3 = b3 < 0 ? zero : bf16(m3, b3 + 2L * k);
+            FloatVector a = r0.rearrange(PAIRS_LOW, r1);
+            FloatVector b = r0.rearrange(PAIRS_HIGH, r1);
+            FloatVector c = r2.rearrange(PAIRS_LOW, r3);
+            FloatVector d = r2.rearrange(PAIRS_HIGH, r3);
+            int o = at + MR * k;
+            a.rearrange(QUADS_LOW, c).intoArray(s, o);
+            a.rearrange(QUADS_HIGH, c).intoArray(s, o + L);
+            b.rearrange(QUADS_LOW, d).intoArray(s, o + 2 * L);
+            b.rearrange(QUADS_HIGH, d).intoArray(s, o + 3 * L);
+        }
+        Weight w3 = pairs ? w2 : w;
+        for (; k < cols; k++) {
+            int o = at + MR * k;
+            s[o] = ScalarKernels.element(w, b0, k);
+            s[o + 1] = b1 < 0 ? 0f : ScalarKernels.element(w, b1, k);
+            s[o + 2] = b2 < 0 ? 0f : ScalarKernels.element(w3, b2, k);
+            s[o + 3] = b3 < 0 ? 0f : ScalarKernels.element(w3, b3, k);
+        }
     }
 
     /** Bytes of widened weight rows a tiled job keeps in L2 (half of this machine's 512 KB L2, the panel gets the rest). */
