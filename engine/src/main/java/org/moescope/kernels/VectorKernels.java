@@ -342,15 +342,7 @@ public final class VectorKernels implements Kernels {
             FloatVector r1 = b1 < 0 ? zero : bf16(m1, b1 + 2L * k);
             FloatVector r2 = b2 < 0 ? zero : bf16(m2, b2 + 2L * k);
             FloatVector r3 = b3 < 0 ? zero : bf16(m3, b3 + 2L * k);
-            FloatVector a = r0.rearrange(PAIRS_LOW, r1);
-            FloatVector b = r0.rearrange(PAIRS_HIGH, r1);
-            FloatVector c = r2.rearrange(PAIRS_LOW, r3);
-            FloatVector d = r2.rearrange(PAIRS_HIGH, r3);
-            int o = at + MR * k;
-            a.rearrange(QUADS_LOW, c).intoArray(s, o);
-            a.rearrange(QUADS_HIGH, c).intoArray(s, o + L);
-            b.rearrange(QUADS_LOW, d).intoArray(s, o + 2 * L);
-            b.rearrange(QUADS_HIGH, d).intoArray(s, o + 3 * L);
+            interleave4(r0, r1, r2, r3, s, at + MR * k);
         }
         Weight w3 = pairs ? w2 : w;
         for (; k < cols; k++) {
@@ -794,21 +786,25 @@ public final class VectorKernels implements Kernels {
             FloatVector r1 = FloatVector.fromArray(F, rows, cols + k);
             FloatVector r2 = FloatVector.fromArray(F, rows, 2 * cols + k);
             FloatVector r3 = FloatVector.fromArray(F, rows, 3 * cols + k);
-            FloatVector a = r0.rearrange(PAIRS_LOW, r1);  // r0,r1 interleaved, columns k .. k+L/2
-            FloatVector b = r0.rearrange(PAIRS_HIGH, r1); // columns k+L/2 .. k+L
-            FloatVector c = r2.rearrange(PAIRS_LOW, r3);
-            FloatVector d = r2.rearrange(PAIRS_HIGH, r3);
-            int o = at + MR * k;
-            a.rearrange(QUADS_LOW, c).intoArray(s, o);
-            a.rearrange(QUADS_HIGH, c).intoArray(s, o + L);
-            b.rearrange(QUADS_LOW, d).intoArray(s, o + 2 * L);
-            b.rearrange(QUADS_HIGH, d).intoArray(s, o + 3 * L);
+            interleave4(r0, r1, r2, r3, s, at + MR * k);
         }
         for (; k < cols; k++) {
             for (int j = 0; j < MR; j++) {
                 s[at + MR * k + j] = rows[j * cols + k];
             }
         }
+    }
+
+    /** s[o ..] = the L columns held by r0 .. r3, interleaved by column (see interleave): 8 two-input shuffles. */
+    private static void interleave4(FloatVector r0, FloatVector r1, FloatVector r2, FloatVector r3, float[] s, int o) {
+        FloatVector a = r0.rearrange(PAIRS_LOW, r1);  // r0,r1 interleaved, the first L/2 columns
+        FloatVector b = r0.rearrange(PAIRS_HIGH, r1); // the last L/2 columns
+        FloatVector c = r2.rearrange(PAIRS_LOW, r3);
+        FloatVector d = r2.rearrange(PAIRS_HIGH, r3);
+        a.rearrange(QUADS_LOW, c).intoArray(s, o);
+        a.rearrange(QUADS_HIGH, c).intoArray(s, o + L);
+        b.rearrange(QUADS_LOW, d).intoArray(s, o + 2 * L);
+        b.rearrange(QUADS_HIGH, d).intoArray(s, o + 3 * L);
     }
 
     private void swigluTiled(Weight gate, Weight up, float[] panels, int pOff, int tokens, float[] h, int hOff,
