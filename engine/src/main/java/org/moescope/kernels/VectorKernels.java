@@ -28,7 +28,7 @@ import java.util.Arrays;
  * broadcast weights feed eight accumulators — 8 FMAs for 2 loads and 4 broadcasts, in the 16 AVX2 registers, no
  * horizontal sums.</li>
  * </ul>
- * The mixture of experts groups tokens by expert; its SwiGLU kernel stages three gate rows and the same three up rows
+ * The mixture of experts groups tokens by expert; its SwiGLU kernel stages two gate rows and the same two up rows
  * in one tile, so silu(gate) · up is applied to the tile and written straight into the panel layout the down
  * projection reads. Each phase (gate/up of all experts, down of all experts, the weighted sum) is one parallel region.
  */
@@ -87,7 +87,6 @@ public final class VectorKernels implements Kernels {
             if (rows.length < n) rows = new float[n];
             return rows;
         }
-
 
         float[] deinterleaved(int n) {
             if (deinterleaved.length < n) deinterleaved = new float[n];
@@ -306,11 +305,11 @@ public final class VectorKernels implements Kernels {
      * r .. r+n of w and the same rows of w2, MR/2 each; pass w2 == w for a plain tile of MR rows of w.
      */
     private void stageTile(Weight w, Weight w2, int r, int n, float[] s, int at, Scratch sc) {
-        int cols = w.cols();
         if (w.dtype() == DType.BF16 && w2.dtype() == DType.BF16 && MR == 4) {
             stageBf16(w, w2, r, n, s, at);
             return;
         }
+        int cols = w.cols();
         float[] rows = sc.rows(MR * cols);
         if (w2 == w) {
             widenRows(w, r, n, rows, 0, MR);
@@ -760,11 +759,6 @@ public final class VectorKernels implements Kernels {
         return jobs;
     }
 
-    /**
-     * Intermediate rows r0 .. r1 of one expert, tiled: two gate rows and the same two up rows make one MR-row
-     * tile, so silu(g) · u is formed from the tile and stored as panels (h[p][row][token]), the down projection's
-     * input. Blocked like tiledRows.
-     */
     // Two-input shuffles of interleave: lane indices >= L pick from the second vector.
     private static final VectorShuffle<Float> PAIRS_LOW = VectorShuffle.fromOp(F, i -> (i % 2 == 0 ? 0 : L) + i / 2);
     private static final VectorShuffle<Float> PAIRS_HIGH = VectorShuffle.fromOp(F, i -> (i % 2 == 0 ? 0 : L) + L / 2 + i / 2);
@@ -807,6 +801,11 @@ public final class VectorKernels implements Kernels {
         b.rearrange(QUADS_HIGH, d).intoArray(s, o + 3 * L);
     }
 
+    /**
+     * Intermediate rows r0 .. r1 of one expert, tiled: two gate rows and the same two up rows make one MR-row
+     * tile, so silu(g) · u is formed from the tile and stored as panels (h[p][row][token]), the down projection's
+     * input. Blocked like tiledRows.
+     */
     private void swigluTiled(Weight gate, Weight up, float[] panels, int pOff, int tokens, float[] h, int hOff,
                              int r0, int r1) {
         int cols = gate.cols();
