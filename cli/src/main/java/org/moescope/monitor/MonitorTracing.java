@@ -78,16 +78,13 @@ public final class MonitorTracing {
     }
 
     /**
-     * Deletes the temporary files (".NAME.RANDOM.tmp", see AtomicFiles and RouteFileWriter) that a killed run left in
-     * routes/: they never became results, and the checkpoint they belonged to is traced again.
+     * Deletes the temporary files (AtomicFiles.isTemp) that a killed run left in routes/: they never became results,
+     * and the checkpoint they belonged to is traced again.
      */
     private static void removeUnfinished(Path routesDir) {
         if (!Files.isDirectory(routesDir)) return;
         try (var files = Files.list(routesDir)) {
-            for (Path f : files.filter(f -> {
-                String n = f.getFileName().toString();
-                return n.startsWith(".") && n.endsWith(".tmp");
-            }).toList()) {
+            for (Path f : files.filter(AtomicFiles::isTemp).toList()) {
                 Files.deleteIfExists(f);
             }
         } catch (IOException e) {

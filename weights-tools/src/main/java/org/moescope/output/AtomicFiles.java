@@ -23,14 +23,26 @@ public final class AtomicFiles {
         void write(FileChannel ch) throws IOException;
     }
 
-    public static void write(Path target, ChannelWriter body) {
+    /**
+     * A new empty temporary sibling of target, ".NAME.RANDOM.tmp": hidden, named after the target, renamed over it
+     * when complete. Creates the parent directories.
+     */
+    public static Path createTemp(Path target) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        return Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+    }
+
+    /** Whether f is named like a {@link #createTemp} file: what a killed writer leaves behind. */
+    public static boolean isTemp(Path f) {
+        String n = f.getFileName().toString();
+        return n.startsWith(".") && n.endsWith(".tmp");
+    }
+
+    public static void write(Path target, ChannelWriter body) {
         Path tmp = null;
         try {
-            if (dir != null) {
-                Files.createDirectories(dir);
-            }
-            tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+            tmp = createTemp(target);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 body.write(ch);
                 ch.force(false);

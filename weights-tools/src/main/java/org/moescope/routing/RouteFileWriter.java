@@ -1,5 +1,6 @@
 package org.moescope.routing;
 
+import org.moescope.output.AtomicFiles;
 import org.moescope.safetensors.DType;
 import org.moescope.safetensors.SafetensorsWriter;
 
@@ -58,9 +59,7 @@ public final class RouteFileWriter implements AutoCloseable {
             pos += e.byteSize();
         }
         try {
-            Path dir = target.toAbsolutePath().getParent();
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + target.getFileName() + ".", ".tmp");
+            tmp = AtomicFiles.createTemp(target);
             ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.READ);
             ByteBuffer head = ByteBuffer.allocate(8 + header.length).order(ByteOrder.LITTLE_ENDIAN);
             head.putLong(header.length).put(header).flip();
