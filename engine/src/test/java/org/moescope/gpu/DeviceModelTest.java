@@ -14,7 +14,7 @@ import org.moescope.model.MoeModel;
 import org.moescope.model.OlmoeCheckpoints;
 import org.moescope.model.OlmoeConfig;
 import org.moescope.model.OlmoeModel;
-import org.moescope.model.RouteRecorder;
+import org.moescope.model.RouteCapture;
 import org.moescope.safetensors.DType;
 import org.moescope.safetensors.Numbers;
 import org.moescope.safetensors.SafetensorsFile;
@@ -32,35 +32,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The device kernels, run on the JVM by JvmRunner, against HF's golden outputs and the CPU model. */
 class DeviceModelTest {
-    /** Top-k ids and weights and router probabilities per (token, layer) of one call. */
-    static final class Routes implements RouteRecorder {
-        final int L, E, K;
-        final int[] ids;       // (T, L, k)
-        final float[] weights; // (T, L, k)
-        final float[] probs;   // (T, L, E)
-        final float[] logits;  // (T, L, E)
-
-        Routes(int T, OlmoeConfig c) {
-            L = c.numHiddenLayers();
-            E = c.numExperts();
-            K = c.numExpertsPerTok();
-            ids = new int[T * L * K];
-            weights = new float[T * L * K];
-            probs = new float[T * L * E];
-            logits = new float[T * L * E];
-        }
-
-        @Override
-        public void onLayer(int layer, int tokens, float[] in, float[] rl, float[] p, int[] id, float[] w) {
-            for (int t = 0; t < tokens; t++) {
-                System.arraycopy(id, t * K, ids, (t * L + layer) * K, K);
-                System.arraycopy(w, t * K, weights, (t * L + layer) * K, K);
-                System.arraycopy(p, t * E, probs, (t * L + layer) * E, E);
-                System.arraycopy(rl, t * E, logits, (t * L + layer) * E, E);
-            }
-        }
-    }
-
     static DeviceModel jvm(String name, int tokens, int cacheRows) {
         return jvm(Fixtures.model(name), tokens, cacheRows, ThreadOrder.FORWARD);
     }
@@ -118,14 +89,14 @@ class DeviceModelTest {
                 int rl = c.numHiddenLayers() * c.numExperts();
                 for (int b = 0; b < B; b++) {
                     int[] seq = Arrays.copyOfRange(ids, b * S, (b + 1) * S);
-                    Routes r = new Routes(S, c);
+                    RouteCapture r = new RouteCapture(S, c);
                     float[] out = model.forward(model.newSession(S), seq, MoeModel.Logits.ALL, r);
                     String what = name + " " + order + " chunk " + chunk + " seq " + b;
                     assertClose(Arrays.copyOfRange(logits, b * S * V, (b + 1) * S * V), out, 1e-4f, what + " logits");
-                    assertClose(Arrays.copyOfRange(routerLogits, b * S * rl, (b + 1) * S * rl), r.logits, 1e-4f,
+                    assertClose(Arrays.copyOfRange(routerLogits, b * S * rl, (b + 1) * S * rl), r.routerLogits, 1e-4f,
                             what + " router logits");
-                    assertArrayEquals(Arrays.copyOfRange(topk, b * S * tk, (b + 1) * S * tk), r.ids, what + " top-k");
-                    assertClose(Arrays.copyOfRange(topkWeights, b * S * tk, (b + 1) * S * tk), r.weights, 1e-5f,
+                    assertArrayEquals(Arrays.copyOfRange(topk, b * S * tk, (b + 1) * S * tk), r.topkIds, what + " top-k");
+                    assertClose(Arrays.copyOfRange(topkWeights, b * S * tk, (b + 1) * S * tk), r.topkWeights, 1e-5f,
                             what + " top-k weights");
                 }
             }
@@ -143,12 +114,12 @@ class DeviceModelTest {
             assertClose(cpu.forward(cs, Arrays.copyOf(seq, 5), MoeModel.Logits.LAST, null),
                     dev.forward(ds, Arrays.copyOf(seq, 5), MoeModel.Logits.LAST, null), 1e-4f, "prompt");
             for (int t = 5; t < seq.length; t++) {
-                Routes rd = new Routes(1, cpu.config());
-                Routes rc = new Routes(1, cpu.config());
+                RouteCapture rd = new RouteCapture(1, cpu.config());
+                RouteCapture rc = new RouteCapture(1, cpu.config());
                 float[] d = dev.forward(ds, new int[] {seq[t]}, MoeModel.Logits.LAST, rd);
                 float[] e = cpu.forward(cs, new int[] {seq[t]}, MoeModel.Logits.LAST, rc);
                 assertClose(e, d, 1e-4f, "step " + t);
-                assertArrayEquals(rc.ids, rd.ids, "step " + t + " top-k");
+                assertArrayEquals(rc.topkIds, rd.topkIds, "step " + t + " top-k");
                 assertClose(rc.probs, rd.probs, 1e-5f, "step " + t + " probs");
             }
             assertEquals(seq.length, ds.length());
@@ -164,13 +135,13 @@ class DeviceModelTest {
         int[] rows = {0, 6, 7, 9, 15, T - 1};
         try (DeviceModel dev = jvm("tiny-gqa-f32", 5, cacheRows);
              OlmoeModel cpu = OlmoeModel.load(Fixtures.model("tiny-gqa-f32"), new ScalarKernels())) {
-            Routes rd = new Routes(T, cpu.config());
-            Routes rc = new Routes(T, cpu.config());
+            RouteCapture rd = new RouteCapture(T, cpu.config());
+            RouteCapture rc = new RouteCapture(T, cpu.config());
             float[] d = dev.prefillBatch(seqs, rows, rd);
             float[] e = cpu.prefillBatch(seqs, rows, rc);
             assertClose(e, d, 1e-4f, "logits");
-            assertArrayEquals(rc.ids, rd.ids, "top-k ids");
-            assertClose(rc.weights, rd.weights, 1e-5f, "top-k weights");
+            assertArrayEquals(rc.topkIds, rd.topkIds, "top-k ids");
+            assertClose(rc.topkWeights, rd.topkWeights, 1e-5f, "top-k weights");
             assertClose(rc.probs, rd.probs, 1e-5f, "probs");
         }
     }
@@ -203,7 +174,7 @@ class DeviceModelTest {
         for (int i = 0; i < T; i++) rows[i] = i;
         try (OlmoeModel cpu = OlmoeModel.load(dir, new ScalarKernels())) {
             OlmoeConfig c = cpu.config();
-            Routes cpuRoutes = new Routes(T, c);
+            RouteCapture cpuRoutes = new RouteCapture(T, c);
             float[] cpuBatch = cpu.prefillBatch(seqs, rows, cpuRoutes);
             int[] seq = seqs[0];
             int prompt = 12;
@@ -214,10 +185,10 @@ class DeviceModelTest {
             for (ThreadOrder order : ThreadOrder.values()) {
                 // Chunks of 8 tokens and the default 4096 cache rows: several chunks, cache rows shared in the batch.
                 try (DeviceModel dev = jvm(dir, 8, 4096, order)) {
-                    Routes r = new Routes(T, c);
+                    RouteCapture r = new RouteCapture(T, c);
                     float[] batch = dev.prefillBatch(seqs, rows, r);
                     assertClose(cpuBatch, batch, 1e-3f, order + " batch logits");
-                    assertArrayEquals(cpuRoutes.ids, r.ids, order + " batch top-k");
+                    assertArrayEquals(cpuRoutes.topkIds, r.topkIds, order + " batch top-k");
                     int[] ids = new int[cpuIds.length];
                     float[] dec = decode(dev, dev.newSession(seq.length), seq, prompt, ids);
                     assertClose(cpuDecode, dec, 1e-3f, order + " decode logits");
@@ -245,10 +216,10 @@ class DeviceModelTest {
         float[] out = new float[(seq.length - prompt + 1) * V];
         System.arraycopy(m.forward(session, Arrays.copyOf(seq, prompt), MoeModel.Logits.LAST, null), 0, out, 0, V);
         for (int t = prompt; t < seq.length; t++) {
-            Routes r = new Routes(1, c);
+            RouteCapture r = new RouteCapture(1, c);
             float[] l = m.forward(session, new int[] {seq[t]}, MoeModel.Logits.LAST, r);
             System.arraycopy(l, 0, out, (t - prompt + 1) * V, V);
-            System.arraycopy(r.ids, 0, ids, (t - prompt) * lk, lk);
+            System.arraycopy(r.topkIds, 0, ids, (t - prompt) * lk, lk);
         }
         return out;
     }

@@ -20,36 +20,6 @@ class OlmoeGoldenTest {
                 Arguments.of(name, new ScalarKernels()), Arguments.of(name, new VectorKernels())));
     }
 
-    /** Captures router logits, probabilities, top-k and the MoE input per (token, layer) of one forward call. */
-    static final class Capture implements RouteRecorder {
-        final int layers, experts, k, hidden;
-        final float[] routerLogits; // (T, L, E)
-        final int[] topkIds;        // (T, L, k)
-        final float[] topkWeights;  // (T, L, k)
-        final float[] moeInput;     // (T, L, H)
-
-        Capture(int tokens, OlmoeConfig c) {
-            layers = c.numHiddenLayers();
-            experts = c.numExperts();
-            k = c.numExpertsPerTok();
-            hidden = c.hiddenSize();
-            routerLogits = new float[tokens * layers * experts];
-            topkIds = new int[tokens * layers * k];
-            topkWeights = new float[tokens * layers * k];
-            moeInput = new float[tokens * layers * hidden];
-        }
-
-        @Override
-        public void onLayer(int layer, int tokens, float[] in, float[] logits, float[] probs, int[] ids, float[] w) {
-            for (int t = 0; t < tokens; t++) {
-                System.arraycopy(logits, t * experts, routerLogits, (t * layers + layer) * experts, experts);
-                System.arraycopy(ids, t * k, topkIds, (t * layers + layer) * k, k);
-                System.arraycopy(w, t * k, topkWeights, (t * layers + layer) * k, k);
-                System.arraycopy(in, t * hidden, moeInput, (t * layers + layer) * hidden, hidden);
-            }
-        }
-    }
-
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
     void prefillMatchesHfLogitsRoutesAndHiddenStates(String name, Kernels kernels) {
@@ -66,7 +36,7 @@ class OlmoeGoldenTest {
             float[] hidden = golden.readFloats("hidden_in_moe");
             for (int b = 0; b < B; b++) {
                 int[] seq = Arrays.copyOfRange(ids, b * S, (b + 1) * S);
-                Capture cap = new Capture(S, c);
+                RouteCapture cap = new RouteCapture(S, c);
                 float[] out = model.forward(model.newSession(S), seq, OlmoeModel.Logits.ALL, cap);
                 assertClose(Arrays.copyOfRange(logits, b * S * V, (b + 1) * S * V), out, 1e-4f, name + " logits seq " + b);
                 int rl = c.numHiddenLayers() * c.numExperts();
@@ -147,7 +117,7 @@ class OlmoeGoldenTest {
             OlmoeConfig c = model.config();
             int S = (int) golden.info("input_ids").shape()[1];
             int[] seq = Arrays.copyOf(golden.readInts("input_ids"), S);
-            Capture cap = new Capture(S, c);
+            RouteCapture cap = new RouteCapture(S, c);
             float[] out = model.forward(model.newSession(S), seq, OlmoeModel.Logits.ALL, cap);
             assertClose(Arrays.copyOf(golden.readFloats("logits"), out.length), out, 1e-2f, "bf16 logits");
             int[] hfTopk = golden.readInts("topk_ids");
