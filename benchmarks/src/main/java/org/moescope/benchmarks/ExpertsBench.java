@@ -1,12 +1,9 @@
 package org.moescope.benchmarks;
 
 import org.moescope.kernels.VectorKernels;
-import org.moescope.kernels.Weight;
-import org.moescope.safetensors.DType;
 import org.openjdk.jmh.annotations.*;
 
 import java.lang.foreign.Arena;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -28,44 +25,17 @@ public class ExpertsBench {
     @Param({"1", "512"})
     int tokens;
 
-    int k = 8;
     Arena arena;
-    Weight[] gate, up, down;
-    float[] x, out, topkWeights;
-    int[] topkIds;
+    ExpertsLayer layer;
+    float[] out;
     VectorKernels kernels;
-    long flopsPerCall, bytesPerCall;
 
     @Setup
     public void setup() {
-        String[] s = shape.split("x");
-        int experts = Integer.parseInt(s[0]), hidden = Integer.parseInt(s[1]), inter = Integer.parseInt(s[2]);
         arena = Arena.ofShared();
-        gate = new Weight[experts];
-        up = new Weight[experts];
-        down = new Weight[experts];
-        for (int e = 0; e < experts; e++) {
-            gate[e] = BenchWeights.weight(arena, DType.BF16, inter, hidden, 3L * e);
-            up[e] = BenchWeights.weight(arena, DType.BF16, inter, hidden, 3L * e + 1);
-            down[e] = BenchWeights.weight(arena, DType.BF16, hidden, inter, 3L * e + 2);
-        }
-        x = BenchWeights.activations(tokens * hidden, 7);
-        out = new float[tokens * hidden];
-        topkIds = new int[tokens * k];
-        topkWeights = new float[tokens * k];
-        SplittableRandom rnd = new SplittableRandom(11);
-        java.util.Set<Integer> distinct = new java.util.HashSet<>();
-        for (int t = 0; t < tokens; t++) {
-            int[] chosen = rnd.ints(0, experts).distinct().limit(k).toArray();
-            for (int j = 0; j < k; j++) {
-                topkIds[t * k + j] = chosen[j];
-                topkWeights[t * k + j] = 1f / k;
-                distinct.add(chosen[j]);
-            }
-        }
+        layer = ExpertsLayer.create(arena, shape, tokens, 8);
+        out = new float[tokens * layer.hidden()];
         kernels = new VectorKernels();
-        flopsPerCall = 3L * 2 * hidden * inter * tokens * k;
-        bytesPerCall = 3L * 2 * hidden * inter * distinct.size();
     }
 
     @TearDown
@@ -88,9 +58,10 @@ public class ExpertsBench {
 
     @Benchmark
     public float[] moe(Work work) {
-        kernels.moe(out, x, tokens, topkIds, topkWeights, k, gate, up, down);
-        work.flops += flopsPerCall;
-        work.bytes += bytesPerCall;
+        ExpertsLayer l = layer;
+        kernels.moe(out, l.x(), tokens, l.topkIds(), l.topkWeights(), l.k(), l.gate(), l.up(), l.down());
+        work.flops += l.flopsPerCall();
+        work.bytes += l.bytesPerCall();
         return out;
     }
 }

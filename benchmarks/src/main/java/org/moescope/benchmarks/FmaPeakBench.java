@@ -29,12 +29,20 @@ public class FmaPeakBench {
     @Benchmark
     @OperationsPerInvocation(FLOPS)
     public float fma12() {
+        return fma12(ITERATIONS, m, c);
+    }
+
+    /**
+     * iterations x 12 independent FMA chains on registers: 12 chains cover the FMA latency of both pipes (4 cycles x
+     * 2), so the loop runs at the FMA throughput. Shared with KernelEfficiency.
+     */
+    static float fma12(int iterations, float m, float c) {
         if (F.length() != 8) throw new IllegalStateException("FLOPS assumes 256-bit vectors; this machine has " + F.length() * 32);
         FloatVector mv = FloatVector.broadcast(F, m), cv = FloatVector.broadcast(F, c);
         FloatVector a0 = FloatVector.broadcast(F, 1f), a1 = a0.add(1f), a2 = a0.add(2f), a3 = a0.add(3f);
         FloatVector a4 = a0.add(4f), a5 = a0.add(5f), a6 = a0.add(6f), a7 = a0.add(7f);
         FloatVector a8 = a0.add(8f), a9 = a0.add(9f), a10 = a0.add(10f), a11 = a0.add(11f);
-        for (int i = 0; i < ITERATIONS; i++) {
+        for (int i = 0; i < iterations; i++) {
             a0 = a0.fma(mv, cv);
             a1 = a1.fma(mv, cv);
             a2 = a2.fma(mv, cv);
