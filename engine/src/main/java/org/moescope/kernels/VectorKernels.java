@@ -5,7 +5,6 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
-import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import org.moescope.safetensors.DType;
 
@@ -23,7 +22,7 @@ import java.util.Arrays;
  * the product is bound by memory bandwidth: rows are read straight from the mapping in order, widened in
  * registers.</li>
  * <li><b>Tiled</b> (prefill). The tokens are first laid out as panels of {@link #P} tokens, column-major within the
- * panel (panel[k][token]). A block of {@link #MR} weight rows is widened once into a thread-local buffer and then
+ * panel (panel[k][token]). A block of weight rows is widened once into a thread-local buffer and then
  * multiplied with each panel by an outer-product micro-kernel: per k, two activation vectors (16 tokens) and four
  * broadcast weights feed eight accumulators — 8 FMAs for 2 loads and 4 broadcasts, in the 16 AVX2 registers, no
  * horizontal sums.</li>
@@ -71,21 +70,15 @@ public final class VectorKernels implements Kernels {
     }
 
     private static final class Scratch {
-        float[] stage = new float[0]; // (MR, cols) widened weight rows
+        float[] stage = new float[0]; // (tiles, slices, MR, KC) widened weight rows, see stageTile
         float[] tiles = new float[0]; // (tiles, MR, P) micro-kernel results of a block
         float[] scores = new float[0];
         float[] aux = new float[0];
-        float[] rows = new float[0]; // (MR, cols) rows of one tile, widened, before interleaving
         float[] deinterleaved = new float[0];
 
         float[] tiles(int n) {
             if (tiles.length < n) tiles = new float[n];
             return tiles;
-        }
-
-        float[] rows(int n) {
-            if (rows.length < n) rows = new float[n];
-            return rows;
         }
 
         float[] deinterleaved(int n) {
@@ -239,17 +232,6 @@ public final class VectorKernels implements Kernels {
         }
     }
 
-    /** Widens rows r .. r+n of w into s (row stride cols) starting at row `at`, zero-filling rows up to `at + upTo`. */
-    private void widenRows(Weight w, int r, int n, float[] s, int at, int upTo) {
-        int cols = w.cols();
-        for (int j = 0; j < n; j++) {
-            row(w, r + j, s, (at + j) * cols);
-        }
-        if (n < upTo) {
-            Arrays.fill(s, (at + n) * cols, (at + upTo) * cols, 0f);
-        }
-    }
-
     /**
      * Rows r0 .. r1 of out (tokens, outStride) at outOff, from panels at pOff. The rows (at most
      * {@link #blockRows}(cols) of them) are widened once into a thread-local block that stays in L2; then for each
@@ -261,9 +243,10 @@ public final class VectorKernels implements Kernels {
         int cols = w.cols();
         Scratch sc = SCRATCH.get();
         int tiles = (r1 - r0 + MR - 1) / MR;
-        float[] s = sc.stage(tiles * MR * cols);
+        int tileFloats = tileFloats(cols);
+        float[] s = sc.stage(tiles * tileFloats);
         for (int b = 0; b < tiles; b++) {
-            stageTile(w, w, r0 + b * MR, Math.min(MR, r1 - r0 - b * MR), s, b * MR * cols, sc);
+            stageTile(w, w, r0 + b * MR, Math.min(MR, r1 - r0 - b * MR), s, b * tileFloats);
         }
         float[] acc = sc.tiles(tiles * MR * P);
         int np = panels(tokens);
@@ -283,73 +266,62 @@ public final class VectorKernels implements Kernels {
         }
     }
 
-    /** Columns of the panel slice the micro-kernel works through before moving to the next tile (KC · P floats in L1). */
+    /**
+     * Columns of a slice: the micro-kernel works through KC columns of the panel (KC · P floats, 16 KB, in L1) with
+     * every tile of the block before moving on, and a staged tile row is KC floats long within a slice.
+     */
     static final int KC = 256;
+
+    /** Column slices of a row of cols columns. */
+    private static int slices(int cols) {
+        return (cols + KC - 1) / KC;
+    }
+
+    /** Floats of one staged tile: MR rows of KC floats per slice (the last slice padded). */
+    static int tileFloats(int cols) {
+        return slices(cols) * MR * KC;
+    }
 
     /**
      * acc[b] (MR, P) = tile b of s · panel, for the `tiles` tiles of a staged block, KC columns at a time. Splitting
      * the columns keeps the order of every accumulation, so the result is the same as one pass over all columns.
      */
     static void blockProduct(float[] s, int tiles, int cols, float[] panel, int off, boolean wide, float[] acc) {
+        int tileFloats = tileFloats(cols);
         for (int k0 = 0; k0 < cols; k0 += KC) {
             int n = Math.min(KC, cols - k0);
             for (int b = 0; b < tiles; b++) {
-                tile(s, b * MR * cols + k0 * MR, n, panel, off + k0 * P, wide, acc, b * MR * P, k0 > 0);
+                tile(s, b * tileFloats + k0 * MR, n, panel, off + k0 * P, wide, acc, b * MR * P, k0 > 0);
             }
         }
     }
 
     /**
-     * Stages one MR-row tile for the micro-kernel: rows r .. r+n of w (zero rows past n up to MR/2 or MR), widened
-     * and interleaved by column at s[at ..]. With a second weight `w2` (SwiGLU: gate then up), the tile holds rows
-     * r .. r+n of w and the same rows of w2, MR/2 each; pass w2 == w for a plain tile of MR rows of w.
+     * Stages one MR-row tile for the micro-kernel at s[at ..]: slice by slice, tile row j is KC floats after row
+     * j - 1, widened from the stored dtype. Rows past n are zero. With a second weight `w2` (SwiGLU: gate then up),
+     * the tile holds rows r .. r+n of w and the same rows of w2, MR/2 each; pass w2 == w for MR rows of w.
+     *
+     * <p>Why this layout: the micro-kernel's four broadcasts of column k are then s[sOff + k], s[sOff + KC + k], ...,
+     * one index plus constant displacements, and staging is a plain widening copy. (Rows a variable `cols` apart
+     * cost C2 an address computation per broadcast, 55-75% of the speed; rows interleaved by column cost 8 shuffles
+     * per 8 columns of a tile, 11% of the experts' time.)
      */
-    private void stageTile(Weight w, Weight w2, int r, int n, float[] s, int at, Scratch sc) {
-        if (w.dtype() == DType.BF16 && w2.dtype() == DType.BF16 && MR == 4) {
-            stageBf16(w, w2, r, n, s, at);
-            return;
-        }
+    private static void stageTile(Weight w, Weight w2, int r, int n, float[] s, int at) {
         int cols = w.cols();
-        float[] rows = sc.rows(MR * cols);
-        if (w2 == w) {
-            widenRows(w, r, n, rows, 0, MR);
-        } else {
-            int half = MR / 2;
-            widenRows(w, r, n, rows, 0, half);
-            widenRows(w2, r, n, rows, half, half);
-        }
-        interleave(rows, cols, s, at);
-    }
-
-    /**
-     * stageTile for BF16 weights in one pass: L columns of the four rows are widened straight from the mapping into
-     * registers and interleaved there, instead of widened into a row buffer and read back.
-     */
-    private static void stageBf16(Weight w, Weight w2, int r, int n, float[] s, int at) {
-        int cols = w.cols();
+        int half = MR / 2;
         boolean pairs = w2 != w;
-        // Tile row j: row r + i of w (plain: i = j) or, for SwiGLU pairs, gate rows r, r+1 then up rows r, r+1; rows
-        // past n are zero.
-        MemorySegment m0 = w.data(), m1 = w.data(), m2 = pairs ? w2.data() : w.data(), m3 = m2;
-        long b0 = w.rowOffset(r), b1 = n > 1 ? w.rowOffset(r + 1) : -1;
-        long b2 = pairs ? w2.rowOffset(r) : n > 2 ? w.rowOffset(r + 2) : -1;
-        long b3 = pairs ? (n > 1 ? w2.rowOffset(r + 1) : -1) : n > 3 ? w.rowOffset(r + 3) : -1;
-        FloatVector zero = FloatVector.zero(F);
-        int k = 0;
-        for (; k <= cols - L; k += L) {
-            FloatVector r0 = bf16(m0, b0 + 2L * k);
-            FloatVector r1 = b1 < 0 ? zero : bf16(m1, b1 + 2L * k);
-            FloatVector r2 = b2 < 0 ? zero : bf16(m2, b2 + 2L * k);
-            FloatVector r3 = b3 < 0 ? zero : bf16(m3, b3 + 2L * k);
-            interleave4(r0, r1, r2, r3, s, at + MR * k);
-        }
-        Weight w3 = pairs ? w2 : w;
-        for (; k < cols; k++) {
-            int o = at + MR * k;
-            s[o] = ScalarKernels.element(w, b0, k);
-            s[o + 1] = b1 < 0 ? 0f : ScalarKernels.element(w, b1, k);
-            s[o + 2] = b2 < 0 ? 0f : ScalarKernels.element(w3, b2, k);
-            s[o + 3] = b3 < 0 ? 0f : ScalarKernels.element(w3, b3, k);
+        for (int j = 0; j < MR; j++) {
+            Weight src = pairs && j >= half ? w2 : w;
+            int i = pairs ? j % half : j;
+            for (int k0 = 0; k0 < cols; k0 += KC) {
+                int o = at + k0 * MR + j * KC;
+                int nq = Math.min(KC, cols - k0);
+                if (i < n) {
+                    widen(src, r + i, k0, nq, s, o);
+                } else {
+                    Arrays.fill(s, o, o + nq, 0f);
+                }
+            }
         }
     }
 
@@ -358,11 +330,11 @@ public final class VectorKernels implements Kernels {
 
     /** Rows of a tiled job: as many MR-row tiles as fit BLOCK_BYTES once widened, at least one. */
     static int blockRows(int cols) {
-        return Math.max(MR, BLOCK_BYTES / (4 * cols) / MR * MR);
+        return Math.max(MR, BLOCK_BYTES / (4 * tileFloats(cols) / MR) / MR * MR);
     }
 
     /**
-     * acc[accOff ..] (MR, P) = s[sOff ..] (MR rows interleaved by column, see interleave) · panel (n columns, P), plus
+     * acc[accOff ..] (MR, P) = s[sOff ..] (MR rows KC apart, see stageTile) · panel (n columns, P), plus
      * what acc held when `accumulate`. With wide false only the first L tokens are computed (the last panel of a group
      * holding at most L tokens).
      *
@@ -397,19 +369,20 @@ public final class VectorKernels implements Kernels {
         } else {
             a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = FloatVector.zero(F);
         }
-        for (int k = 0, xo = off, so = sOff; k < n; k++, xo += P, so += MR) {
+        for (int k = 0; k < n; k++) {
+            int xo = off + k * P;
             FloatVector x0 = FloatVector.fromArray(F, panel, xo);
             FloatVector x1 = FloatVector.fromArray(F, panel, xo + L);
-            FloatVector w = FloatVector.broadcast(F, s[so]);
+            FloatVector w = FloatVector.broadcast(F, s[sOff + k]);
             a0 = w.fma(x0, a0);
             b0 = w.fma(x1, b0);
-            w = FloatVector.broadcast(F, s[so + 1]);
+            w = FloatVector.broadcast(F, s[sOff + KC + k]);
             a1 = w.fma(x0, a1);
             b1 = w.fma(x1, b1);
-            w = FloatVector.broadcast(F, s[so + 2]);
+            w = FloatVector.broadcast(F, s[sOff + 2 * KC + k]);
             a2 = w.fma(x0, a2);
             b2 = w.fma(x1, b2);
-            w = FloatVector.broadcast(F, s[so + 3]);
+            w = FloatVector.broadcast(F, s[sOff + 3 * KC + k]);
             a3 = w.fma(x0, a3);
             b3 = w.fma(x1, b3);
         }
@@ -434,12 +407,12 @@ public final class VectorKernels implements Kernels {
         } else {
             a0 = a1 = a2 = a3 = FloatVector.zero(F);
         }
-        for (int k = 0, xo = off, so = sOff; k < n; k++, xo += P, so += MR) {
-            FloatVector x0 = FloatVector.fromArray(F, panel, xo);
-            a0 = FloatVector.broadcast(F, s[so]).fma(x0, a0);
-            a1 = FloatVector.broadcast(F, s[so + 1]).fma(x0, a1);
-            a2 = FloatVector.broadcast(F, s[so + 2]).fma(x0, a2);
-            a3 = FloatVector.broadcast(F, s[so + 3]).fma(x0, a3);
+        for (int k = 0; k < n; k++) {
+            FloatVector x0 = FloatVector.fromArray(F, panel, off + k * P);
+            a0 = FloatVector.broadcast(F, s[sOff + k]).fma(x0, a0);
+            a1 = FloatVector.broadcast(F, s[sOff + KC + k]).fma(x0, a1);
+            a2 = FloatVector.broadcast(F, s[sOff + 2 * KC + k]).fma(x0, a2);
+            a3 = FloatVector.broadcast(F, s[sOff + 3 * KC + k]).fma(x0, a3);
         }
         a0.intoArray(acc, accOff);
         a1.intoArray(acc, accOff + P);
@@ -759,48 +732,6 @@ public final class VectorKernels implements Kernels {
         return jobs;
     }
 
-    // Two-input shuffles of interleave: lane indices >= L pick from the second vector.
-    private static final VectorShuffle<Float> PAIRS_LOW = VectorShuffle.fromOp(F, i -> (i % 2 == 0 ? 0 : L) + i / 2);
-    private static final VectorShuffle<Float> PAIRS_HIGH = VectorShuffle.fromOp(F, i -> (i % 2 == 0 ? 0 : L) + L / 2 + i / 2);
-    private static final VectorShuffle<Float> QUADS_LOW = VectorShuffle.fromOp(F,
-            i -> (i % 4 < 2 ? 0 : L) + i / 4 * 2 + i % 2);
-    private static final VectorShuffle<Float> QUADS_HIGH = VectorShuffle.fromOp(F,
-            i -> (i % 4 < 2 ? 0 : L) + L / 2 + i / 4 * 2 + i % 2);
-
-    /**
-     * s[at + k·MR + j] = rows[j·cols + k] for the MR = 4 rows of a tile: interleaved by column, the micro-kernel's four
-     * broadcasts of column k are one index plus constant offsets. With the rows side by side instead, C2 spent an
-     * address computation per broadcast and, under -XX:+UseParallelGC, the kernel ran at 55-75% of the interleaved
-     * one's speed (98 GFLOP/s on one core). L columns of the 4 rows are transposed with 8 two-input shuffles.
-     */
-    static void interleave(float[] rows, int cols, float[] s, int at) {
-        int k = 0;
-        for (; k <= cols - L; k += L) {
-            FloatVector r0 = FloatVector.fromArray(F, rows, k);
-            FloatVector r1 = FloatVector.fromArray(F, rows, cols + k);
-            FloatVector r2 = FloatVector.fromArray(F, rows, 2 * cols + k);
-            FloatVector r3 = FloatVector.fromArray(F, rows, 3 * cols + k);
-            interleave4(r0, r1, r2, r3, s, at + MR * k);
-        }
-        for (; k < cols; k++) {
-            for (int j = 0; j < MR; j++) {
-                s[at + MR * k + j] = rows[j * cols + k];
-            }
-        }
-    }
-
-    /** s[o ..] = the L columns held by r0 .. r3, interleaved by column (see interleave): 8 two-input shuffles. */
-    private static void interleave4(FloatVector r0, FloatVector r1, FloatVector r2, FloatVector r3, float[] s, int o) {
-        FloatVector a = r0.rearrange(PAIRS_LOW, r1);  // r0,r1 interleaved, the first L/2 columns
-        FloatVector b = r0.rearrange(PAIRS_HIGH, r1); // the last L/2 columns
-        FloatVector c = r2.rearrange(PAIRS_LOW, r3);
-        FloatVector d = r2.rearrange(PAIRS_HIGH, r3);
-        a.rearrange(QUADS_LOW, c).intoArray(s, o);
-        a.rearrange(QUADS_HIGH, c).intoArray(s, o + L);
-        b.rearrange(QUADS_LOW, d).intoArray(s, o + 2 * L);
-        b.rearrange(QUADS_HIGH, d).intoArray(s, o + 3 * L);
-    }
-
     /**
      * Intermediate rows r0 .. r1 of one expert, tiled: two gate rows and the same two up rows make one MR-row
      * tile, so silu(g) · u is formed from the tile and stored as panels (h[p][row][token]), the down projection's
@@ -813,10 +744,11 @@ public final class VectorKernels implements Kernels {
         int half = MR / 2;
         Scratch sc = SCRATCH.get();
         int tiles = (r1 - r0 + half - 1) / half;
-        float[] s = sc.stage(tiles * MR * cols);
+        int tileFloats = tileFloats(cols);
+        float[] s = sc.stage(tiles * tileFloats);
         for (int b = 0; b < tiles; b++) {
             int r = r0 + b * half;
-            stageTile(gate, up, r, Math.min(half, r1 - r), s, b * MR * cols, sc);
+            stageTile(gate, up, r, Math.min(half, r1 - r), s, b * tileFloats);
         }
         float[] acc = sc.tiles(tiles * MR * P);
         int np = panels(tokens);
@@ -1000,20 +932,24 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public void row(Weight w, int r, float[] out, int off) {
-        int cols = w.cols();
+        widen(w, r, 0, w.cols(), out, off);
+    }
+
+    /** out[off .. off+n) = columns k0 .. k0+n of row r of w, widened to floats. */
+    private static void widen(Weight w, int r, int k0, int n, float[] out, int off) {
         MemorySegment seg = w.data();
         long base = w.rowOffset(r);
         switch (w.dtype()) {
-            case F32 -> MemorySegment.copy(seg, ScalarKernels.F32, base, out, off, cols);
+            case F32 -> MemorySegment.copy(seg, ScalarKernels.F32, base + 4L * k0, out, off, n);
             case BF16 -> {
                 int i = 0;
-                for (; i <= cols - L; i += L) {
-                    bf16(seg, base + 2L * i).intoArray(out, off + i);
+                for (; i <= n - L; i += L) {
+                    bf16(seg, base + 2L * (k0 + i)).intoArray(out, off + i);
                 }
-                for (; i < cols; i++) out[off + i] = ScalarKernels.element(w, base, i);
+                for (; i < n; i++) out[off + i] = ScalarKernels.element(w, base, k0 + i);
             }
             default -> {
-                for (int i = 0; i < cols; i++) out[off + i] = ScalarKernels.element(w, base, i);
+                for (int i = 0; i < n; i++) out[off + i] = ScalarKernels.element(w, base, k0 + i);
             }
         }
     }

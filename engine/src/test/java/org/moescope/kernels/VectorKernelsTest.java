@@ -65,7 +65,7 @@ class VectorKernelsTest {
     void tiledMatmulMatchesScalarPastPanelAndTileEdges(DType dtype, int tokens, int cols, int rows) {
         // Panels of 16 tokens (AVX2): 3, 8, 17, 20, 33, 40 and 49 tokens end in partial panels (narrow and wide); 2, 7,
         // 10, 13, 31 rows end in partial 4-row tiles; 300 and 520 columns cross the 256-column slices of the
-        // micro-kernel, and 33, 70 and 300 leave a tail after the last 8-column interleave step.
+        // micro-kernel, and 33, 70 and 300 leave a tail after the last 8-column widening step.
         matmulMatchesScalar(dtype, tokens, cols, rows);
     }
 
