@@ -13,8 +13,9 @@
 #                           machine torch's OpenMP threads wait for each other at every op, so 1 thread can beat 2.
 #        HF_PHASES="prefill decode"  which HF processes to run (the full shape: decode only, HF's bf16 prefill
 #                           runs at about 1 GFLOP/s here and its fp32 copy does not fit)
-#        COLD=0             1 also runs, each round, moescope and HF with --warmup 0: whole-process numbers, JIT
-#                           warm-up included (users run the CLI once per job)
+#        COLD=0             1 also runs, each round, moescope and HF with --warmup 0, one process per phase:
+#                           whole-process numbers, JVM start / Python imports, loading and JIT warm-up included
+#                           (users run the CLI once per job)
 #        ROOFLINE=1         0 skips bandwidth / torch matmul / JMH; "bandwidth" runs only the bandwidth probe
 #        BEFORE_JAR=path    also run `bench` from an older moescope.jar in every round (before/after)
 #        BENCH_ARGS="..."   extra arguments for `moescope bench` (and the same workload for HF)
@@ -68,6 +69,10 @@ if [[ "${ROOFLINE:-1}" == 1 ]]; then
   "${jmh[@]}" -jvmArgsAppend "$jvm_args" -rff "$out/jmh-matmul.json" \
     -p dtype=BF16,F32 -p tokens=1,512 -p shape=2048x2048,8192x2048 MatmulBench > "$out/jmh-matmul.txt"
   "${jmh[@]}" -jvmArgsAppend "$jvm_args" -rff "$out/jmh-experts.json" ExpertsBench > "$out/jmh-experts.txt"
+  # Experts against the FMA peak measured in alternation (the VM's FMA rate swings by up to 2x between runs).
+  java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Dmoescope.threads="$threads" \
+    -cp "$root/benchmarks/target/benchmarks.jar" org.moescope.benchmarks.KernelEfficiency 15 512 \
+    > "$out/kernel-efficiency.json" 2> "$out/kernel-efficiency.err"
 fi
 
 for r in $(seq 1 "$rounds"); do
@@ -89,7 +94,11 @@ for r in $(seq 1 "$rounds"); do
     done
   fi
   if [[ "${COLD:-0}" == 1 ]]; then
-    timed "cold-moescope-$r" "${java_cmd[@]}" -jar "$jar" bench --model "$model" --warmup 0 "${bench_args[@]}" || true
+    # One phase per process on both sides, so the process wall times compare like for like.
+    for phase in ${HF_PHASES:-prefill decode}; do
+      timed "cold-moescope-$phase-$r" "${java_cmd[@]}" -jar "$jar" bench --model "$model" --warmup 0 --phases "$phase" \
+        "${bench_args[@]}" || true
+    done
     if [[ "${HF:-1}" == 1 ]]; then
       hf=("$python" "$root/tools/bench/hf_bench.py" --model "$model" --threads "$threads" --experts "$hf_experts"
           --warmup 0 "${bench_args[@]}")

@@ -74,10 +74,17 @@ def main():
             params = res.get("params") or {}
             flops = res.get("secondaryMetrics", {}).get("flops", {}).get("score")
             if params.get("tokens") != "1" and flops:
-                print(f"expert matmuls {params.get('shape')} x {params.get('tokens')} tokens: {flops:.1f} GFLOP/s = "
-                      f"{100 * flops / fma:.0f}% of the FMA peak ({fma:.1f} GFLOP/s, same run)")
+                print(f"expert matmuls (JMH) {params.get('shape')} x {params.get('tokens')} tokens: {flops:.1f} GFLOP/s = "
+                      f"{100 * flops / fma:.0f}% of the JMH FMA peak ({fma:.1f} GFLOP/s, measured minutes apart)")
     except (OSError, ValueError, IndexError, KeyError):
         pass
+    eff = load(os.path.join(out, "kernel-efficiency.json"))
+    for res in (eff or {}).get("results", []):
+        print(f"expert matmuls {res['shape']} x {eff['tokens']} tokens, measured in alternation with the FMA peak "
+              f"({eff['pairs']} pairs, {eff['threads']} threads): {res['experts_gflops_median']:.1f} GFLOP/s, peak "
+              f"{res['fma_peak_gflops_median']:.1f} (range {res['fma_peak_gflops_min']:.0f}-{res['fma_peak_gflops_max']:.0f}); "
+              f"experts / peak median {100 * res['fraction_of_peak_median']:.0f}% (quartiles "
+              f"{100 * res['fraction_of_peak_q1']:.0f}-{100 * res['fraction_of_peak_q3']:.0f}%)")
 
     model, ratios_p, ratios_d, mem, hf_mem = None, [], [], [], []
     rows = []
@@ -138,19 +145,27 @@ def main():
                 line += (f"; moescope decode at {100 * statistics.median(decodes) / roof:.0f}% of it (median of "
                          f"{len(decodes)} rounds)")
         print(line)
+    cold_ratios = {"prefill": [], "decode": []}
     for r in rounds:
-        cold = load(os.path.join(out, f"cold-moescope-{r}.json"))
-        if not cold:
-            continue
-        cw = (load(os.path.join(out, f"cold-moescope-{r}.time")) or {}).get("wall_seconds")
-        hp = load(os.path.join(out, f"cold-hf-prefill-{r}.json")) or {}
-        hd = load(os.path.join(out, f"cold-hf-decode-{r}.json")) or {}
-        hpw = (load(os.path.join(out, f"cold-hf-prefill-{r}.time")) or {}).get("wall_seconds")
-        hdw = (load(os.path.join(out, f"cold-hf-decode-{r}.time")) or {}).get("wall_seconds")
-        print(f"cold round {r} (--warmup 0, JIT warm-up included): moescope prefill "
-              f"{fmt(cold.get('prefill_tokens_per_second'))} tok/s, decode {fmt(cold.get('decode_tokens_per_second'))} "
-              f"tok/s, whole process {fmt(cw)} s | HF prefill {fmt(hp.get('prefill_tokens_per_second'))} tok/s "
-              f"({fmt(hpw)} s process), decode {fmt(hd.get('decode_tokens_per_second'))} tok/s ({fmt(hdw)} s process)")
+        cells = []
+        for phase, rate in (("prefill", "prefill_tokens_per_second"), ("decode", "decode_tokens_per_second")):
+            ours = load(os.path.join(out, f"cold-moescope-{phase}-{r}.json"))
+            if not ours:
+                continue
+            ow = (load(os.path.join(out, f"cold-moescope-{phase}-{r}.time")) or {}).get("wall_seconds")
+            hf = load(os.path.join(out, f"cold-hf-{phase}-{r}.json")) or {}
+            hw = (load(os.path.join(out, f"cold-hf-{phase}-{r}.time")) or {}).get("wall_seconds")
+            ratio = hw / ow if hw and ow else None
+            if ratio:
+                cold_ratios[phase].append(ratio)
+            cells.append(f"{phase}: moescope {fmt(ours.get(rate))} tok/s in a {fmt(ow)} s process, HF "
+                         f"{fmt(hf.get(rate))} tok/s in a {fmt(hw)} s process (HF time / ours {fmt(ratio, 2)})")
+        if cells:
+            print(f"cold round {r} (--warmup 0, one process per phase): " + "; ".join(cells))
+    for phase, rs in cold_ratios.items():
+        if rs:
+            print(f"median whole-process {phase} speed-up (HF process time / moescope process time): "
+                  f"{statistics.median(rs):.2f} (rounds: " + ", ".join(f"{x:.2f}" for x in rs) + ")")
     if mem:
         print("moescope peak RSS / RssAnon (GB): " + ", ".join(f"{a / 1e9:.2f} / {b / 1e9:.2f}" for a, b in mem))
     if hf_mem:

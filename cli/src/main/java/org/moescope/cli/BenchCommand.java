@@ -18,6 +18,7 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -52,6 +53,13 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--batch-tokens", defaultValue = "512", description = "Prefill tokens per forward call (default: ${DEFAULT-VALUE}).")
     int batchTokens;
 
+    /** What to time. One phase per process is how a whole-process time compares with another tool's process. */
+    enum Phase { prefill, decode }
+
+    @Option(names = "--phases", split = ",", defaultValue = "prefill,decode",
+            description = "Phases to run, comma-separated: prefill, decode (default: ${DEFAULT-VALUE}).")
+    EnumSet<Phase> phases;
+
     @Option(names = "--warmup", defaultValue = "1", description = "Untimed warm-up rounds (JIT) before timing (default: ${DEFAULT-VALUE}).")
     int warmup;
 
@@ -64,7 +72,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         if (samples < 1 || sampleTokens < 2 || decodeTokens < 1 || promptTokens < 1 || warmup < 0) {
-            throw new BadInputException("--samples, --decode-tokens, --prompt-tokens must be >= 1, --sample-tokens >= 2");
+            throw new BadInputException("--samples, --decode-tokens, --prompt-tokens must be >= 1, --sample-tokens >= 2, --warmup >= 0");
+        }
+        if (phases.isEmpty()) {
+            throw new BadInputException("--phases: name at least one of prefill, decode");
         }
         var err = spec.commandLine().getErr();
         long t0 = System.nanoTime();
@@ -79,30 +90,44 @@ public final class BenchCommand implements Callable<Integer> {
             int[] prompt = rnd.ints(promptTokens, 0, vocab).toArray();
             Path tmp = Files.createTempFile("moescope-bench", ".safetensors");
             try {
+                boolean doPrefill = phases.contains(Phase.prefill), doDecode = phases.contains(Phase.decode);
                 for (int w = 0; w < warmup; w++) {
                     err.println("bench: warm-up round " + (w + 1));
-                    Tracer.trace(m, batch.subList(0, Math.min(2, samples)), tmp, Map.of(),
-                            new Tracer.Options(false, false, false, batchTokens), null);
-                    Generation.generate(m, prompt, Math.min(4, decodeTokens), Sampler.greedy(vocab), null, null);
+                    if (doPrefill) {
+                        Tracer.trace(m, batch.subList(0, Math.min(2, samples)), tmp, Map.of(),
+                                new Tracer.Options(false, false, false, batchTokens), null);
+                    }
+                    if (doDecode) {
+                        Generation.generate(m, prompt, Math.min(4, decodeTokens), Sampler.greedy(vocab), null, null);
+                    }
                 }
-                err.println("bench: prefill " + samples + " x " + sampleTokens + " tokens with routes recorded");
-                Tracer.Result prefill = Tracer.trace(m, batch, tmp, Map.of(),
-                        new Tracer.Options(false, false, false, batchTokens), null);
-                err.println("bench: decode " + decodeTokens + " tokens");
-                Generation.Result gen = Generation.generate(m, prompt, decodeTokens, Sampler.greedy(vocab), null, null);
+                Tracer.Result prefill = null;
+                if (doPrefill) {
+                    err.println("bench: prefill " + samples + " x " + sampleTokens + " tokens with routes recorded");
+                    prefill = Tracer.trace(m, batch, tmp, Map.of(), new Tracer.Options(false, false, false, batchTokens), null);
+                }
+                Generation.Result gen = null;
+                if (doDecode) {
+                    err.println("bench: decode " + decodeTokens + " tokens");
+                    gen = Generation.generate(m, prompt, decodeTokens, Sampler.greedy(vocab), null, null);
+                }
                 ObjectNode j = new ObjectMapper().createObjectNode();
                 j.put("model", model.toString());
                 j.put("dtype", m.config().dtype());
                 j.put("backend", m.backend());
                 j.put("threads", Runtime.getRuntime().availableProcessors());
                 j.put("load_seconds", loadSeconds);
-                j.put("prefill_tokens", prefill.tokens());
-                j.put("prefill_seconds", prefill.seconds());
-                j.put("prefill_tokens_per_second", prefill.tokens() / prefill.seconds());
-                j.put("time_to_first_token_seconds", gen.timeToFirstToken());
-                int decoded = gen.tokens().length - 1;
-                j.put("decode_tokens", decoded);
-                j.put("decode_tokens_per_second", decoded / Math.max(1e-9, gen.decodeSeconds()));
+                if (prefill != null) {
+                    j.put("prefill_tokens", prefill.tokens());
+                    j.put("prefill_seconds", prefill.seconds());
+                    j.put("prefill_tokens_per_second", prefill.tokens() / prefill.seconds());
+                }
+                if (gen != null) {
+                    j.put("time_to_first_token_seconds", gen.timeToFirstToken());
+                    int decoded = gen.tokens().length - 1;
+                    j.put("decode_tokens", decoded);
+                    j.put("decode_tokens_per_second", decoded / Math.max(1e-9, gen.decodeSeconds()));
+                }
                 Map<String, Long> mem = ProcMemory.read();
                 j.put("peak_rss_bytes", mem.getOrDefault("VmHWM", -1L));
                 j.put("rss_anon_bytes", mem.getOrDefault("RssAnon", -1L));

@@ -1,0 +1,55 @@
+package org.moescope.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.moescope.e2e.CliTraceGenerateTest.run;
+
+/** moescope bench on the tiny fixture: the JSON it prints, --phases, bad input. Speeds are not asserted. */
+class CliBenchTest {
+    private static JsonNode bench(String... extra) throws Exception {
+        String[] base = {"bench", "--model", CliBackendTest.tiny(), "--samples", "3", "--sample-tokens", "9",
+                "--prompt-tokens", "3", "--decode-tokens", "4", "--warmup", "0"};
+        String[] args = new String[base.length + extra.length];
+        System.arraycopy(base, 0, args, 0, base.length);
+        System.arraycopy(extra, 0, args, base.length, extra.length);
+        var r = run(args);
+        assertEquals(0, r.status(), r.err());
+        return new ObjectMapper().readTree(r.out());
+    }
+
+    @Test
+    void bothPhasesByDefault() throws Exception {
+        JsonNode j = bench();
+        assertEquals(27, j.get("prefill_tokens").asInt());
+        assertTrue(j.get("prefill_tokens_per_second").asDouble() > 0);
+        assertEquals(3, j.get("decode_tokens").asInt(), "tokens after the first");
+        assertTrue(j.get("decode_tokens_per_second").asDouble() > 0);
+        assertTrue(j.get("load_seconds").asDouble() >= 0);
+        assertEquals("cpu", j.get("backend").asText());
+    }
+
+    @Test
+    void onePhaseLeavesTheOtherOut() throws Exception {
+        JsonNode decode = bench("--phases", "decode");
+        assertFalse(decode.has("prefill_tokens"));
+        assertEquals(3, decode.get("decode_tokens").asInt());
+        JsonNode prefill = bench("--phases", "prefill");
+        assertFalse(prefill.has("decode_tokens"));
+        assertFalse(prefill.has("time_to_first_token_seconds"));
+        assertEquals(27, prefill.get("prefill_tokens").asInt());
+    }
+
+    @Test
+    void unknownPhaseIsAUsageError() {
+        var r = run("bench", "--model", CliBackendTest.tiny(), "--phases", "prefill,train");
+        assertEquals(2, r.status());
+        var lines = r.err().strip().lines().toList();
+        assertTrue(lines.get(0).contains("--phases") && lines.get(0).contains("train"), r.err());
+        assertTrue(lines.size() <= 2, "the error and a pointer to --help, no stack trace: " + r.err());
+    }
+}
