@@ -7,6 +7,7 @@ import org.moescope.kernels.TopK;
 import org.moescope.kernels.Weight;
 
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The OLMoE forward pass as HF transformers' OlmoeForCausalLM computes it, top to bottom:
@@ -145,7 +146,7 @@ public final class OlmoeModel implements MoeModel {
         for (int t = 0; t < T; t++) {
             position[t] = s.length + t;
         }
-        float[] logits = run(s, tokens, position, position, visibleFrom, want == Logits.NONE ? null
+        float[] logits = run(s, new Buffers(T), tokens, position, position, visibleFrom, want == Logits.NONE ? null
                 : want == Logits.ALL ? allRows(T) : new int[] {T - 1}, recorder);
         s.length += T;
         return logits;
@@ -186,9 +187,37 @@ public final class OlmoeModel implements MoeModel {
             }
             maxLen = Math.max(maxLen, seq.length);
         }
-        Session scratch = new Session(T, maxLen);
-        return run(scratch, tokens, position, cacheRow, visibleFrom, logitRows, recorder);
+        // Borrowed for the call: a second thread prefilling at the same time finds none and makes its own.
+        PrefillScratch scratch = spareScratch.getAndSet(null);
+        if (scratch == null || scratch.session.capacity < T || scratch.maxPosition < maxLen) {
+            scratch = null; // let the old arrays go before allocating the larger ones
+            scratch = new PrefillScratch(T, maxLen);
+        }
+        float[] logits = run(scratch.session, scratch.buffers, tokens, position, cacheRow, visibleFrom, logitRows,
+                recorder);
+        spareScratch.set(scratch);
+        return logits;
     }
+
+    /**
+     * The KV cache and work arrays of prefillBatch, kept between calls: a trace runs batch after batch of
+     * the same size, and allocating them per batch (~300 MB at 1,024 tokens of OLMoE-1B-7B, most of it the batch's KV
+     * cache) made the collector grow the heap by that much again. Grown when a batch needs more; no KV cache survives
+     * a call, because every call overwrites the rows it reads.
+     */
+    private final class PrefillScratch {
+        final Session session; // (tokens) cache rows, RoPE up to maxPosition
+        final Buffers buffers; // (tokens)
+        final int maxPosition;
+
+        PrefillScratch(int tokens, int maxPosition) {
+            this.session = new Session(tokens, maxPosition);
+            this.buffers = new Buffers(tokens);
+            this.maxPosition = maxPosition;
+        }
+    }
+
+    private final AtomicReference<PrefillScratch> spareScratch = new AtomicReference<>();
 
     private static int[] allRows(int n) {
         int[] r = new int[n];
@@ -200,8 +229,8 @@ public final class OlmoeModel implements MoeModel {
      * The forward pass over T tokens. Token t sits at RoPE position position[t], writes its key and value to cache row
      * cacheRow[t], and attends to cache rows visibleFrom[t] .. cacheRow[t] (causal within its own sequence).
      */
-    private float[] run(Session s, int[] tokens, int[] position, int[] cacheRow, int[] visibleFrom, int[] logitRows,
-                        RouteRecorder recorder) {
+    private float[] run(Session s, Buffers b, int[] tokens, int[] position, int[] cacheRow, int[] visibleFrom,
+                        int[] logitRows, RouteRecorder recorder) {
         int T = tokens.length;
         int H = config.hiddenSize();
         int V = config.vocabSize();
@@ -210,11 +239,10 @@ public final class OlmoeModel implements MoeModel {
                 throw new BadInputException("token id " + id + " is out of range [0, " + V + ")");
             }
         }
-        float[] x = new float[T * H]; // (T, hidden) the residual stream
+        float[] x = b.x;
         for (int t = 0; t < T; t++) {
             kernels.row(weights.embedTokens, tokens[t], x, t * H);
         }
-        Buffers b = new Buffers(T);
         for (int l = 0; l < config.numHiddenLayers(); l++) {
             attention(l, s, x, T, position, cacheRow, visibleFrom, b);
             moe(l, x, T, b, recorder);
@@ -223,7 +251,7 @@ public final class OlmoeModel implements MoeModel {
             return null;
         }
         int rows = logitRows.length;
-        float[] normed = new float[rows * H];
+        float[] normed = rows <= T ? b.xb : new float[rows * H]; // xb is free once the last layer has run
         for (int r = 0; r < rows; r++) {
             kernels.rmsnorm(normed, r * H, x, logitRows[r] * H, weights.norm, H, config.rmsNormEps());
         }
@@ -232,8 +260,9 @@ public final class OlmoeModel implements MoeModel {
         return logits;
     }
 
-    /** Work arrays of one forward call. */
+    /** Work arrays of a forward call of up to T tokens. */
     private final class Buffers {
+        final float[] x;          // (T, hidden) the residual stream
         final float[] xb;         // (T, hidden) normed input of a block
         final float[] q;          // (T, hidden)
         final float[] k;          // (T, kv_dim)
@@ -250,6 +279,7 @@ public final class OlmoeModel implements MoeModel {
             int kv = config.kvDim();
             int E = config.numExperts();
             int K = config.numExpertsPerTok();
+            x = new float[T * H];
             xb = new float[T * H];
             q = new float[T * H];
             k = new float[T * kv];

@@ -108,6 +108,28 @@ class OlmoeGoldenTest {
         }
     }
 
+    /** prefillBatch keeps its KV cache and work arrays between calls; what a previous, larger batch left must not leak. */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void aBatchAfterALargerOneEqualsItOnAFreshModel(String name, Kernels kernels) {
+        try (OlmoeModel used = OlmoeModel.load(Fixtures.model(name), kernels);
+             OlmoeModel fresh = OlmoeModel.load(Fixtures.model(name), kernels);
+             SafetensorsFile golden = SafetensorsFile.open(Fixtures.model(name).resolve("golden.safetensors"))) {
+            int S = (int) golden.info("input_ids").shape()[1];
+            int[] ids = golden.readInts("input_ids");
+            int[][] large = {Arrays.copyOfRange(ids, 0, S), Arrays.copyOfRange(ids, S, 2 * S), Arrays.copyOfRange(ids, 2, 9)};
+            used.prefillBatch(large, java.util.stream.IntStream.range(0, 2 * S + 7).toArray(), null);
+            int[][] small = {Arrays.copyOfRange(ids, S + 1, S + 6), Arrays.copyOfRange(ids, 4, 7)};
+            int[] rows = {0, 2, 4, 5, 7};
+            RouteCapture usedRoutes = new RouteCapture(8, used.config()), freshRoutes = new RouteCapture(8, fresh.config());
+            float[] again = used.prefillBatch(small, rows, usedRoutes);
+            float[] first = fresh.prefillBatch(small, rows, freshRoutes);
+            assertArrayEquals(first, again, name + ": logits");
+            assertArrayEquals(freshRoutes.topkIds, usedRoutes.topkIds, name + ": routes");
+            assertArrayEquals(freshRoutes.moeInput, usedRoutes.moeInput, name + ": MoE inputs");
+        }
+    }
+
     @org.junit.jupiter.api.Test
     void bf16WeightsStayWithinAHundredthOfHfFullBf16() {
         // HF in full bf16 rounds activations too; the engine widens bf16 weights and computes in fp32. The issue asks for
