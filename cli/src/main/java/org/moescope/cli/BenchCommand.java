@@ -50,8 +50,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--decode-tokens", defaultValue = "32", description = "Tokens to decode (default: ${DEFAULT-VALUE}).")
     int decodeTokens;
 
-    @Option(names = "--batch-tokens", defaultValue = "512", description = "Prefill tokens per forward call (default: ${DEFAULT-VALUE}).")
-    int batchTokens;
+    @Option(names = "--batch-tokens", description = "Prefill tokens per forward call (default: about 128 tokens per expert, at least 512: 512 for 32 experts top-8, 1024 for OLMoE-1B-7B).")
+    Integer batchTokens;
 
     /** What to time. One phase per process is how a whole-process time compares with another tool's process. */
     enum Phase { prefill, decode }
@@ -74,6 +74,9 @@ public final class BenchCommand implements Callable<Integer> {
         if (samples < 1 || sampleTokens < 2 || decodeTokens < 1 || promptTokens < 1 || warmup < 0) {
             throw new BadInputException("--samples, --decode-tokens, --prompt-tokens must be >= 1, --sample-tokens >= 2, --warmup >= 0");
         }
+        if (batchTokens != null && batchTokens < 1) {
+            throw new BadInputException("--batch-tokens must be at least 1");
+        }
         if (phases.isEmpty()) {
             throw new BadInputException("--phases: name at least one of prefill, decode");
         }
@@ -81,6 +84,7 @@ public final class BenchCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         try (MoeModel m = Engines.load(model, backend, err)) {
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
+            int tokensPerCall = batchTokens != null ? batchTokens : Tracer.batchTokensFor(m.config());
             int vocab = m.config().vocabSize();
             SplittableRandom rnd = new SplittableRandom(seed);
             List<Sample> batch = new ArrayList<>();
@@ -95,7 +99,7 @@ public final class BenchCommand implements Callable<Integer> {
                     err.println("bench: warm-up round " + (w + 1));
                     if (doPrefill) {
                         Tracer.trace(m, batch.subList(0, Math.min(2, samples)), tmp, Map.of(),
-                                new Tracer.Options(false, false, false, batchTokens), null);
+                                new Tracer.Options(false, false, false, tokensPerCall), null);
                     }
                     if (doDecode) {
                         Generation.generate(m, prompt, Math.min(4, decodeTokens), Sampler.greedy(vocab), null, null);
@@ -104,7 +108,7 @@ public final class BenchCommand implements Callable<Integer> {
                 Tracer.Result prefill = null;
                 if (doPrefill) {
                     err.println("bench: prefill " + samples + " x " + sampleTokens + " tokens with routes recorded");
-                    prefill = Tracer.trace(m, batch, tmp, Map.of(), new Tracer.Options(false, false, false, batchTokens), null);
+                    prefill = Tracer.trace(m, batch, tmp, Map.of(), new Tracer.Options(false, false, false, tokensPerCall), null);
                 }
                 Generation.Result gen = null;
                 if (doDecode) {
@@ -116,6 +120,7 @@ public final class BenchCommand implements Callable<Integer> {
                 j.put("dtype", m.config().dtype());
                 j.put("backend", m.backend());
                 j.put("threads", Runtime.getRuntime().availableProcessors());
+                j.put("batch_tokens", tokensPerCall);
                 j.put("load_seconds", loadSeconds);
                 if (prefill != null) {
                     j.put("prefill_tokens", prefill.tokens());

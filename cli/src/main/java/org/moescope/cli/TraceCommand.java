@@ -53,8 +53,8 @@ public final class TraceCommand implements Callable<Integer> {
     @Option(names = "--save-hidden", description = "Also store each sample's mean MoE-input hidden state [N, L, H].")
     boolean saveHidden;
 
-    @Option(names = "--batch-tokens", defaultValue = "512", description = "Tokens per forward call (default: ${DEFAULT-VALUE}).")
-    int batchTokens;
+    @Option(names = "--batch-tokens", description = "Tokens per forward call (default: about 128 tokens per expert, at least 512: 512 for 32 experts top-8, 1024 for OLMoE-1B-7B).")
+    Integer batchTokens;
 
     @Option(names = "--backend", defaultValue = "auto", description = "cpu | tornado | auto: auto runs on TornadoVM when it has a device, else on the CPU (default: ${DEFAULT-VALUE}).")
     String backend;
@@ -63,7 +63,7 @@ public final class TraceCommand implements Callable<Integer> {
     public Integer call() {
         var err = spec.commandLine().getErr();
         var stdout = spec.commandLine().getOut();
-        if (batchTokens < 1) {
+        if (batchTokens != null && batchTokens < 1) {
             throw new BadInputException("--batch-tokens must be at least 1");
         }
         try (MoeModel m = Engines.load(model, backend, err)) {
@@ -84,7 +84,8 @@ public final class TraceCommand implements Callable<Integer> {
             Tracer.Result r;
             try (ProgressBar bar = new ProgressBar(err, "trace", total, "tok")) {
                 r = Tracer.trace(m, samples, out, meta,
-                        new Tracer.Options(saveLogits, saveRouterLogits, saveHidden, batchTokens), bar::update);
+                        new Tracer.Options(saveLogits, saveRouterLogits, saveHidden,
+                                batchTokens != null ? batchTokens : Tracer.batchTokensFor(m.config())), bar::update);
             }
             err.printf(Locale.ROOT, "traced %d samples, %d tokens in %.2f s (%.0f tokens/s)%n", samples.size(), r.tokens(),
                     r.seconds(), r.tokens() / Math.max(1e-9, r.seconds()));

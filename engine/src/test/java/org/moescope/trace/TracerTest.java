@@ -1,10 +1,13 @@
 package org.moescope.trace;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.moescope.errors.BadInputException;
 import org.moescope.kernels.VectorKernels;
 import org.moescope.model.Fixtures;
+import org.moescope.model.OlmoeConfig;
 import org.moescope.model.OlmoeModel;
 import org.moescope.routing.RouteFile;
 import org.moescope.safetensors.SafetensorsFile;
@@ -135,5 +138,16 @@ class TracerTest {
             if (a[off + i] > a[off + best]) best = i;
         }
         return best;
+    }
+
+    @Test
+    void defaultBatchGivesEachExpertAbout128TokensAndAtLeast512() throws Exception {
+        ObjectNode tiny = (ObjectNode) new ObjectMapper().readTree(Fixtures.model("tiny-f32").resolve("config.json").toFile());
+        int[][] expertsTopKBatch = {{32, 8, 512}, {64, 8, 1024}, {64, 4, 2048}, {4, 2, 512}};
+        for (int[] c : expertsTopKBatch) {
+            ObjectNode json = tiny.deepCopy().put("num_experts", c[0]).put("num_experts_per_tok", c[1]);
+            assertEquals(c[2], Tracer.batchTokensFor(OlmoeConfig.parse(json, Path.of("config.json"))),
+                    c[0] + " experts, top-" + c[1]);
+        }
     }
 }

@@ -31,6 +31,8 @@ class CliBenchTest {
         assertTrue(j.get("decode_tokens_per_second").asDouble() > 0);
         assertTrue(j.get("load_seconds").asDouble() >= 0);
         assertEquals("cpu", j.get("backend").asText());
+        assertEquals(512, j.get("batch_tokens").asInt(), "the tiny fixture's default: at least 512");
+        assertEquals(16, bench("--batch-tokens", "16").get("batch_tokens").asInt());
     }
 
     @Test
