@@ -7,7 +7,8 @@ import java.util.*;
 /**
  * In-process A/B of two builds of the kernels: benchmarks.jar of build A and of build B are loaded side by side (one
  * class loader each) and their VectorKernels.moe (shape EXPERTSxHIDDENxINTER) or matmul (dense:ROWSxCOLS) over 512
- * tokens run in alternating 150 ms bursts; each B burst is divided by the mean of the A bursts around it. On a shared
+ * tokens (-Dab.tokens=N for another count, 1 for decode) run in alternating 150 ms bursts; each B burst is divided
+ * by the mean of the A bursts around it. On a shared
  * VM whose FMA rate swings by 2x for seconds at a time, two separate runs cannot resolve a 5% change; this can, to
  * about +-3% (run it both ways round: A/B and B/A).
  *
@@ -67,7 +68,8 @@ public class KernelAB {
         int pairs = Integer.parseInt(a[2]);
         for (int si = 3; si < a.length; si++) {
             String shape = a[si];
-            Side A = side(a[0], arena, shape, 512), B = side(a[1], arena, shape, 512);
+            int tokens = Integer.getInteger("ab.tokens", 512);
+            Side A = side(a[0], arena, shape, tokens), B = side(a[1], arena, shape, tokens);
             for (int w = 0; w < 4; w++) { burst(A); burst(B); }
             double[] r = new double[pairs]; double sa = 0, sb = 0;
             double prev = burst(A);

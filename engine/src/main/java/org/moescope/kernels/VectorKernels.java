@@ -441,17 +441,17 @@ public final class VectorKernels implements Kernels {
                 }
                 MemorySegment seg = w.data();
                 int vecCols = cols - cols % (2 * L);
-                // Two streams: row r of the first half of the range with row r + half of the second (see dotBf16Pair).
-                int half = (r1 - r0) / 2;
-                for (int r = r0; r < r0 + half; r++) {
-                    int r2 = r + half;
+                // Four streams: row r of each quarter of the range (see dotBf16Quad).
+                int quarter = (r1 - r0) / 4;
+                for (int r = r0; r < r0 + quarter; r++) {
                     for (int t = 0; t < tokens; t++) {
                         int o = outOff + t * outStride;
-                        dotBf16Pair(seg, w.rowOffset(r), w.rowOffset(r2), vecCols, xd, t * cols, out, o + r, o + r2);
+                        dotBf16Quad(seg, w.rowOffset(r), w.rowOffset(r + quarter), w.rowOffset(r + 2 * quarter),
+                                w.rowOffset(r + 3 * quarter), vecCols, xd, t * cols, out, o + r, quarter);
                     }
                 }
                 for (int r = r0; r < r1; r++) {
-                    boolean paired = r < r0 + 2 * half;
+                    boolean paired = r < r0 + 4 * quarter;
                     long base = w.rowOffset(r);
                     for (int t = 0; t < tokens; t++) {
                         int o = outOff + t * outStride + r;
@@ -508,26 +508,36 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
-     * dotBf16 of two rows at once: out[oa] = row a · x, out[ob] = row b · x over cols (a multiple of 2L), with each
-     * activation load shared by both rows. The two rows are far apart (two halves of a job's range), so the core runs
-     * two sequential streams: on this machine one stream per core read 11 GB/s, two 17 GB/s (the prefetcher restarts
-     * at every 4 KB page, and two streams keep twice as many misses in flight).
+     * dotBf16 of four rows at once: out[o + j·step] = row j · x for the rows at byte offsets a, b, c, d, over cols (a
+     * multiple of 2L), with each activation load shared by the four rows. The rows are far apart (the four quarters
+     * of a job's range), so the core runs four sequential streams: the prefetcher restarts at every 4 KB page, and
+     * more streams keep more misses in flight. On this machine one stream per core read 11 GB/s, two 17 GB/s; in an
+     * in-process A/B (KernelAB, one token, both orders) four streams read 1.13-1.21x as fast as two on a 64 MB matrix
+     * and 1.07-1.10x on OLMoE-1B-7B's experts.
      */
-    private static void dotBf16Pair(MemorySegment seg, long a, long b, int cols, float[] xd, int xOff, float[] out,
-                                    int oa, int ob) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), b0 = FloatVector.zero(F), b1 = FloatVector.zero(F);
+    private static void dotBf16Quad(MemorySegment seg, long a, long b, long c, long d, int cols, float[] xd, int xOff,
+                                    float[] out, int o, int step) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, d0 = a0, d1 = a0;
         for (int i = 0; i < cols; i += 2 * L) {
             FloatVector even = FloatVector.fromArray(F, xd, xOff + i);
             FloatVector odd = FloatVector.fromArray(F, xd, xOff + i + L);
             IntVector v = IntVector.fromMemorySegment(I, seg, a + 2L * i, LE);
-            IntVector u = IntVector.fromMemorySegment(I, seg, b + 2L * i, LE);
             a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(even, a0);
             a1 = v.and(HIGH_HALVES).reinterpretAsFloats().fma(odd, a1);
-            b0 = u.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(even, b0);
-            b1 = u.and(HIGH_HALVES).reinterpretAsFloats().fma(odd, b1);
+            v = IntVector.fromMemorySegment(I, seg, b + 2L * i, LE);
+            b0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(even, b0);
+            b1 = v.and(HIGH_HALVES).reinterpretAsFloats().fma(odd, b1);
+            v = IntVector.fromMemorySegment(I, seg, c + 2L * i, LE);
+            c0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(even, c0);
+            c1 = v.and(HIGH_HALVES).reinterpretAsFloats().fma(odd, c1);
+            v = IntVector.fromMemorySegment(I, seg, d + 2L * i, LE);
+            d0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(even, d0);
+            d1 = v.and(HIGH_HALVES).reinterpretAsFloats().fma(odd, d1);
         }
-        out[oa] = a0.add(a1).reduceLanes(VectorOperators.ADD);
-        out[ob] = b0.add(b1).reduceLanes(VectorOperators.ADD);
+        out[o] = a0.add(a1).reduceLanes(VectorOperators.ADD);
+        out[o + step] = b0.add(b1).reduceLanes(VectorOperators.ADD);
+        out[o + 2 * step] = c0.add(c1).reduceLanes(VectorOperators.ADD);
+        out[o + 3 * step] = d0.add(d1).reduceLanes(VectorOperators.ADD);
     }
 
     /**

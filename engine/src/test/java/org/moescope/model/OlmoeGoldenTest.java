@@ -124,9 +124,11 @@ class OlmoeGoldenTest {
             RouteCapture usedRoutes = new RouteCapture(8, used.config()), freshRoutes = new RouteCapture(8, fresh.config());
             float[] again = used.prefillBatch(small, rows, usedRoutes);
             float[] first = fresh.prefillBatch(small, rows, freshRoutes);
-            assertArrayEquals(first, again, name + ": logits");
+            // Equal up to float rounding, not bit for bit: the Vector API's lane reductions may sum in another order
+            // before and after C2 compiles a kernel, and the JIT can finish between the two calls.
+            assertClose(first, again, 1e-5f, name + ": logits");
+            assertClose(freshRoutes.moeInput, usedRoutes.moeInput, 1e-5f, name + ": MoE inputs");
             assertArrayEquals(freshRoutes.topkIds, usedRoutes.topkIds, name + ": routes");
-            assertArrayEquals(freshRoutes.moeInput, usedRoutes.moeInput, name + ": MoE inputs");
         }
     }
 
