@@ -96,8 +96,8 @@ public final class MonitorCommand implements Callable<Integer> {
                     + "auto (when they take <= 200 MB per checkpoint), on, off (default: ${DEFAULT-VALUE}).")
     String effectiveDimension;
 
-    @Option(names = "--batch-tokens", defaultValue = "2048", description = "Tokens per forward call (default: ${DEFAULT-VALUE}).")
-    int batchTokens;
+    @Option(names = "--batch-tokens", description = "Tokens per forward call (default: about 128 tokens per expert, at least 512: 512 for 32 experts top-8, 1024 for OLMoE-1B-7B).")
+    Integer batchTokens;
 
     @Override
     public Integer call() throws IOException {
@@ -120,7 +120,7 @@ public final class MonitorCommand implements Callable<Integer> {
         if (targetFraction.length != 2 || targetFraction[0] > targetFraction[1]) {
             throw new BadInputException("--target-fraction takes LOW,HIGH with LOW <= HIGH");
         }
-        if (batchTokens < 1 || maxPairs < 1 || movingAverage < 1) {
+        if ((batchTokens != null && batchTokens < 1) || maxPairs < 1 || movingAverage < 1) {
             throw new BadInputException("--batch-tokens, --max-pairs and --moving-average must be >= 1");
         }
         Checkpoints series = Checkpoints.resolve(checkpoints);
@@ -134,7 +134,7 @@ public final class MonitorCommand implements Callable<Integer> {
         List<Sample> valSamples = validation == null ? List.of() : SampleReader.read(validation, vocab, encoder);
         Scores scoreTable = scores == null ? Scores.empty() : Scores.read(scores);
         MonitorSettings settings = new MonitorSettings(tau, epsilon == null ? Double.NaN : epsilon, delta, targetFraction[0],
-                targetFraction[1], maxPairs, seed, movingAverage, correlateFrom, batchTokens);
+                targetFraction[1], maxPairs, seed, movingAverage, correlateFrom);
         var tracingData = new MonitorTracing.Data(train, testSamples, valSamples, fingerprint(data, test, validation));
         Files.createDirectories(out);
 

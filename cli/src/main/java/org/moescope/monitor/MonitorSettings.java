@@ -12,8 +12,7 @@ package org.moescope.monitor;
  * @param seed           pair-sampling seed
  * @param movingAverage  window (checkpoints) of the training-loss moving-average baseline
  * @param correlateFrom  first step used in correlations; -1 = from where each score starts rising
- * @param batchTokens    tokens per forward call while tracing
  */
 public record MonitorSettings(double tau, double epsilon, double delta, double targetLow, double targetHigh, long maxPairs,
-                              long seed, int movingAverage, long correlateFrom, int batchTokens) {
+                              long seed, int movingAverage, long correlateFrom) {
 }

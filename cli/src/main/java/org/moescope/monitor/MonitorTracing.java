@@ -53,11 +53,12 @@ public final class MonitorTracing {
     }
 
     /**
-     * @param saveHidden also store each sample's mean MoE-input hidden state (route field hidden_mean), for the
-     *                   effective dimension of the routing kernel
+     * @param batchTokens tokens per forward call; null: {@link Tracer#batchTokensFor} of each checkpoint's config
+     * @param saveHidden  also store each sample's mean MoE-input hidden state (route field hidden_mean), for the
+     *                    effective dimension of the routing kernel
      */
     public static List<CheckpointData> run(Checkpoints checkpoints, Data data, Path outDir, Kernels kernels,
-                                           int batchTokens, boolean saveHidden, String version, LongConsumer progress) {
+                                           Integer batchTokens, boolean saveHidden, String version, LongConsumer progress) {
         Path routesDir = outDir.resolve("routes");
         removeUnfinished(routesDir);
         List<CheckpointData> out = new ArrayList<>();
@@ -94,16 +95,17 @@ public final class MonitorTracing {
     }
 
     private static CheckpointData traceOne(Checkpoints.Entry e, Path routes, Path eval, Data data, Kernels kernels,
-                                           int batchTokens, boolean saveHidden, String version, long doneBefore,
+                                           Integer batchTokens, boolean saveHidden, String version, long doneBefore,
                                            LongConsumer progress) {
         try (OlmoeModel model = OlmoeModel.load(e.dir(), kernels)) {
-            Tracer.Options opts = new Tracer.Options(false, false, saveHidden, batchTokens);
+            int perCall = batchTokens != null ? batchTokens : Tracer.batchTokensFor(model.config());
+            Tracer.Options opts = new Tracer.Options(false, false, saveHidden, perCall);
             LongConsumer sub = progress == null ? null : t -> progress.accept(doneBefore + t);
             Tracer.Result train = Tracer.trace(model, data.train(), routes, Map.of(
                     "moescope_version", version, "model_path", e.dir().toString(), "data_fingerprint", data.fingerprint(),
                     "checkpoint", e.name(), "step", Long.toString(e.step())), opts, sub);
             long offset = doneBefore + tokens(data.train());
-            Tracer.Options evalOpts = new Tracer.Options(false, false, false, batchTokens);
+            Tracer.Options evalOpts = new Tracer.Options(false, false, false, perCall);
             double[] test = evaluate(model, data.test(), evalOpts, progress, offset);
             offset += tokens(data.test());
             double[] validation = evaluate(model, data.validation(), evalOpts, progress, offset);
