@@ -133,13 +133,13 @@ public final class DeviceModel implements MoeModel {
             case LAST -> new int[] {T - 1};
             case ALL -> allRows(T);
         };
-        float[] logits = run(tokens, position, position, new int[T], rows, recorder);
+        float[] logits = run(tokens, position, position, new int[T], rows, null, recorder);
         sess.length += T;
         return logits;
     }
 
     @Override
-    public float[] prefillBatch(int[][] sequences, int[] logitRows, RouteRecorder recorder) {
+    public float[] prefillBatch(int[][] sequences, int[] logitRows, float[] logits, RouteRecorder recorder) {
         active = null;
         int T = 0;
         for (int[] seq : sequences) {
@@ -171,7 +171,7 @@ public final class DeviceModel implements MoeModel {
             }
             row += seq.length;
         }
-        return run(tokens, position, cacheRow, visibleFrom, logitRows, recorder);
+        return run(tokens, position, cacheRow, visibleFrom, logitRows, logits, recorder);
     }
 
     private static int[] allRows(int n) {
@@ -181,7 +181,7 @@ public final class DeviceModel implements MoeModel {
     }
 
     /** Runs T tokens in chunks of at most Tmax; a chunk also ends where a sequence restarts at a lower cache row. */
-    private float[] run(int[] tokens, int[] position, int[] cacheRow, int[] visibleFrom, int[] logitRows,
+    private float[] run(int[] tokens, int[] position, int[] cacheRow, int[] visibleFrom, int[] logitRows, float[] into,
                         RouteRecorder recorder) {
         int T = tokens.length;
         int H = c.hiddenSize();
@@ -199,7 +199,8 @@ public final class DeviceModel implements MoeModel {
         if (logitRows != null) {
             for (int r = 0; r < logitRows.length; r++) rowsOf[logitRows[r]] = r;
         }
-        float[] out = logitRows == null ? null : new float[logitRows.length * V];
+        float[] out = logitRows == null ? null
+                : into != null && into.length >= (long) logitRows.length * V ? into : new float[logitRows.length * V];
         boolean oneChunk = T <= s.tokens && !reusesRows(cacheRow, 0, T);
         Recorded rec = recorder == null || oneChunk ? null : new Recorded(L, T, H, E, K);
         int[] chunkRow = new int[s.tokens]; // logit row of each chunk logit slot

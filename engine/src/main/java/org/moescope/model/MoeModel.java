@@ -42,9 +42,18 @@ public interface MoeModel extends AutoCloseable {
      * cache survives the call.
      *
      * @param logitRows which rows of the concatenated tokens need logits (null: none)
-     * @return logits (logitRows.length, vocab), or null
+     * @param logits    where to put the logits when it holds at least logitRows.length x vocab floats, else null: a
+     *                  trace hands back the array of the previous batch instead of allocating one per batch (206 MB
+     *                  for 1,024 tokens of OLMoE-1B-7B)
+     * @return logits (logitRows.length, vocab) at the start of the array used (the one passed in when large enough,
+     *         else a new one), or null when logitRows is null
      */
-    float[] prefillBatch(int[][] sequences, int[] logitRows, RouteRecorder recorder);
+    float[] prefillBatch(int[][] sequences, int[] logitRows, float[] logits, RouteRecorder recorder);
+
+    /** prefillBatch into a new array. */
+    default float[] prefillBatch(int[][] sequences, int[] logitRows, RouteRecorder recorder) {
+        return prefillBatch(sequences, logitRows, null, recorder);
+    }
 
     @Override
     void close();

@@ -147,7 +147,7 @@ public final class OlmoeModel implements MoeModel {
             position[t] = s.length + t;
         }
         float[] logits = run(s, new Buffers(T), tokens, position, position, visibleFrom, want == Logits.NONE ? null
-                : want == Logits.ALL ? allRows(T) : new int[] {T - 1}, recorder);
+                : want == Logits.ALL ? allRows(T) : new int[] {T - 1}, null, recorder);
         s.length += T;
         return logits;
     }
@@ -159,7 +159,7 @@ public final class OlmoeModel implements MoeModel {
      * @param logitRows which rows of the concatenated tokens need logits (null: none)
      * @return logits (logitRows.length, vocab), or null
      */
-    public float[] prefillBatch(int[][] sequences, int[] logitRows, RouteRecorder recorder) {
+    public float[] prefillBatch(int[][] sequences, int[] logitRows, float[] logits, RouteRecorder recorder) {
         int T = 0;
         for (int[] seq : sequences) {
             if (seq.length == 0) {
@@ -193,10 +193,10 @@ public final class OlmoeModel implements MoeModel {
             scratch = null; // let the old arrays go before allocating the larger ones
             scratch = new PrefillScratch(T, maxLen);
         }
-        float[] logits = run(scratch.session, scratch.buffers, tokens, position, cacheRow, visibleFrom, logitRows,
+        float[] out = run(scratch.session, scratch.buffers, tokens, position, cacheRow, visibleFrom, logitRows, logits,
                 recorder);
         spareScratch.set(scratch);
-        return logits;
+        return out;
     }
 
     /**
@@ -230,7 +230,7 @@ public final class OlmoeModel implements MoeModel {
      * cacheRow[t], and attends to cache rows visibleFrom[t] .. cacheRow[t] (causal within its own sequence).
      */
     private float[] run(Session s, Buffers b, int[] tokens, int[] position, int[] cacheRow, int[] visibleFrom,
-                        int[] logitRows, RouteRecorder recorder) {
+                        int[] logitRows, float[] into, RouteRecorder recorder) {
         int T = tokens.length;
         int H = config.hiddenSize();
         int V = config.vocabSize();
@@ -255,7 +255,7 @@ public final class OlmoeModel implements MoeModel {
         for (int r = 0; r < rows; r++) {
             kernels.rmsnorm(normed, r * H, x, logitRows[r] * H, weights.norm, H, config.rmsNormEps());
         }
-        float[] logits = new float[rows * V];
+        float[] logits = into != null && into.length >= (long) rows * V ? into : new float[rows * V];
         kernels.matmul(logits, normed, rows, weights.lmHead);
         return logits;
     }

@@ -81,6 +81,7 @@ public final class Tracer {
         try (RouteFileWriter writer = out == null ? null
                 : new RouteFileWriter(out, dims, offsets, standardMetadata(model, samples, metadata))) {
             int first = 0;
+            float[] logitBuffer = null;
             while (first < n) {
                 int last = first; // exclusive
                 long tokens = 0;
@@ -88,7 +89,7 @@ public final class Tracer {
                     tokens += samples.get(last).ids().length;
                     last++;
                 } while (last < n && tokens + samples.get(last).ids().length <= opts.batchTokens());
-                runBatch(model, samples, first, last, dims, opts, writer, loss, correct);
+                logitBuffer = runBatch(model, samples, first, last, dims, opts, writer, loss, correct, logitBuffer);
                 if (progress != null) {
                     progress.accept(offsets[last]);
                 }
@@ -101,8 +102,15 @@ public final class Tracer {
         return new Result(loss, correct, offsets[n], (System.nanoTime() - startNs) / 1e9);
     }
 
-    private static void runBatch(MoeModel model, List<Sample> samples, int first, int last, RouteFile.Dims dims,
-                                 Options opts, RouteFileWriter writer, float[] loss, boolean[] correct) {
+    /**
+     * One forward call over samples [first, last): their loss and accuracy, and their rows of the route file.
+     *
+     * @param logitBuffer the array the previous batch's logits went to (null at first), reused when large enough
+     * @return the array this batch's logits went to, for the next batch
+     */
+    private static float[] runBatch(MoeModel model, List<Sample> samples, int first, int last, RouteFile.Dims dims,
+                                    Options opts, RouteFileWriter writer, float[] loss, boolean[] correct,
+                                    float[] logitBuffer) {
         OlmoeConfig c = model.config();
         int count = last - first;
         int[][] seqs = new int[count][];
@@ -125,7 +133,7 @@ public final class Tracer {
         for (int r = 0; r < logitRows.length; r++) rowOfToken[logitRows[r]] = r;
 
         Recorder rec = new Recorder(c, T, start, opts);
-        float[] logits = logitRows.length == 0 ? new float[0] : model.prefillBatch(seqs, logitRows, rec);
+        float[] logits = logitRows.length == 0 ? new float[0] : model.prefillBatch(seqs, logitRows, logitBuffer, rec);
         int V = c.vocabSize();
         int[] target = new int[logitRows.length]; // the next token of each logit row (0 after a sample's last token)
         for (int i = 0; i < count; i++) {
@@ -152,7 +160,7 @@ public final class Tracer {
             correct[first + i] = scored > 0 && allRight;
         }
         if (writer == null) {
-            return;
+            return logits;
         }
         int L = c.numHiddenLayers(), E = c.numExperts(), K = c.numExpertsPerTok(), H = c.hiddenSize();
         for (int i = 0; i < count; i++) {
@@ -183,6 +191,7 @@ public final class Tracer {
                 writer.writeSampleRow(RouteFile.Field.HIDDEN_MEAN, sample, hm);
             }
         }
+        return logits;
     }
 
     /** Copies the router's outputs of each layer into (token, layer, ·) order and sums per sample. */

@@ -122,8 +122,11 @@ class OlmoeGoldenTest {
             int[][] small = {Arrays.copyOfRange(ids, S + 1, S + 6), Arrays.copyOfRange(ids, 4, 7)};
             int[] rows = {0, 2, 4, 5, 7};
             RouteCapture usedRoutes = new RouteCapture(8, used.config()), freshRoutes = new RouteCapture(8, fresh.config());
-            float[] again = used.prefillBatch(small, rows, usedRoutes);
-            float[] first = fresh.prefillBatch(small, rows, freshRoutes);
+            float[] buffer = new float[(rows.length + 3) * used.config().vocabSize()]; // a previous batch's, larger
+            float[] again = used.prefillBatch(small, rows, buffer, usedRoutes);
+            assertSame(buffer, again, "logits go to the array passed in when it is large enough");
+            again = Arrays.copyOf(again, rows.length * used.config().vocabSize());
+            float[] first = fresh.prefillBatch(small, rows, new float[1], freshRoutes);
             // Equal up to float rounding, not bit for bit: the Vector API's lane reductions may sum in another order
             // before and after C2 compiles a kernel, and the JIT can finish between the two calls.
             assertClose(first, again, 1e-5f, name + ": logits");
