@@ -157,8 +157,10 @@ public final class OlmoeModel implements MoeModel {
      * sequence starts at position 0 and attends only to itself; no cache survives the call.
      *
      * @param logitRows which rows of the concatenated tokens need logits (null: none)
-     * @return logits (logitRows.length, vocab), or null
+     * @param logits    where to put them when it holds at least logitRows.length x vocab floats, else null
+     * @return logits (logitRows.length, vocab) at the start of the array used, or null
      */
+    @Override
     public float[] prefillBatch(int[][] sequences, int[] logitRows, float[] logits, RouteRecorder recorder) {
         int T = 0;
         for (int[] seq : sequences) {
@@ -190,7 +192,6 @@ public final class OlmoeModel implements MoeModel {
         // Borrowed for the call: a second thread prefilling at the same time finds none and makes its own.
         PrefillScratch scratch = spareScratch.getAndSet(null);
         if (scratch == null || scratch.session.capacity < T || scratch.maxPosition < maxLen) {
-            scratch = null; // let the old arrays go before allocating the larger ones
             scratch = new PrefillScratch(T, maxLen);
         }
         float[] out = run(scratch.session, scratch.buffers, tokens, position, cacheRow, visibleFrom, logitRows, logits,
