@@ -84,7 +84,7 @@ public final class BenchCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         try (MoeModel m = Engines.load(model, backend, err)) {
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
-            int tokensPerCall = batchTokens != null ? batchTokens : Tracer.batchTokensFor(m.config());
+            Tracer.Options prefillOpts = new Tracer.Options(false, false, false, batchTokens);
             int vocab = m.config().vocabSize();
             SplittableRandom rnd = new SplittableRandom(seed);
             List<Sample> batch = new ArrayList<>();
@@ -98,8 +98,7 @@ public final class BenchCommand implements Callable<Integer> {
                 for (int w = 0; w < warmup; w++) {
                     err.println("bench: warm-up round " + (w + 1));
                     if (doPrefill) {
-                        Tracer.trace(m, batch.subList(0, Math.min(2, samples)), tmp, Map.of(),
-                                new Tracer.Options(false, false, false, tokensPerCall), null);
+                        Tracer.trace(m, batch.subList(0, Math.min(2, samples)), tmp, Map.of(), prefillOpts, null);
                     }
                     if (doDecode) {
                         // Decode until 2 s have passed: C2 needs about that long for the decode kernels, and a
@@ -114,7 +113,7 @@ public final class BenchCommand implements Callable<Integer> {
                 Tracer.Result prefill = null;
                 if (doPrefill) {
                     err.println("bench: prefill " + samples + " x " + sampleTokens + " tokens with routes recorded");
-                    prefill = Tracer.trace(m, batch, tmp, Map.of(), new Tracer.Options(false, false, false, tokensPerCall), null);
+                    prefill = Tracer.trace(m, batch, tmp, Map.of(), prefillOpts, null);
                 }
                 Generation.Result gen = null;
                 if (doDecode) {
@@ -126,7 +125,7 @@ public final class BenchCommand implements Callable<Integer> {
                 j.put("dtype", m.config().dtype());
                 j.put("backend", m.backend());
                 j.put("threads", Runtime.getRuntime().availableProcessors());
-                j.put("batch_tokens", tokensPerCall);
+                j.put("batch_tokens", prefillOpts.tokensPerCall(m.config()));
                 j.put("load_seconds", loadSeconds);
                 if (prefill != null) {
                     j.put("prefill_tokens", prefill.tokens());

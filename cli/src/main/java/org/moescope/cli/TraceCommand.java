@@ -84,8 +84,7 @@ public final class TraceCommand implements Callable<Integer> {
             Tracer.Result r;
             try (ProgressBar bar = new ProgressBar(err, "trace", total, "tok")) {
                 r = Tracer.trace(m, samples, out, meta,
-                        new Tracer.Options(saveLogits, saveRouterLogits, saveHidden,
-                                batchTokens != null ? batchTokens : Tracer.batchTokensFor(m.config())), bar::update);
+                        new Tracer.Options(saveLogits, saveRouterLogits, saveHidden, batchTokens), bar::update);
             }
             err.printf(Locale.ROOT, "traced %d samples, %d tokens in %.2f s (%.0f tokens/s)%n", samples.size(), r.tokens(),
                     r.seconds(), r.tokens() / Math.max(1e-9, r.seconds()));

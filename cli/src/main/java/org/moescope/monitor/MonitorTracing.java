@@ -98,14 +98,13 @@ public final class MonitorTracing {
                                            Integer batchTokens, boolean saveHidden, String version, long doneBefore,
                                            LongConsumer progress) {
         try (OlmoeModel model = OlmoeModel.load(e.dir(), kernels)) {
-            int perCall = batchTokens != null ? batchTokens : Tracer.batchTokensFor(model.config());
-            Tracer.Options opts = new Tracer.Options(false, false, saveHidden, perCall);
+            Tracer.Options opts = new Tracer.Options(false, false, saveHidden, batchTokens);
             LongConsumer sub = progress == null ? null : t -> progress.accept(doneBefore + t);
             Tracer.Result train = Tracer.trace(model, data.train(), routes, Map.of(
                     "moescope_version", version, "model_path", e.dir().toString(), "data_fingerprint", data.fingerprint(),
                     "checkpoint", e.name(), "step", Long.toString(e.step())), opts, sub);
             long offset = doneBefore + tokens(data.train());
-            Tracer.Options evalOpts = new Tracer.Options(false, false, false, perCall);
+            Tracer.Options evalOpts = new Tracer.Options(false, false, false, batchTokens);
             double[] test = evaluate(model, data.test(), evalOpts, progress, offset);
             offset += tokens(data.test());
             double[] validation = evaluate(model, data.validation(), evalOpts, progress, offset);

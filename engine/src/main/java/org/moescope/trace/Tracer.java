@@ -39,10 +39,18 @@ public final class Tracer {
         return Math.max(512, TOKENS_PER_EXPERT * c.numExperts() / c.numExpertsPerTok());
     }
 
-    /** What to save beyond the always-present tensors, and how many tokens to run per forward call. */
-    public record Options(boolean saveLogits, boolean saveRouterLogits, boolean saveHidden, int batchTokens) {
+    /**
+     * What to save beyond the always-present tensors, and how many tokens to run per forward call (null: the model's
+     * default, {@link #batchTokensFor}).
+     */
+    public record Options(boolean saveLogits, boolean saveRouterLogits, boolean saveHidden, Integer batchTokens) {
         public static Options defaults() {
-            return new Options(false, false, false, 512);
+            return new Options(false, false, false, null);
+        }
+
+        /** Tokens per forward call for this model. */
+        public int tokensPerCall(OlmoeConfig c) {
+            return batchTokens != null ? batchTokens : batchTokensFor(c);
         }
     }
 
@@ -82,13 +90,14 @@ public final class Tracer {
                 : new RouteFileWriter(out, dims, offsets, standardMetadata(model, samples, metadata))) {
             int first = 0;
             float[] logitBuffer = null;
+            int perCall = opts.tokensPerCall(model.config());
             while (first < n) {
                 int last = first; // exclusive
                 long tokens = 0;
                 do {
                     tokens += samples.get(last).ids().length;
                     last++;
-                } while (last < n && tokens + samples.get(last).ids().length <= opts.batchTokens());
+                } while (last < n && tokens + samples.get(last).ids().length <= perCall);
                 logitBuffer = runBatch(model, samples, first, last, dims, opts, writer, loss, correct, logitBuffer);
                 if (progress != null) {
                     progress.accept(offsets[last]);
