@@ -199,8 +199,7 @@ public final class DeviceModel implements MoeModel {
         if (logitRows != null) {
             for (int r = 0; r < logitRows.length; r++) rowsOf[logitRows[r]] = r;
         }
-        float[] out = logitRows == null ? null
-                : into != null && into.length >= (long) logitRows.length * V ? into : new float[logitRows.length * V];
+        float[] out = logitRows == null ? null : MoeModel.logitsArray(into, logitRows.length, V);
         boolean oneChunk = T <= s.tokens && !reusesRows(cacheRow, 0, T);
         Recorded rec = recorder == null || oneChunk ? null : new Recorded(L, T, H, E, K);
         int[] chunkRow = new int[s.tokens]; // logit row of each chunk logit slot

@@ -50,6 +50,11 @@ public interface MoeModel extends AutoCloseable {
      */
     float[] prefillBatch(int[][] sequences, int[] logitRows, float[] logits, RouteRecorder recorder);
 
+    /** The array prefillBatch puts rows x vocab logits in: `into` when it is large enough, else a new one. */
+    static float[] logitsArray(float[] into, int rows, int vocab) {
+        return into != null && into.length >= (long) rows * vocab ? into : new float[rows * vocab];
+    }
+
     /** prefillBatch into a new array. */
     default float[] prefillBatch(int[][] sequences, int[] logitRows, RouteRecorder recorder) {
         return prefillBatch(sequences, logitRows, null, recorder);

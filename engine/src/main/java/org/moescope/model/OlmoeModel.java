@@ -256,7 +256,7 @@ public final class OlmoeModel implements MoeModel {
         for (int r = 0; r < rows; r++) {
             kernels.rmsnorm(normed, r * H, x, logitRows[r] * H, weights.norm, H, config.rmsNormEps());
         }
-        float[] logits = into != null && into.length >= (long) rows * V ? into : new float[rows * V];
+        float[] logits = MoeModel.logitsArray(into, rows, V);
         kernels.matmul(logits, normed, rows, weights.lmHead);
         return logits;
     }
