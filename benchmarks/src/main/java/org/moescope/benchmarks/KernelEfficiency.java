@@ -30,7 +30,6 @@ import java.util.concurrent.Future;
 public final class KernelEfficiency {
     /** FMA loop iterations per thread in one peak burst: about 0.1 s at 80 GFLOP/s per core. */
     private static final int FMA_ITERATIONS = 40_000_000;
-    private static final double FMA_FLOPS_PER_ITERATION = 12 * 8 * 2;
     /** Each experts burst runs moe calls for at least this long. */
     private static final long KERNEL_BURST_NANOS = 200_000_000L;
 
@@ -98,7 +97,7 @@ public final class KernelEfficiency {
         for (Future<Float> f : running) sink += f.get();
         long nanos = System.nanoTime() - t0;
         if (sink == 42f) System.err.print(""); // keeps the result alive
-        return threads * FMA_ITERATIONS * FMA_FLOPS_PER_ITERATION / nanos;
+        return threads * FMA_ITERATIONS * (double) FmaPeakBench.FLOPS_PER_ITERATION / nanos;
     }
 
     /** GFLOP/s of moe calls over the layer, for at least KERNEL_BURST_NANOS. */
