@@ -16,7 +16,8 @@
 #        COLD=0             1 also runs, each round, moescope and HF with --warmup 0, one process per phase:
 #                           whole-process numbers, JVM start / Python imports, loading and JIT warm-up included
 #                           (users run the CLI once per job)
-#        ROOFLINE=1         0 skips bandwidth / torch matmul / JMH; "bandwidth" runs only the bandwidth probe
+#        ROOFLINE=1         0 skips bandwidth / torch matmul / JMH; "bandwidth" runs only the bandwidth probe and
+#                           DecodeEfficiency (decode against the probe, in alternation)
 #        BEFORE_JAR=path    also run `bench` from an older moescope.jar in every round (before/after)
 #        BENCH_ARGS="..."   extra arguments for `moescope bench` (and the same workload for HF)
 #        PYTHON=/work/venv/bin/python
@@ -58,6 +59,10 @@ if [[ "${ROOFLINE:-1}" != 0 ]]; then
   gcc -O3 -march=native -pthread -o "$out/bandwidth" "$root/tools/bench/bandwidth.c"
   "$out/bandwidth" "$threads" 1024 10 > "$out/bandwidth.json"
   "$out/bandwidth" 1 1024 10 > "$out/bandwidth-1thread.json"
+  # Decode against the same probe measured in alternation (the VM's bandwidth moves by 20-30% within minutes).
+  java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Dmoescope.threads="$threads" \
+    -cp "$root/benchmarks/target/benchmarks.jar" org.moescope.benchmarks.DecodeEfficiency "$model" "$out/bandwidth" 10 \
+    > "$out/decode-efficiency.json" 2> "$out/decode-efficiency.err" || echo "decode efficiency failed: $(tail -3 "$out/decode-efficiency.err")" >&2
 fi
 if [[ "${ROOFLINE:-1}" == 1 ]]; then
   echo "roofline: torch matmul, JMH kernels" >&2

@@ -86,6 +86,15 @@ def main():
               f"experts / peak median {100 * res['fraction_of_peak_median']:.0f}% (quartiles "
               f"{100 * res['fraction_of_peak_q1']:.0f}-{100 * res['fraction_of_peak_q3']:.0f}%)")
 
+    de = load(os.path.join(out, "decode-efficiency.json"))
+    if de:
+        print(f"decode measured in alternation with the bandwidth probe ({de['pairs']} pairs, {de['threads']} threads, "
+              f"{de['weight_bytes_per_token'] / 1e6:.0f} MB per token): {de['decode_gb_per_s_median']:.1f} GB/s = "
+              f"{de['decode_tokens_per_s_median']:.1f} tok/s; probe mean {de['probe_mean_gb_per_s_median']:.1f}, best "
+              f"{de['probe_best_gb_per_s_median']:.1f} GB/s; decode / probe mean median "
+              f"{100 * de['fraction_of_probe_mean_median']:.0f}% (quartiles {100 * de['fraction_of_probe_mean_q1']:.0f}-"
+              f"{100 * de['fraction_of_probe_mean_q3']:.0f}%), / best {100 * de['fraction_of_probe_best_median']:.0f}%")
+
     model, ratios_p, ratios_d, mem, hf_mem = None, [], [], [], []
     rows = []
     for r in rounds:

@@ -112,12 +112,12 @@ public final class KernelEfficiency {
         return (double) calls * l.flopsPerCall() / (t - t0);
     }
 
-    private static double median(double[] v) {
+    static double median(double[] v) {
         return quantile(v, 0.5);
     }
 
     /** Linear interpolation between order statistics. */
-    private static double quantile(double[] v, double q) {
+    static double quantile(double[] v, double q) {
         double[] s = v.clone();
         Arrays.sort(s);
         double pos = q * (s.length - 1);
