@@ -76,7 +76,7 @@ if [[ "${ROOFLINE:-1}" == 1 ]]; then
   "${jmh[@]}" -jvmArgsAppend "$jvm_args" -rff "$out/jmh-experts.json" ExpertsBench > "$out/jmh-experts.txt"
   # Experts against the FMA peak measured in alternation (the VM's FMA rate swings by up to 2x between runs).
   java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Dmoescope.threads="$threads" \
-    -cp "$root/benchmarks/target/benchmarks.jar" org.moescope.benchmarks.KernelEfficiency 15 512 \
+    -cp "$root/benchmarks/target/benchmarks.jar" org.moescope.benchmarks.KernelEfficiency 15 0 \
     > "$out/kernel-efficiency.json" 2> "$out/kernel-efficiency.err"
 fi
 

@@ -80,7 +80,7 @@ def main():
         pass
     eff = load(os.path.join(out, "kernel-efficiency.json"))
     for res in (eff or {}).get("results", []):
-        print(f"expert matmuls {res['shape']} x {eff['tokens']} tokens, measured in alternation with the FMA peak "
+        print(f"expert matmuls {res['shape']} x {res.get('tokens', eff.get('tokens'))} tokens, measured in alternation with the FMA peak "
               f"({eff['pairs']} pairs, {eff['threads']} threads): {res['experts_gflops_median']:.1f} GFLOP/s, peak "
               f"{res['fma_peak_gflops_median']:.1f} (range {res['fma_peak_gflops_min']:.0f}-{res['fma_peak_gflops_max']:.0f}); "
               f"experts / peak median {100 * res['fraction_of_peak_median']:.0f}% (quartiles "

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.moescope.kernels.VectorKernels;
+import org.moescope.trace.Tracer;
 
 import java.lang.foreign.Arena;
 import java.util.ArrayList;
@@ -24,21 +25,24 @@ import java.util.concurrent.Future;
  * bursts on either side of it, and the median of those ratios is reported.
  *
  * <p>Usage: java --add-modules jdk.incubator.vector -Dmoescope.threads=T -cp benchmarks.jar
- * org.moescope.benchmarks.KernelEfficiency [pairs] [tokens] [shape ...]; prints JSON. Threads: moescope.threads
- * (the kernels' pool), the same count runs the FMA loop.
+ * org.moescope.benchmarks.KernelEfficiency [pairs] [tokens] [shape ...]; prints JSON. tokens 0 (the default) gives
+ * each shape the batch a trace would use (Tracer.batchTokensFor: 512 for the mini shape, 1,024 for OLMoE-1B-7B's).
+ * Threads: moescope.threads (the kernels' pool), the same count runs the FMA loop.
  */
 public final class KernelEfficiency {
     /** FMA loop iterations per thread in one peak burst: about 0.1 s at 80 GFLOP/s per core. */
     private static final int FMA_ITERATIONS = 40_000_000;
     /** Each experts burst runs moe calls for at least this long. */
     private static final long KERNEL_BURST_NANOS = 200_000_000L;
+    /** Experts per token, as in OLMoE. */
+    private static final int K = 8;
 
     private KernelEfficiency() {
     }
 
     public static void main(String[] args) throws Exception {
         int pairs = args.length > 0 ? Integer.parseInt(args[0]) : 20;
-        int tokens = args.length > 1 ? Integer.parseInt(args[1]) : 512;
+        int tokensArg = args.length > 1 ? Integer.parseInt(args[1]) : 0;
         List<String> shapes = args.length > 2 ? Arrays.asList(args).subList(2, args.length)
                 : List.of("32x1024x512", "64x2048x1024");
         VectorKernels kernels = new VectorKernels();
@@ -47,12 +51,12 @@ public final class KernelEfficiency {
         ObjectNode root = json.createObjectNode();
         root.put("threads", threads);
         root.put("pairs", pairs);
-        root.put("tokens", tokens);
         ArrayNode results = root.putArray("results");
         ExecutorService fmaThreads = Executors.newFixedThreadPool(threads);
         try (Arena arena = Arena.ofShared()) {
             for (String shape : shapes) {
-                ExpertsLayer layer = ExpertsLayer.create(arena, shape, tokens, 8);
+                int tokens = tokensArg > 0 ? tokensArg : Tracer.batchTokensFor(Integer.parseInt(shape.split("x")[0]), K);
+                ExpertsLayer layer = ExpertsLayer.create(arena, shape, tokens, K);
                 float[] out = new float[tokens * layer.hidden()];
                 // Warm-up: both loops compiled by C2 before anything counts.
                 for (int i = 0; i < 3; i++) {
@@ -68,6 +72,7 @@ public final class KernelEfficiency {
                 }
                 ObjectNode r = results.addObject();
                 r.put("shape", shape);
+                r.put("tokens", tokens);
                 r.put("experts_gflops_median", median(moe));
                 r.put("fma_peak_gflops_median", median(fma));
                 r.put("fraction_of_peak_median", median(ratio));

@@ -10,6 +10,7 @@ import org.moescope.model.Sampler;
 import org.moescope.trace.Sample;
 import org.moescope.trace.Tracer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -50,8 +51,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--decode-tokens", defaultValue = "32", description = "Tokens to decode (default: ${DEFAULT-VALUE}).")
     int decodeTokens;
 
-    @Option(names = "--batch-tokens", description = "Prefill tokens per forward call (default: about 128 tokens per expert, at least 512: 512 for 32 experts top-8, 1024 for OLMoE-1B-7B).")
-    Integer batchTokens;
+    @Mixin
+    ModelOptions.BatchTokens batchTokens;
 
     /** What to time. One phase per process is how a whole-process time compares with another tool's process. */
     enum Phase { prefill, decode }
@@ -66,25 +67,23 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the random token ids.")
     long seed;
 
-    @Option(names = "--backend", defaultValue = "auto", description = "cpu | tornado | auto: auto runs on TornadoVM when it has a device, else on the CPU (default: ${DEFAULT-VALUE}).")
-    String backend;
+    @Mixin
+    ModelOptions.Backend backend;
 
     @Override
     public Integer call() throws IOException {
         if (samples < 1 || sampleTokens < 2 || decodeTokens < 1 || promptTokens < 1 || warmup < 0) {
             throw new BadInputException("--samples, --decode-tokens, --prompt-tokens must be >= 1, --sample-tokens >= 2, --warmup >= 0");
         }
-        if (batchTokens != null && batchTokens < 1) {
-            throw new BadInputException("--batch-tokens must be at least 1");
-        }
+        Integer tokensPerCall = batchTokens.checked();
         if (phases.isEmpty()) {
             throw new BadInputException("--phases: name at least one of prefill, decode");
         }
         var err = spec.commandLine().getErr();
         long t0 = System.nanoTime();
-        try (MoeModel m = Engines.load(model, backend, err)) {
+        try (MoeModel m = Engines.load(model, backend.name, err)) {
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
-            Tracer.Options prefillOpts = new Tracer.Options(false, false, false, batchTokens);
+            Tracer.Options prefillOpts = new Tracer.Options(false, false, false, tokensPerCall);
             int vocab = m.config().vocabSize();
             SplittableRandom rnd = new SplittableRandom(seed);
             List<Sample> batch = new ArrayList<>();

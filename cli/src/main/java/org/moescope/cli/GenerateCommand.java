@@ -10,6 +10,7 @@ import org.moescope.trace.Sample;
 import org.moescope.trace.Tracer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -71,8 +72,8 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--routes", description = "Also write the routes of prompt + generated text to this route file.")
     Path routes;
 
-    @Option(names = "--backend", defaultValue = "auto", description = "cpu | tornado | auto: auto runs on TornadoVM when it has a device, else on the CPU (default: ${DEFAULT-VALUE}).")
-    String backend;
+    @Mixin
+    ModelOptions.Backend backend;
 
     @Override
     public Integer call() {
@@ -84,7 +85,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (minP < 0 || minP >= 1) throw new BadInputException("--min-p must be in [0, 1)");
         if (repeatPenalty <= 0) throw new BadInputException("--repeat-penalty must be > 0");
         if (topK < 0) throw new BadInputException("--top-k must be >= 0");
-        try (MoeModel m = Engines.load(model, backend, err)) {
+        try (MoeModel m = Engines.load(model, backend.name, err)) {
             int vocab = m.config().vocabSize();
             Tokenizer tok = prompt.text != null || tokenizer != null ? Engines.tokenizer(model, tokenizer) : null;
             if (prompt.text != null && tok == null) {

@@ -13,6 +13,7 @@ import org.moescope.monitor.Scores;
 import org.moescope.trace.Sample;
 import org.moescope.trace.SampleReader;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -96,8 +97,8 @@ public final class MonitorCommand implements Callable<Integer> {
                     + "auto (when they take <= 200 MB per checkpoint), on, off (default: ${DEFAULT-VALUE}).")
     String effectiveDimension;
 
-    @Option(names = "--batch-tokens", description = "Tokens per forward call (default: about 128 tokens per expert, at least 512: 512 for 32 experts top-8, 1024 for OLMoE-1B-7B).")
-    Integer batchTokens;
+    @Mixin
+    ModelOptions.BatchTokens batchTokens;
 
     @Override
     public Integer call() throws IOException {
@@ -120,8 +121,9 @@ public final class MonitorCommand implements Callable<Integer> {
         if (targetFraction.length != 2 || targetFraction[0] > targetFraction[1]) {
             throw new BadInputException("--target-fraction takes LOW,HIGH with LOW <= HIGH");
         }
-        if ((batchTokens != null && batchTokens < 1) || maxPairs < 1 || movingAverage < 1) {
-            throw new BadInputException("--batch-tokens, --max-pairs and --moving-average must be >= 1");
+        Integer tokensPerCall = batchTokens.checked();
+        if (maxPairs < 1 || movingAverage < 1) {
+            throw new BadInputException("--max-pairs and --moving-average must be >= 1");
         }
         Checkpoints series = Checkpoints.resolve(checkpoints);
         int vocab;
@@ -153,7 +155,7 @@ public final class MonitorCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         List<MonitorTracing.CheckpointData> traced;
         try (ProgressBar bar = new ProgressBar(err, "monitor: tracing " + series.entries().size() + " checkpoints", total, "tok")) {
-            traced = MonitorTracing.run(series, tracingData, out, new VectorKernels(), batchTokens, saveHidden, Main.VERSION,
+            traced = MonitorTracing.run(series, tracingData, out, new VectorKernels(), tokensPerCall, saveHidden, Main.VERSION,
                     bar::update);
         }
         long resumed = traced.stream().filter(MonitorTracing.CheckpointData::resumed).count();

@@ -7,6 +7,7 @@ import org.moescope.trace.SampleReader;
 import org.moescope.trace.Tracer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -53,20 +54,18 @@ public final class TraceCommand implements Callable<Integer> {
     @Option(names = "--save-hidden", description = "Also store each sample's mean MoE-input hidden state [N, L, H].")
     boolean saveHidden;
 
-    @Option(names = "--batch-tokens", description = "Tokens per forward call (default: about 128 tokens per expert, at least 512: 512 for 32 experts top-8, 1024 for OLMoE-1B-7B).")
-    Integer batchTokens;
+    @Mixin
+    ModelOptions.BatchTokens batchTokens;
 
-    @Option(names = "--backend", defaultValue = "auto", description = "cpu | tornado | auto: auto runs on TornadoVM when it has a device, else on the CPU (default: ${DEFAULT-VALUE}).")
-    String backend;
+    @Mixin
+    ModelOptions.Backend backend;
 
     @Override
     public Integer call() {
         var err = spec.commandLine().getErr();
         var stdout = spec.commandLine().getOut();
-        if (batchTokens != null && batchTokens < 1) {
-            throw new BadInputException("--batch-tokens must be at least 1");
-        }
-        try (MoeModel m = Engines.load(model, backend, err)) {
+        Integer tokensPerCall = batchTokens.checked();
+        try (MoeModel m = Engines.load(model, backend.name, err)) {
             List<Sample> samples;
             String dataPath;
             if (input.tokens != null) {
@@ -84,7 +83,7 @@ public final class TraceCommand implements Callable<Integer> {
             Tracer.Result r;
             try (ProgressBar bar = new ProgressBar(err, "trace", total, "tok")) {
                 r = Tracer.trace(m, samples, out, meta,
-                        new Tracer.Options(saveLogits, saveRouterLogits, saveHidden, batchTokens), bar::update);
+                        new Tracer.Options(saveLogits, saveRouterLogits, saveHidden, tokensPerCall), bar::update);
             }
             err.printf(Locale.ROOT, "traced %d samples, %d tokens in %.2f s (%.0f tokens/s)%n", samples.size(), r.tokens(),
                     r.seconds(), r.tokens() / Math.max(1e-9, r.seconds()));

@@ -8,14 +8,13 @@ import org.moescope.routing.RouteFile;
 import org.moescope.routing.RouteFileWriter;
 import org.moescope.safetensors.SafetensorsWriter;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import static org.moescope.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -24,15 +23,6 @@ class BoundCommandTest {
     @TempDir
     Path dir;
 
-    private record Outcome(int status, String out, String err) {
-    }
-
-    private static Outcome run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int status = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Outcome(status, out.toString(), err.toString());
-    }
 
     /** The 2×2 hand case of GeneralizationBoundTest: H = [[2,1],[1,2]], y = f = (1, 0), one test point. */
     private Path handFile(boolean withTargets) {
@@ -53,7 +43,7 @@ class BoundCommandTest {
 
     @Test
     void jsonHasTheDocumentedKeysAndHandValues() throws Exception {
-        Outcome o = run("bound", "--input", handFile(true).toString(), "--kernel", "linear", "--lambda", "1",
+        CliRun o = run("bound", "--input", handFile(true).toString(), "--kernel", "linear", "--lambda", "1",
                 "--sigma", "0.5", "--delta", String.valueOf(Math.exp(-1)), "--json");
         assertEquals(0, o.status(), o.err());
         JsonNode j = new ObjectMapper().readTree(o.out());
@@ -73,7 +63,7 @@ class BoundCommandTest {
 
     @Test
     void missingTargetsAreFlagged() throws Exception {
-        Outcome o = run("bound", "--input", handFile(false).toString(), "--json");
+        CliRun o = run("bound", "--input", handFile(false).toString(), "--json");
         assertEquals(0, o.status(), o.err());
         JsonNode j = new ObjectMapper().readTree(o.out());
         assertEquals("y", j.get("in_sample_target").asText());
@@ -84,7 +74,7 @@ class BoundCommandTest {
 
     @Test
     void tableIsTheDefault() {
-        Outcome o = run("bound", "--input", handFile(true).toString(), "--lambda", "0.5", "--lambda-relative");
+        CliRun o = run("bound", "--input", handFile(true).toString(), "--lambda", "0.5", "--lambda-relative");
         assertEquals(0, o.status(), o.err());
         assertTrue(o.out().contains("d_eff"), o.out());
         assertTrue(o.out().contains("population risk"), o.out());
@@ -98,15 +88,15 @@ class BoundCommandTest {
                 SafetensorsWriter.floats("X", new long[] {3, 2}, new float[6]),
                 SafetensorsWriter.floats("G", new long[] {2, 1}, new float[] {1, 1}),
                 SafetensorsWriter.floats("y", new long[] {3}, new float[3])));
-        Outcome o = run("bound", "--input", file.toString());
+        CliRun o = run("bound", "--input", file.toString());
         assertEquals(Main.EXIT_BAD_INPUT, o.status());
         assertEquals("moescope: " + file + ": tensor G has 2 rows but y has 3\n", o.err().replace("\r\n", "\n"));
 
-        Outcome none = run("bound");
+        CliRun none = run("bound");
         assertEquals(Main.EXIT_BAD_INPUT, none.status());
         assertTrue(none.err().contains("give exactly one of --input FILE, --routes FILE --layer L, --synthetic"), none.err());
 
-        Outcome kernel = run("bound", "--input", handFile(true).toString(), "--kernel", "rbf");
+        CliRun kernel = run("bound", "--input", handFile(true).toString(), "--kernel", "rbf");
         assertEquals(Main.EXIT_BAD_INPUT, kernel.status());
         assertTrue(kernel.err().contains("unknown kernel 'rbf'"), kernel.err());
     }
@@ -128,7 +118,7 @@ class BoundCommandTest {
             }
             w.commit();
         }
-        Outcome o = run("bound", "--routes", routes.toString(), "--layer", "1", "--lambda-relative", "--json");
+        CliRun o = run("bound", "--routes", routes.toString(), "--layer", "1", "--lambda-relative", "--json");
         assertEquals(0, o.status(), o.err());
         JsonNode j = new ObjectMapper().readTree(o.out());
         assertEquals(3, j.get("n").asInt());
@@ -136,7 +126,7 @@ class BoundCommandTest {
         assertEquals("loss", j.get("y_source").asText());
         assertEquals(2, j.get("warnings").size());
 
-        Outcome noLayer = run("bound", "--routes", routes.toString());
+        CliRun noLayer = run("bound", "--routes", routes.toString());
         assertEquals(Main.EXIT_BAD_INPUT, noLayer.status());
         assertTrue(noLayer.err().contains("--routes needs --layer"), noLayer.err());
     }
@@ -144,7 +134,7 @@ class BoundCommandTest {
     @Test
     void syntheticSweepWritesItsFiles() throws Exception {
         Path out = dir.resolve("sweep");
-        Outcome o = run("bound", "--synthetic", "--out", out.toString(), "--n", "30", "--n-test", "40", "--dim", "8",
+        CliRun o = run("bound", "--synthetic", "--out", out.toString(), "--n", "30", "--n-test", "40", "--dim", "8",
                 "--experts", "4", "--clusters", "2", "--seeds", "3", "--temperatures", "0.2,2", "--json");
         assertEquals(0, o.status(), o.err());
         JsonNode j = new ObjectMapper().readTree(o.out());

@@ -3,12 +3,11 @@ package org.moescope.cli;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static org.moescope.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -21,34 +20,25 @@ class TokenizeCommandTest {
     @TempDir
     Path dir;
 
-    private record Outcome(int status, String out, String err) {
-    }
-
-    private static Outcome run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int status = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Outcome(status, out.toString(), err.toString());
-    }
 
     @Test
     void encodesEachTextOnItsOwnLine() {
         // Expected ids and tokens: HF tokenizers on the same file (synthetic-golden.jsonl).
-        Outcome o = run("tokenize", "--tokenizer", SYNTHETIC.toString(), "Hello world", "Hi  Hello");
+        CliRun o = run("tokenize", "--tokenizer", SYNTHETIC.toString(), "Hello world", "Hi  Hello");
         assertEquals(0, o.status(), o.err());
         assertEquals("[39,68,320,78,265,272,75,67]\n[39,72,338,39,68,320,78]\n", o.out());
-        Outcome t = run("tokenize", "--tokenizer", SYNTHETIC.toString(), "--tokens", "Hello world");
+        CliRun t = run("tokenize", "--tokenizer", SYNTHETIC.toString(), "--tokens", "Hello world");
         assertEquals(0, t.status(), t.err());
         assertEquals("[\"H\",\"e\",\"ll\",\"o\",\"Ġw\",\"or\",\"l\",\"d\"]\n", t.out());
     }
 
     @Test
     void decodesIdArrays() {
-        Outcome o = run("tokenize", "--tokenizer", SYNTHETIC.toString(), "--decode", "[39,68,320,78,265,272,75,67]",
+        CliRun o = run("tokenize", "--tokenizer", SYNTHETIC.toString(), "--decode", "[39,68,320,78,265,272,75,67]",
                 "[]", "[335, 39]");
         assertEquals(0, o.status(), o.err());
         assertEquals("Hello world\n\n<|endoftext|>H\n", o.out());
-        Outcome skip = run("tokenize", "--tokenizer", SYNTHETIC.toString(), "--decode", "--skip-special", "[335,39]");
+        CliRun skip = run("tokenize", "--tokenizer", SYNTHETIC.toString(), "--decode", "--skip-special", "[335,39]");
         assertEquals("H\n", skip.out());
     }
 
@@ -57,7 +47,7 @@ class TokenizeCommandTest {
         Files.copy(SYNTHETIC, dir.resolve("tokenizer.json"));
         Path text = dir.resolve("text.txt");
         Files.writeString(text, "Hello world", StandardCharsets.UTF_8);
-        Outcome o = run("tokenize", "--model", dir.toString(), "--file", text.toString());
+        CliRun o = run("tokenize", "--model", dir.toString(), "--file", text.toString());
         assertEquals(0, o.status(), o.err());
         assertEquals("[39,68,320,78,265,272,75,67]\n", o.out());
     }
@@ -67,7 +57,7 @@ class TokenizeCommandTest {
         Path olmoe = Path.of("..", "..", "shared", "fixtures", "olmoe-1b-7b-0924-tokenizer.json").toAbsolutePath()
                 .normalize();
         assumeTrue(Files.isRegularFile(olmoe), "skipped: " + olmoe + " not found (shared fixtures)");
-        Outcome o = run("tokenize", "--tokenizer", olmoe.toString(), "A sample test", "Hi  Hello");
+        CliRun o = run("tokenize", "--tokenizer", olmoe.toString(), "A sample test", "Hi  Hello");
         assertEquals(0, o.status(), o.err());
         assertEquals("[34,3410,1071]\n[12764,50276,12092]\n", o.out());
     }
@@ -90,12 +80,12 @@ class TokenizeCommandTest {
         assertBad("element 1", "tokenize", "--tokenizer", tok, "--decode", "[1, \"a\"]");
         assertBad("nothing to do", "tokenize", "--tokenizer", tok);
         assertBad("do not go together", "tokenize", "--tokenizer", tok, "--decode", "--tokens", "[1]");
-        Outcome both = run("tokenize", "--tokenizer", tok, "--model", dir.toString(), "x");
+        CliRun both = run("tokenize", "--tokenizer", tok, "--model", dir.toString(), "x");
         assertEquals(2, both.status());
     }
 
     private static void assertBad(String expected, String... args) {
-        Outcome o = run(args);
+        CliRun o = run(args);
         assertEquals(2, o.status(), () -> String.join(" ", args) + " -> " + o.err());
         assertEquals("", o.out());
         assertTrue(o.err().startsWith("moescope: ") && o.err().contains(expected), o.err());

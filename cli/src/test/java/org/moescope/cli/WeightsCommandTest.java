@@ -6,14 +6,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 
+import static org.moescope.cli.CliRun.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,17 +21,8 @@ class WeightsCommandTest {
     @TempDir
     Path dir;
 
-    private record Outcome(int status, String out, String err) {
-    }
 
-    private static Outcome run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int status = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-        return new Outcome(status, out.toString(), err.toString());
-    }
-
-    private static void assertOneLineError(Outcome o, String fragment) {
+    private static void assertOneLineError(CliRun o, String fragment) {
         assertEquals(Main.EXIT_BAD_INPUT, o.status(), o.err());
         assertEquals(1, o.err().lines().count(), o.err());
         assertTrue(o.err().contains(fragment), "expected '" + fragment + "' in " + o.err());
@@ -49,7 +39,7 @@ class WeightsCommandTest {
 
     private Path init(String name, int seed, String dtype) throws IOException {
         Path out = dir.resolve(name);
-        Outcome o = run("weights", "init", "--config", config().toString(), "--out", out.toString(), "--seed",
+        CliRun o = run("weights", "init", "--config", config().toString(), "--out", out.toString(), "--seed",
                 Integer.toString(seed), "--dtype", dtype, "--max-shard-size", "8KB");
         assertEquals(0, o.status(), o.err());
         assertTrue(o.out().startsWith("wrote " + out), o.out());
@@ -59,25 +49,25 @@ class WeightsCommandTest {
     @Test
     void initInspectVerifyConvertRoundTrip() throws IOException {
         Path a = init("a", 1, "f32");
-        Outcome inspect = run("weights", "inspect", a.toString());
+        CliRun inspect = run("weights", "inspect", a.toString());
         assertEquals(0, inspect.status(), inspect.err());
         assertTrue(inspect.out().contains("architecture  olmoe") && inspect.out().contains("active per token"),
                 inspect.out());
-        Outcome json = run("weights", "inspect", "--json", a.toString());
+        CliRun json = run("weights", "inspect", "--json", a.toString());
         JsonNode parsed = new ObjectMapper().readTree(json.out());
         assertTrue(parsed.get("parameters").get("active_per_token").longValue() < parsed.get("parameters").get("total").longValue());
         assertEquals(parsed.get("parameters").get("total"), parsed.get("parameters").get("expected_from_config"));
 
-        Outcome verify = run("weights", "verify", "--write-manifest", a.toString());
+        CliRun verify = run("weights", "verify", "--write-manifest", a.toString());
         assertEquals(0, verify.status(), verify.out() + verify.err());
         assertTrue(verify.out().contains("shapes checked against config.json") && verify.out().endsWith("OK\n"),
                 verify.out());
         assertTrue(Files.exists(a.resolve("SHA256SUMS")));
-        Outcome again = run("weights", "verify", a.toString());
+        CliRun again = run("weights", "verify", a.toString());
         assertTrue(again.out().contains("files checked"), again.out());
 
         Path b = dir.resolve("b");
-        Outcome convert = run("weights", "convert", a.toString(), "--dtype", "bf16", "--out", b.toString());
+        CliRun convert = run("weights", "convert", a.toString(), "--dtype", "bf16", "--out", b.toString());
         assertEquals(0, convert.status(), convert.err());
         assertTrue(convert.out().contains("converted to bfloat16"), convert.out());
         assertEquals(0, run("weights", "verify", b.toString()).status());
@@ -98,7 +88,7 @@ class WeightsCommandTest {
             // the last 4 bytes of the shard are the last element of its last tensor: make it a NaN
             ch.write(java.nio.ByteBuffer.wrap(new byte[] {0, 0, (byte) 0xC0, 0x7F}), Files.size(shard) - 4);
         }
-        Outcome o = run("weights", "verify", a.toString());
+        CliRun o = run("weights", "verify", a.toString());
         assertOneLineError(o, "verification failed with 2 error(s)");
         assertTrue(o.out().contains("error [values]") && o.out().contains("1 NaN and 0 Inf"), o.out());
         assertTrue(o.out().contains("error [manifest] " + shard.getFileName()), o.out());
@@ -110,13 +100,13 @@ class WeightsCommandTest {
         Path b = init("step-2", 2, "bf16");
         Path c = init("step-3", 3, "f32");
         Path report = dir.resolve("report");
-        Outcome pair = run("weights", "diff", a.toString(), b.toString(), "--out", report.toString());
+        CliRun pair = run("weights", "diff", a.toString(), b.toString(), "--out", report.toString());
         assertEquals(0, pair.status(), pair.err());
         assertTrue(pair.out().contains("router") && pair.out().contains("by layer"), pair.out());
         for (String f : List.of("diff.csv", "diff-groups.csv", "diff.png")) {
             assertTrue(Files.size(report.resolve(f)) > 0, f);
         }
-        Outcome series = run("weights", "diff", "--series", a.toString(), b.toString(), c.toString(), "--out",
+        CliRun series = run("weights", "diff", "--series", a.toString(), b.toString(), c.toString(), "--out",
                 report.toString());
         assertEquals(0, series.status(), series.err());
         assertTrue(series.out().contains("parameter dynamics over 3 checkpoints"), series.out());
@@ -134,10 +124,10 @@ class WeightsCommandTest {
         }
         assertTrue(models.size() >= 3, models.toString());
         for (Path m : models) {
-            Outcome v = run("weights", "verify", m.toString());
+            CliRun v = run("weights", "verify", m.toString());
             assertEquals(0, v.status(), m + ": " + v.out() + v.err());
             assertTrue(v.out().contains("shapes checked against config.json"), v.out());
-            Outcome i = run("weights", "inspect", "--json", m.toString());
+            CliRun i = run("weights", "inspect", "--json", m.toString());
             JsonNode j = new ObjectMapper().readTree(i.out());
             assertEquals(j.get("parameters").get("expected_from_config"), j.get("parameters").get("total"), m.toString());
         }

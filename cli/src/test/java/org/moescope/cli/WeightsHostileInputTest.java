@@ -4,8 +4,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,16 +30,9 @@ class WeightsHostileInputTest {
     @TempDir
     Path tmp;
 
-    private record Outcome(int status, String out, String err) {
-    }
-
-    private static Outcome run(List<String> args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int status = assertTimeoutPreemptively(Duration.ofSeconds(20),
-                () -> Main.run(args.toArray(String[]::new), new PrintWriter(out, true), new PrintWriter(err, true)),
+    private static CliRun run(List<String> args) {
+        return assertTimeoutPreemptively(Duration.ofSeconds(20), () -> CliRun.run(args.toArray(String[]::new)),
                 () -> "hung: " + args);
-        return new Outcome(status, out.toString(), err.toString());
     }
 
     private static Map<String, String> cases() throws IOException {
@@ -97,7 +88,7 @@ class WeightsHostileInputTest {
                 Files.copy(file, bad.resolve("model.safetensors"));
             }
             for (List<String> args : commands(bad, file, good, caseNo)) {
-                Outcome o = run(args);
+                CliRun o = run(args);
                 String what = c.getKey() + " via " + args.subList(0, 2) + ": " + o.err();
                 assertEquals(Main.EXIT_BAD_INPUT, o.status(), what);
                 List<String> lines = o.err().lines().toList();

@@ -36,7 +36,12 @@ public final class Tracer {
      * mini shape (32 experts, top-8), 1,024 for OLMoE-1B-7B (64, top-8).
      */
     public static int batchTokensFor(OlmoeConfig c) {
-        return Math.max(512, TOKENS_PER_EXPERT * c.numExperts() / c.numExpertsPerTok());
+        return batchTokensFor(c.numExperts(), c.numExpertsPerTok());
+    }
+
+    /** {@link #batchTokensFor(OlmoeConfig)} for a layer of `experts` experts, `expertsPerToken` per token. */
+    public static int batchTokensFor(int experts, int expertsPerToken) {
+        return Math.max(512, TOKENS_PER_EXPERT * experts / expertsPerToken);
     }
 
     /**
