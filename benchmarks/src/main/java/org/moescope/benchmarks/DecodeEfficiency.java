@@ -29,7 +29,7 @@ import java.util.SplittableRandom;
  * <p>The probe is tools/bench/bandwidth.c (plain C, AVX2 loads, `threads` threads), run as a child process for each
  * burst: `PROBE threads 512 5` reads a fresh 512 MiB buffer five times. Bytes per token are those of the checkpoint's
  * tensors one step reads: all of attention, the routers, the final norm and lm_head, and top-k / experts of the
- * expert tensors (one embedding row is left out).
+ * expert tensors (one embedding row is left out). The same count as tools/bench/summarize.py's.
  *
  * <p>Usage: java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Dmoescope.threads=T -cp
  * benchmarks.jar org.moescope.benchmarks.DecodeEfficiency MODEL_DIR PROBE [pairs]; prints JSON.
@@ -99,14 +99,14 @@ public final class DecodeEfficiency {
 
     /**
      * Bytes of the checkpoint's tensors one decode step reads. Expert tensors (names containing ".experts.") count
-     * top-k / experts of their size, the embedding table none (one row of it is read).
+     * top-k / experts of their size, the embedding table none (one row of it is read) unless lm_head is tied to it.
      */
     static long bytesPerToken(Checkpoint checkpoint, OlmoeConfig config) {
         double bytes = 0;
         double expertShare = (double) config.numExpertsPerTok() / config.numExperts();
         for (String name : checkpoint.tensorNames()) {
             long size = checkpoint.info(name).byteSize();
-            if (name.contains("embed_tokens")) continue;
+            if (name.contains("embed_tokens") && !config.tieWordEmbeddings()) continue; // tied: it is lm_head too
             bytes += name.contains(".experts.") ? size * expertShare : size;
         }
         return Math.round(bytes);
