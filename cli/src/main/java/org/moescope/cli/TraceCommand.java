@@ -82,8 +82,9 @@ public final class TraceCommand implements Callable<Integer> {
             long total = samples.stream().mapToLong(s -> s.ids().length).sum();
             Tracer.Result r;
             try (ProgressBar bar = new ProgressBar(err, "trace", total, "tok")) {
-                r = Tracer.trace(m, samples, out, meta,
-                        new Tracer.Options(saveLogits, saveRouterLogits, saveHidden, tokensPerCall), bar::update);
+                r = Tracer.traceResumable(m, samples, out, meta,
+                        new Tracer.Options(saveLogits, saveRouterLogits, saveHidden, tokensPerCall), bar::update,
+                        err::println);
             }
             err.printf(Locale.ROOT, "traced %d samples, %d tokens in %.2f s (%.0f tokens/s)%n", samples.size(), r.tokens(),
                     r.seconds(), r.tokens() / Math.max(1e-9, r.seconds()));

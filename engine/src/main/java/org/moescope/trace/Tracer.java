@@ -9,6 +9,7 @@ import org.moescope.model.RouteRecorder;
 import org.moescope.routing.RouteFile;
 import org.moescope.routing.RouteFileWriter;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 
 /**
@@ -62,6 +64,7 @@ public final class Tracer {
     /**
      * @param loss    (N) mean next-token NLL per sample, NaN for one-token samples
      * @param correct (N) true when every predicted token from loss_start on is the argmax
+     * @param tokens  tokens run by this call (a resumed trace leaves out those an earlier run did)
      */
     public record Result(float[] loss, boolean[] correct, long tokens, double seconds) {
     }
@@ -80,6 +83,25 @@ public final class Tracer {
      */
     public static Result trace(MoeModel model, List<Sample> samples, Path out, Map<String, String> metadata,
                                Options opts, LongConsumer progress) {
+        return run(model, samples, out, metadata, opts, progress, false, null);
+    }
+
+    /**
+     * As {@link #trace}, but an interrupted run can be continued: the unfinished route file stays beside out as
+     * ".NAME.partial" (RouteFileWriter.resumable) with a log of the finished samples, ".NAME.progress" (TraceLog).
+     * Called again with the same model, samples, metadata and options, it goes on after the last finished batch and
+     * returns what an uninterrupted run would; otherwise it starts over. Batches are formed from the first unfinished
+     * sample exactly as an uninterrupted run forms them, so even the order of every sum is the same.
+     *
+     * @param notes receives one line when a partial run is continued or discarded; may be null
+     */
+    public static Result traceResumable(MoeModel model, List<Sample> samples, Path out, Map<String, String> metadata,
+                                        Options opts, LongConsumer progress, Consumer<String> notes) {
+        return run(model, samples, out, metadata, opts, progress, true, notes);
+    }
+
+    private static Result run(MoeModel model, List<Sample> samples, Path out, Map<String, String> metadata,
+                              Options opts, LongConsumer progress, boolean resumable, Consumer<String> notes) {
         long startNs = System.nanoTime();
         OlmoeConfig c = model.config();
         int n = samples.size();
@@ -91,9 +113,34 @@ public final class Tracer {
                 c.vocabSize(), c.hiddenSize(), opts.saveRouterLogits(), opts.saveLogits(), opts.saveHidden());
         float[] loss = new float[n];
         boolean[] correct = new boolean[n];
+        Map<String, String> meta = standardMetadata(model, samples, metadata);
+        boolean resume = resumable && out != null;
+        int first = 0;
+        TraceLog log = null;
         try (RouteFileWriter writer = out == null ? null
-                : new RouteFileWriter(out, dims, offsets, standardMetadata(model, samples, metadata))) {
-            int first = 0;
+                : resume ? RouteFileWriter.resumable(out, dims, offsets, meta)
+                : new RouteFileWriter(out, dims, offsets, meta)) {
+            if (resume) {
+                Path logPath = TraceLog.pathFor(out);
+                if (writer.reopened()) {
+                    TraceLog.Done done = TraceLog.read(logPath, loss, correct);
+                    first = done.done();
+                    log = TraceLog.resume(logPath, done.validBytes());
+                    if (notes != null) {
+                        notes.accept("resuming " + out + ": " + first + " of " + n + " samples were traced by an earlier run");
+                    }
+                } else {
+                    if (notes != null && Files.exists(logPath)) {
+                        notes.accept("starting " + out + " over: the unfinished run beside it had other samples, "
+                                + "model or options");
+                    }
+                    log = TraceLog.start(logPath);
+                }
+            }
+            long resumedTokens = offsets[first];
+            if (progress != null && first > 0) {
+                progress.accept(offsets[first]);
+            }
             float[] logitBuffer = null;
             int perCall = opts.tokensPerCall(model.config());
             while (first < n) {
@@ -104,6 +151,10 @@ public final class Tracer {
                     last++;
                 } while (last < n && tokens + samples.get(last).ids().length <= perCall);
                 logitBuffer = runBatch(model, samples, first, last, dims, opts, writer, loss, correct, logitBuffer);
+                if (log != null) {
+                    writer.sync();
+                    log.append(first, last, loss, correct);
+                }
                 if (progress != null) {
                     progress.accept(offsets[last]);
                 }
@@ -112,8 +163,16 @@ public final class Tracer {
             if (writer != null) {
                 writer.commit();
             }
+            if (log != null) {
+                log.delete();
+                log = null;
+            }
+            return new Result(loss, correct, offsets[n] - resumedTokens, (System.nanoTime() - startNs) / 1e9);
+        } finally {
+            if (log != null) {
+                log.close();
+            }
         }
-        return new Result(loss, correct, offsets[n], (System.nanoTime() - startNs) / 1e9);
     }
 
     /**

@@ -1,5 +1,9 @@
 package org.moescope.routing;
 
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.moescope.output.AtomicFiles;
 import org.moescope.safetensors.DType;
 import org.moescope.safetensors.SafetensorsWriter;
@@ -24,14 +28,22 @@ import java.util.Map;
  * samples are tokenized up front), so the safetensors header is written first and each sample's rows go straight to
  * their final offsets: memory stays at one sample's worth whatever the number of samples. The file appears under its
  * name only on {@link #commit()}; {@link #close()} without commit deletes the temporary file.
+ *
+ * <p>A {@link #resumable} writer works in a fixed sibling, ".NAME.partial", which close() without commit keeps: a
+ * later writer for the same target and the same header (metadata apart from "created", tensors and shapes) opens it
+ * again instead of starting over, so that a long trace can go on after an interruption. Which samples are complete
+ * is the caller's record (Tracer keeps a log beside it); {@link #sync()} makes the rows written so far durable first.
  */
 public final class RouteFileWriter implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private final Path target;
     private final Path tmp;
     private final FileChannel ch;
     private final RouteFile.Dims dims;
     private final long[] sampleOffsets; // (N+1)
     private final Map<String, Long> tensorStart = new LinkedHashMap<>(); // absolute file offset of each tensor's data
+    private final boolean keepPartial; // resumable: close() without commit keeps tmp
+    private final boolean reopened;    // resumable: tmp held an earlier run's matching partial file
     private boolean committed;
 
     /**
@@ -39,7 +51,28 @@ public final class RouteFileWriter implements AutoCloseable {
      * @param metadata      header metadata (strings), written as given
      */
     public RouteFileWriter(Path target, RouteFile.Dims dims, long[] sampleOffsets, Map<String, String> metadata) {
+        this(target, dims, sampleOffsets, metadata, false);
+    }
+
+    /**
+     * A writer whose unfinished file survives close() as {@link #partialPath}(target) and is reopened by the next
+     * resumable writer with the same header; {@link #reopened()} tells which happened.
+     */
+    public static RouteFileWriter resumable(Path target, RouteFile.Dims dims, long[] sampleOffsets,
+                                            Map<String, String> metadata) {
+        return new RouteFileWriter(target, dims, sampleOffsets, metadata, true);
+    }
+
+    /** Where a resumable writer keeps its unfinished file: ".NAME.partial" beside the target. */
+    public static Path partialPath(Path target) {
+        Path abs = target.toAbsolutePath();
+        return abs.resolveSibling("." + abs.getFileName() + ".partial");
+    }
+
+    private RouteFileWriter(Path target, RouteFile.Dims dims, long[] sampleOffsets, Map<String, String> metadata,
+                            boolean resumable) {
         this.target = target;
+        this.keepPartial = resumable;
         this.dims = dims;
         this.sampleOffsets = sampleOffsets.clone();
         long t = sampleOffsets[sampleOffsets.length - 1];
@@ -59,8 +92,20 @@ public final class RouteFileWriter implements AutoCloseable {
             pos += e.byteSize();
         }
         try {
-            tmp = AtomicFiles.createTemp(target);
-            ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.READ);
+            if (resumable) {
+                tmp = partialPath(target);
+                Files.createDirectories(tmp.getParent());
+                reopened = Files.isRegularFile(tmp) && sameHeader(tmp, header, pos);
+                ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ);
+                if (reopened) {
+                    return; // header, size and sample offsets are as this writer would write them
+                }
+                ch.truncate(0); // another run's partial file: nothing of it is kept
+            } else {
+                tmp = AtomicFiles.createTemp(target);
+                ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.READ);
+                reopened = false;
+            }
             ByteBuffer head = ByteBuffer.allocate(8 + header.length).order(ByteOrder.LITTLE_ENDIAN);
             head.putLong(header.length).put(header).flip();
             writeAt(head, 0);
@@ -138,9 +183,56 @@ public final class RouteFileWriter implements AutoCloseable {
         }
     }
 
+    /** Whether this resumable writer reopened an earlier run's partial file (false: it started an empty one). */
+    public boolean reopened() {
+        return reopened;
+    }
+
+    /** Forces the rows written so far to disk: after this, a record that they are complete may be written. */
+    public void sync() {
+        try {
+            ch.force(false);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + target, e);
+        }
+    }
+
+    /**
+     * Whether the file at p starts with exactly this header, apart from the "created" metadata entry, and has the
+     * size pos: the same samples, model, options and dims.
+     */
+    private static boolean sameHeader(Path p, byte[] header, long pos) throws IOException {
+        try (FileChannel in = FileChannel.open(p, StandardOpenOption.READ)) {
+            if (in.size() != pos) return false;
+            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            while (len.hasRemaining() && in.read(len) >= 0) { }
+            if (len.hasRemaining() || len.getLong(0) < 2 || len.getLong(0) > 64L << 20) return false;
+            ByteBuffer old = ByteBuffer.allocate((int) len.getLong(0));
+            while (old.hasRemaining() && in.read(old) >= 0) { }
+            if (old.hasRemaining()) return false;
+            return withoutCreated(old.array()).equals(withoutCreated(header));
+        } catch (JacksonException e) {
+            return false;
+        }
+    }
+
+    private static JsonNode withoutCreated(byte[] header) throws IOException {
+        JsonNode root = JSON.readTree(header);
+        if (root.get("__metadata__") instanceof ObjectNode meta) {
+            meta.remove("created");
+        }
+        return root;
+    }
+
     @Override
     public void close() {
-        if (!committed) {
+        if (!committed && keepPartial) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // the partial file stays for the next run, which checks it before use
+            }
+        } else if (!committed) {
             try {
                 ch.close();
                 Files.deleteIfExists(tmp);
