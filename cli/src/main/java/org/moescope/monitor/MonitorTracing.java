@@ -100,9 +100,10 @@ public final class MonitorTracing {
         try (OlmoeModel model = OlmoeModel.load(e.dir(), kernels)) {
             Tracer.Options opts = new Tracer.Options(false, false, saveHidden, batchTokens);
             LongConsumer sub = progress == null ? null : t -> progress.accept(doneBefore + t);
-            Tracer.Result train = Tracer.trace(model, data.train(), routes, Map.of(
+            // Resumable: a checkpoint of a real series can take hours to trace; a rerun goes on within it.
+            Tracer.Result train = Tracer.traceResumable(model, data.train(), routes, Map.of(
                     "moescope_version", version, "model_path", e.dir().toString(), "data_fingerprint", data.fingerprint(),
-                    "checkpoint", e.name(), "step", Long.toString(e.step())), opts, sub);
+                    "checkpoint", e.name(), "step", Long.toString(e.step())), opts, sub, null);
             long offset = doneBefore + tokens(data.train());
             Tracer.Options evalOpts = new Tracer.Options(false, false, false, batchTokens);
             double[] test = evaluate(model, data.test(), evalOpts, progress, offset);

@@ -107,8 +107,9 @@ class MonitorResumeTest {
             assertTrue(resumed.err().contains("reused"), resumed.err());
         }
         try (var files = Files.list(out.resolve("routes"))) {
-            assertTrue(files.noneMatch(f -> f.getFileName().toString().endsWith(".tmp")),
-                    "no temporary file of the killed run is left");
+            assertTrue(files.map(f -> f.getFileName().toString())
+                            .noneMatch(f -> f.endsWith(".tmp") || f.endsWith(".partial") || f.endsWith(".progress")),
+                    "no temporary or partial file of the killed run is left");
         }
         var clean = run(monitorArgs(dir.resolve("reference")));
         assertEquals(0, clean.status(), clean.err());
