@@ -139,7 +139,7 @@ public final class WeightsCommand implements Runnable {
         @Parameters(paramLabel = "DIR", description = "Checkpoint directory to read.")
         Path dir;
 
-        @Option(names = "--dtype", required = true, description = "bf16, f16 or f32.")
+        @Option(names = "--dtype", required = true, description = "bf16, f16, f32, or q8_0: the projections and lm_head as int8 with a float32 scale per 32 values (docs/weights-tools.md), the rest unchanged.")
         String dtype;
 
         @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to create.")
@@ -154,14 +154,15 @@ public final class WeightsCommand implements Runnable {
 
         @Override
         public Integer call() {
-            DType to = DTypeConversion.parseTarget(dtype);
+            boolean q8 = dtype.equalsIgnoreCase("q8_0");
+            DType to = q8 ? DType.I8 : DTypeConversion.parseTarget(dtype);
             long maxShard = ByteSizes.parse(maxShardSize, "--max-shard-size");
             long start = System.nanoTime();
-            Convert.Result r = Convert.run(dir, out, to, maxShard, force);
+            Convert.Result r = q8 ? Convert.runQ8(dir, out, maxShard, force) : Convert.run(dir, out, to, maxShard, force);
             double s = seconds(start);
             spec.commandLine().getOut().printf(Locale.ROOT,
                     "wrote %s: %d tensors (%d converted to %s), %d shard(s), %s written from %s read in %.1f s (%.0f MB/s read)%n",
-                    r.out(), r.tensors(), r.converted(), to.torchName(), r.shards().size(),
+                    r.out(), r.tensors(), r.converted(), q8 ? "q8_0" : to.torchName(), r.shards().size(),
                     ByteSizes.format(r.bytesWritten()), ByteSizes.format(r.bytesRead()), s, r.bytesRead() / 1e6 / s);
             spec.commandLine().getOut().flush();
             return 0;

@@ -102,7 +102,8 @@ public final class DeviceWeights {
             DType t = ckpt.info(name).dtype();
             if (t != ckpt.info("model.embed_tokens.weight").dtype()) {
                 throw new BadInputException(ckpt.dir() + ": tensor '" + name + "' is " + t
-                        + "; the device backends need every matrix in the embedding's dtype");
+                        + "; the device backends need every matrix in the embedding's dtype"
+                        + (t == DType.I8 ? " (Q8_0 checkpoints run on --backend cpu)" : ""));
             }
             MemorySegment seg = ckpt.segment(name);
             int count = (int) (seg.byteSize() / t.byteSize());

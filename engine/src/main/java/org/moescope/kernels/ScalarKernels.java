@@ -105,6 +105,8 @@ public final class ScalarKernels implements Kernels {
             case F32 -> w.data().get(F32, rowBase + 4L * c);
             case BF16 -> Numbers.bf16ToFloat(w.data().get(I16, rowBase + 2L * c));
             case F16 -> Float.float16ToFloat(w.data().get(I16, rowBase + 2L * c));
+            case I8 -> w.data().get(ValueLayout.JAVA_BYTE, rowBase + c)
+                    * w.scales().get(F32, w.scaleOffset((int) (rowBase / w.cols())) + 4L * (c / Weight.GROUP));
             default -> throw new IllegalStateException();
         };
     }

@@ -7,19 +7,43 @@ import java.lang.foreign.MemorySegment;
 /**
  * A row-major weight matrix (rows, cols) left in its stored dtype inside a memory-mapped checkpoint. HF Linear
  * weights are stored [out_features, in_features], so y = x · Wᵀ reads one row per output.
+ *
+ * <p>F32, BF16 and F16 hold the values. I8 is a Q8_0 weight (weights-tools' Q8): int8 values and one float32 scale
+ * per {@link #GROUP} values of a row, in {@code scales} (rows, cols / GROUP); W[r, c] = data[r, c] · scales[r, c / GROUP].
  */
-public record Weight(String name, MemorySegment data, DType dtype, int rows, int cols) {
+public record Weight(String name, MemorySegment data, DType dtype, int rows, int cols, MemorySegment scales) {
+    /** Values per scale of an I8 weight. */
+    public static final int GROUP = 32;
+
     public Weight {
-        if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16) {
+        if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16 && dtype != DType.I8) {
             throw new IllegalArgumentException(name + ": unsupported weight dtype " + dtype);
         }
         if (data.byteSize() != (long) rows * cols * dtype.byteSize()) {
             throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes for " + rows + "x" + cols);
         }
+        if (dtype == DType.I8) {
+            if (cols % GROUP != 0 || scales == null || scales.byteSize() != (long) rows * (cols / GROUP) * 4) {
+                throw new IllegalArgumentException(name + ": an I8 weight needs " + cols + " columns in groups of "
+                        + GROUP + " and (" + rows + ", " + cols / GROUP + ") float scales");
+            }
+        } else if (scales != null) {
+            throw new IllegalArgumentException(name + ": only I8 weights have scales");
+        }
+    }
+
+    /** A weight that holds its values (F32, BF16, F16). */
+    public Weight(String name, MemorySegment data, DType dtype, int rows, int cols) {
+        this(name, data, dtype, rows, cols, null);
     }
 
     /** Byte offset of the start of row r. */
     public long rowOffset(int r) {
         return (long) r * cols * dtype.byteSize();
+    }
+
+    /** Byte offset in {@code scales} of the scale of row r's first group (I8 only). */
+    public long scaleOffset(int r) {
+        return (long) r * (cols / GROUP) * 4;
     }
 }

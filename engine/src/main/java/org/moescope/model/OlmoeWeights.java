@@ -5,6 +5,7 @@ import org.moescope.errors.BadInputException;
 import org.moescope.kernels.Weight;
 import org.moescope.safetensors.DType;
 import org.moescope.safetensors.TensorInfo;
+import org.moescope.weights.Q8;
 
 import java.util.Arrays;
 import java.util.Map;
@@ -32,10 +33,12 @@ public final class OlmoeWeights {
     final DType dtype;                       // dtype of the big matrices (the embedding's)
 
     OlmoeWeights(Checkpoint ckpt, OlmoeConfig c) {
-        Map<String, long[]> expected = c.expectedTensors();
+        // A Q8_0 checkpoint (weights convert --dtype q8_0) stores its projections and lm_head as int8 plus scales.
+        Map<String, long[]> expected = Q8.isQ8(ckpt.config()) ? Q8.withScales(c.expectedTensors()) : c.expectedTensors();
         for (String name : ckpt.tensorNames()) {
             if (!expected.containsKey(name) && !name.equals("lm_head.weight")) {
-                throw new BadInputException(ckpt.dir() + ": unexpected tensor '" + name + "' for an olmoe config.json");
+                throw new BadInputException(ckpt.dir() + ": unexpected tensor '" + name + "' for an olmoe config.json"
+                        + (name.endsWith(Q8.SCALE_SUFFIX) ? " (a Q8_0 scale, but config.json has no quantization_config)" : ""));
             }
         }
         int layers = c.numHiddenLayers();
@@ -90,16 +93,28 @@ public final class OlmoeWeights {
                     + ", config.json implies " + Arrays.toString(expected.get(name)));
         }
         DType t = info.dtype();
-        if (t != DType.F32 && t != DType.BF16 && t != DType.F16) {
+        boolean quantized = t == DType.I8 && expected.containsKey(name + Q8.SCALE_SUFFIX);
+        if (t != DType.F32 && t != DType.BF16 && t != DType.F16 && !quantized) {
             throw new BadInputException(ckpt.dir() + ": tensor '" + name + "' has dtype " + t
-                    + "; supported: F32, BF16, F16");
+                    + "; supported: F32, BF16, F16" + (expected.containsKey(name + Q8.SCALE_SUFFIX)
+                    ? ", or I8 in a Q8_0 checkpoint" : ""));
         }
         return info;
     }
 
     private static Weight matrix(Checkpoint ckpt, Map<String, long[]> expected, String name) {
         TensorInfo info = checked(ckpt, expected, name);
-        return new Weight(name, ckpt.segment(name), info.dtype(), (int) info.shape()[0], (int) info.shape()[1]);
+        int rows = (int) info.shape()[0], cols = (int) info.shape()[1];
+        if (info.dtype() != DType.I8) {
+            return new Weight(name, ckpt.segment(name), info.dtype(), rows, cols);
+        }
+        String scaleName = name + Q8.SCALE_SUFFIX;
+        TensorInfo scales = checked(ckpt, expected, scaleName);
+        if (scales.dtype() != DType.F32) {
+            throw new BadInputException(ckpt.dir() + ": tensor '" + scaleName + "' has dtype " + scales.dtype()
+                    + "; Q8_0 scales are F32");
+        }
+        return new Weight(name, ckpt.segment(name), DType.I8, rows, cols, ckpt.segment(scaleName));
     }
 
     private static float[] vector(Checkpoint ckpt, Map<String, long[]> expected, String name) {

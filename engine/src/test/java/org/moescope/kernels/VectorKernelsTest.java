@@ -32,14 +32,28 @@ class VectorKernelsTest {
                 }
                 yield MemorySegment.ofArray(s);
             }
+            case I8 -> {
+                // Q8_0: values over the whole int8 range (-128 included, which weights convert never writes) and a
+                // scale per 32 columns.
+                byte[] q = new byte[n];
+                for (int i = 0; i < n; i++) q[i] = (byte) rnd.nextInt(-128, 128);
+                yield MemorySegment.ofArray(q);
+            }
             default -> throw new IllegalArgumentException();
         };
+        if (dtype == DType.I8) {
+            SplittableRandom srnd = new SplittableRandom(seed + 1);
+            float[] scales = new float[rows * (cols / Weight.GROUP)];
+            for (int i = 0; i < scales.length; i++) scales[i] = (float) srnd.nextDouble(0.001, 0.05);
+            return new Weight("w", seg, dtype, rows, cols, MemorySegment.ofArray(scales));
+        }
         return new Weight("w", seg, dtype, rows, cols);
     }
 
     @ParameterizedTest
     @CsvSource({"F32,1,7,5", "F32,2,64,33", "F32,5,70,13", "BF16,1,128,9", "BF16,3,35,8", "BF16,8,256,64",
-            "F16,1,40,4", "F16,6,96,17", "F32,9,2048,12"})
+            "F16,1,40,4", "F16,6,96,17", "F32,9,2048,12", "I8,1,64,9", "I8,2,96,4", "I8,1,32,3", "I8,3,64,13",
+            "I8,8,128,7"})
     void matmulMatchesScalar(DType dtype, int tokens, int cols, int rows) {
         Weight w = randomWeight(dtype, rows, cols, cols * 31L + rows);
         float[] x = new float[tokens * cols];
@@ -61,7 +75,7 @@ class VectorKernelsTest {
 
     @ParameterizedTest
     @CsvSource({"F32,3,70,13", "BF16,17,40,31", "BF16,33,64,6", "F16,20,24,7", "BF16,40,1024,10", "BF16,24,300,2",
-            "BF16,49,520,100", "F32,8,33,4"})
+            "BF16,49,520,100", "F32,8,33,4", "I8,17,64,31", "I8,40,544,10"})
     void tiledMatmulMatchesScalarPastPanelAndTileEdges(DType dtype, int tokens, int cols, int rows) {
         // Panels of 16 tokens (AVX2): 3, 8, 17, 20, 33, 40 and 49 tokens end in partial panels (narrow and wide); 2, 7,
         // 10, 13, 31 rows end in partial 4-row tiles; 300 and 520 columns cross the 256-column slices of the
@@ -90,7 +104,7 @@ class VectorKernelsTest {
      */
     @ParameterizedTest
     @CsvSource({"BF16,1,64,40,3", "BF16,2,64,40,3", "BF16,37,64,40,3", "BF16,37,70,41,3", "F32,29,40,24,2", "F16,11,24,16,4",
-            "BF16,200,128,96,8"})
+            "BF16,200,128,96,8", "I8,1,64,32,3", "I8,2,64,96,2", "I8,37,96,64,3"})
     void mixtureOfExpertsMatchesScalar(DType dtype, int tokens, int hidden, int inter, int k) {
         int experts = 9;
         Weight[] gate = new Weight[experts], up = new Weight[experts], down = new Weight[experts];

@@ -56,18 +56,52 @@ public final class Convert {
                 }
                 read += t.byteSize();
             }
-            List<CheckpointWriter.Shard> shards = new ArrayList<>();
-            List<String> copied = new ArrayList<>();
-            long total = read;
-            int convertedCount = converted;
-            AtomicDirectory.write(out, force, "--out", tmp -> {
-                shards.addAll(CheckpointWriter.writeWeights(tmp, entries, maxShardBytes));
-                AtomicFiles.writeString(tmp.resolve(Checkpoint.CONFIG), CheckpointWriter.configWithDtype(src.config(), to));
-                copied.addAll(copyOtherFiles(source, tmp));
-            });
-            long written = shards.stream().mapToLong(CheckpointWriter.Shard::bytes).sum();
-            return new Result(out, to, entries.size(), convertedCount, total, written, shards, copied);
+            return write(source, out, force, maxShardBytes, entries, CheckpointWriter.configWithDtype(src.config(), to),
+                    to, read, converted);
         }
+    }
+
+    /**
+     * {@code weights convert --dtype q8_0}: the projections and lm_head as int8 with a float32 scale per 32 values
+     * ({@link Q8}), everything else as it was; config.json gains quantization_config. Result.dtype is I8.
+     */
+    public static Result runQ8(Path source, Path out, long maxShardBytes, boolean force) {
+        checkNotInside(source, out);
+        AtomicDirectory.checkWritable(out, force, "--out");
+        try (WeightSource src = WeightSource.openDirectory(source)) {
+            if (Q8.isQ8(src.config())) {
+                throw new BadInputException(source + ": already Q8_0 (config.json quantization_config)");
+            }
+            List<SafetensorsWriter.Entry> entries = new ArrayList<>();
+            long read = 0;
+            int converted = 0;
+            for (String name : src.tensorNames()) {
+                TensorInfo t = src.info(name);
+                if (Q8.quantizes(name, t)) {
+                    entries.add(Q8.values(name, t, src.segment(name)));
+                    entries.add(Q8.scales(name, t, src.segment(name)));
+                    converted++;
+                } else {
+                    entries.add(SafetensorsWriter.raw(name, t.dtype(), t.shape(), src.segment(name)));
+                }
+                read += t.byteSize();
+            }
+            return write(source, out, force, maxShardBytes, entries, Q8.config(src.config()), DType.I8, read, converted);
+        }
+    }
+
+    private static Result write(Path source, Path out, boolean force, long maxShardBytes,
+                                List<SafetensorsWriter.Entry> entries, String config, DType to, long read,
+                                int converted) {
+        List<CheckpointWriter.Shard> shards = new ArrayList<>();
+        List<String> copied = new ArrayList<>();
+        AtomicDirectory.write(out, force, "--out", tmp -> {
+            shards.addAll(CheckpointWriter.writeWeights(tmp, entries, maxShardBytes));
+            AtomicFiles.writeString(tmp.resolve(Checkpoint.CONFIG), config);
+            copied.addAll(copyOtherFiles(source, tmp));
+        });
+        long written = shards.stream().mapToLong(CheckpointWriter.Shard::bytes).sum();
+        return new Result(out, to, entries.size(), converted, read, written, shards, copied);
     }
 
     /** Writing into the source (or a directory holding it) would destroy the input when --force replaces it. */

@@ -34,7 +34,7 @@ public final class DTypeConversion {
             case "bf16", "bfloat16" -> DType.BF16;
             case "f16", "fp16", "float16", "half" -> DType.F16;
             case "f32", "fp32", "float32", "float" -> DType.F32;
-            default -> throw new BadInputException("--dtype " + name + ": expected bf16, f16 or f32");
+            default -> throw new BadInputException("--dtype " + name + ": expected bf16, f16, f32 or q8_0");
         };
     }
 
