@@ -1082,7 +1082,8 @@ public final class VectorKernels implements Kernels {
                 for (; i < n; i++) out[off + i] = ScalarKernels.element(w, base, k0 + i);
             }
             case I8 -> {
-                // k0 and n are multiples of the group (KC is, and so are an I8 weight's columns).
+                // k0 and n are multiples of the group (KC is, and so are an I8 weight's columns). convertShape is
+                // slow next to the shifts of dotQ8 but runs once per staged row, not once per token.
                 MemorySegment scales = w.scales();
                 long sBase = w.scaleOffset(r);
                 int i = 0;
