@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.moescope.errors.BadInputException;
 import org.moescope.output.AtomicFiles;
 import org.moescope.safetensors.DType;
 import org.moescope.safetensors.SafetensorsWriter;
@@ -13,6 +14,8 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -95,8 +98,9 @@ public final class RouteFileWriter implements AutoCloseable {
             if (resumable) {
                 tmp = partialPath(target);
                 Files.createDirectories(tmp.getParent());
-                reopened = Files.isRegularFile(tmp) && sameHeader(tmp, header, pos);
                 ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ);
+                lock(ch, target, tmp);
+                reopened = sameHeader(tmp, header, pos);
                 if (reopened) {
                     return; // header, size and sample offsets are as this writer would write them
                 }
@@ -180,6 +184,23 @@ public final class RouteFileWriter implements AutoCloseable {
             committed = true;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + target, e);
+        }
+    }
+
+    /**
+     * Holds the partial file for this writer: a second trace to the same target (another process, or another writer
+     * in this JVM) would write the same file, so it is refused in one line instead.
+     */
+    private static void lock(FileChannel ch, Path target, Path partial) throws IOException {
+        FileLock lock;
+        try {
+            lock = ch.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            ch.close();
+            throw new BadInputException(target + ": another trace is writing it (" + partial.getFileName() + " is locked)");
         }
     }
 

@@ -2,6 +2,7 @@ package org.moescope.routing;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.moescope.errors.BadInputException;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,6 +59,38 @@ class RouteFileRoundTripTest {
         }
         try (var files = Files.list(dir)) {
             assertEquals(0, files.count());
+        }
+    }
+
+    @Test
+    void aResumableWriterKeepsItsPartialFileAndRefusesASecondWriter() throws Exception {
+        RouteFile.Dims dims = new RouteFile.Dims(1, 1, 1, 1, 2, 0, 0, false, false, false);
+        Path out = dir.resolve("r.safetensors");
+        try (RouteFileWriter w = RouteFileWriter.resumable(out, dims, new long[] {0, 1}, Map.of("created", "1"))) {
+            assertFalse(w.reopened());
+            w.writeSampleRow(RouteFile.Field.LOSS, 0, new float[] {7});
+            BadInputException e = assertThrows(BadInputException.class,
+                    () -> RouteFileWriter.resumable(out, dims, new long[] {0, 1}, Map.of("created", "1")));
+            assertTrue(e.getMessage().contains("another trace is writing it"), e.getMessage());
+        }
+        assertTrue(Files.exists(RouteFileWriter.partialPath(out)), "kept for the next run");
+        // Same header apart from "created": reopened with its rows; another header: started over.
+        try (RouteFileWriter w = RouteFileWriter.resumable(out, dims, new long[] {0, 1}, Map.of("created", "2"))) {
+            assertTrue(w.reopened());
+            w.commit();
+        }
+        try (RouteFile r = RouteFile.open(out)) {
+            assertArrayEquals(new float[] {7}, r.loss());
+        }
+        try (RouteFileWriter w = RouteFileWriter.resumable(out, dims, new long[] {0, 1}, Map.of("model", "a"))) {
+            w.writeSampleRow(RouteFile.Field.LOSS, 0, new float[] {7});
+        }
+        try (RouteFileWriter w = RouteFileWriter.resumable(out, dims, new long[] {0, 1}, Map.of("model", "b"))) {
+            assertFalse(w.reopened());
+            w.commit();
+        }
+        try (RouteFile r = RouteFile.open(out)) {
+            assertArrayEquals(new float[] {0}, r.loss(), "nothing of the other run's file is kept");
         }
     }
 
