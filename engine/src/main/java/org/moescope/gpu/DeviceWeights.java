@@ -1,5 +1,6 @@
 package org.moescope.gpu;
 
+import org.moescope.backend.BackendStartupException;
 import org.moescope.checkpoint.Checkpoint;
 import org.moescope.errors.BadInputException;
 import org.moescope.model.OlmoeConfig;
@@ -100,10 +101,14 @@ public final class DeviceWeights {
         int at = 0;
         for (String name : names) {
             DType t = ckpt.info(name).dtype();
+            if (t == DType.I8) {
+                // Not bad input: the checkpoint is fine, this backend cannot run it (auto falls back to the CPU).
+                throw new BackendStartupException("the device backends cannot run Q8_0 checkpoints (" + ckpt.dir()
+                        + "); use --backend cpu", null);
+            }
             if (t != ckpt.info("model.embed_tokens.weight").dtype()) {
                 throw new BadInputException(ckpt.dir() + ": tensor '" + name + "' is " + t
-                        + "; the device backends need every matrix in the embedding's dtype"
-                        + (t == DType.I8 ? " (Q8_0 checkpoints run on --backend cpu)" : ""));
+                        + "; the device backends need every matrix in the embedding's dtype");
             }
             MemorySegment seg = ckpt.segment(name);
             int count = (int) (seg.byteSize() / t.byteSize());

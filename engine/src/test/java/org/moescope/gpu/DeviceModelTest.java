@@ -7,6 +7,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.moescope.backend.BackendStartupException;
 import org.moescope.gpu.JvmRunner.ThreadOrder;
 import org.moescope.kernels.ScalarKernels;
 import org.moescope.model.Fixtures;
@@ -18,6 +19,7 @@ import org.moescope.model.RouteCapture;
 import org.moescope.safetensors.DType;
 import org.moescope.safetensors.Numbers;
 import org.moescope.safetensors.SafetensorsFile;
+import org.moescope.weights.Convert;
 import org.moescope.weights.Init;
 
 import java.nio.file.Files;
@@ -232,5 +234,16 @@ class DeviceModelTest {
             assertThrows(IllegalStateException.class, () -> dev.forward(a, new int[] {1}, MoeModel.Logits.LAST, null));
             assertThrows(org.moescope.errors.BadInputException.class, () -> dev.newSession(17));
         }
+    }
+
+    @Test
+    void aQ8CheckpointIsABackendItCannotRunNotBadInput(@TempDir Path tmp) {
+        // So that --backend auto falls back to the CPU (Backends), and --backend tornado says what to use instead.
+        Path q8 = tmp.resolve("q8");
+        Convert.runQ8(Fixtures.model("tiny-bf16"), q8, 1L << 30, false);
+        var e = assertThrows(BackendStartupException.class,
+                () -> jvm(q8, 4, 16, ThreadOrder.FORWARD));
+        assertTrue(e.getMessage().contains("cannot run Q8_0 checkpoints") && e.getMessage().contains("--backend cpu"),
+                e.getMessage());
     }
 }
