@@ -584,8 +584,11 @@ public final class VectorKernels implements Kernels {
     private static final int QL = QI.length();
     /** Int loads per group of an I8 row. */
     private static final int Q_LOADS = Weight.GROUP / (4 * QL);
-    /** Bytes per lane of a 64-bit-or-wider byte species feeding one float vector (widen). */
-    static final VectorSpecies<Byte> B = ByteVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(F.vectorBitSize() / 4));
+    private static final VectorOperators.Binary SHL = VectorOperators.LSHL, SAR = VectorOperators.ASHR;
+    private static final VectorOperators.Conversion<Integer, Float> I2F = VectorOperators.I2F;
+    /** Bytes filling a quarter of a float register: one load widens to one float vector (widen of I8 rows). */
+    static final VectorSpecies<Byte> B = ByteVector.SPECIES_PREFERRED.withShape(
+            VectorShape.forBitSize(F.vectorBitSize() / 4));
 
     /**
      * xd[off ..] = x[xOff .. xOff + cols) in the order the I8 dot products read it: within each run of 4·QL values (one
@@ -612,14 +615,14 @@ public final class VectorKernels implements Kernels {
             for (int v = 0; v < Q_LOADS; v++) {
                 int c = g + v * 4 * QL;
                 IntVector q = IntVector.fromMemorySegment(QI, seg, base + c, LE);
-                p = ((FloatVector) q.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24)
-                        .convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(QF, xd, xOff + c), p);
-                p = ((FloatVector) q.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24)
-                        .convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(QF, xd, xOff + c + QL), p);
-                p = ((FloatVector) q.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24)
-                        .convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(QF, xd, xOff + c + 2 * QL), p);
-                p = ((FloatVector) q.lanewise(VectorOperators.ASHR, 24)
-                        .convert(VectorOperators.I2F, 0)).fma(FloatVector.fromArray(QF, xd, xOff + c + 3 * QL), p);
+                p = ((FloatVector) q.lanewise(SHL, 24).lanewise(SAR, 24)
+                        .convert(I2F, 0)).fma(FloatVector.fromArray(QF, xd, xOff + c), p);
+                p = ((FloatVector) q.lanewise(SHL, 16).lanewise(SAR, 24)
+                        .convert(I2F, 0)).fma(FloatVector.fromArray(QF, xd, xOff + c + QL), p);
+                p = ((FloatVector) q.lanewise(SHL, 8).lanewise(SAR, 24)
+                        .convert(I2F, 0)).fma(FloatVector.fromArray(QF, xd, xOff + c + 2 * QL), p);
+                p = ((FloatVector) q.lanewise(SAR, 24)
+                        .convert(I2F, 0)).fma(FloatVector.fromArray(QF, xd, xOff + c + 3 * QL), p);
             }
             acc = p.fma(FloatVector.broadcast(QF, scales.get(ScalarKernels.F32, sBase + 4L * (g / Weight.GROUP))), acc);
         }
@@ -646,25 +649,25 @@ public final class VectorKernels implements Kernels {
                 FloatVector x2 = FloatVector.fromArray(QF, xd, xOff + k + 2 * QL);
                 FloatVector x3 = FloatVector.fromArray(QF, xd, xOff + k + 3 * QL);
                 IntVector q = IntVector.fromMemorySegment(QI, seg, a + k, LE);
-                pa = ((FloatVector) q.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(x0, pa);
-                pa = ((FloatVector) q.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(x1, pa);
-                pa = ((FloatVector) q.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(x2, pa);
-                pa = ((FloatVector) q.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(x3, pa);
+                pa = ((FloatVector) q.lanewise(SHL, 24).lanewise(SAR, 24).convert(I2F, 0)).fma(x0, pa);
+                pa = ((FloatVector) q.lanewise(SHL, 16).lanewise(SAR, 24).convert(I2F, 0)).fma(x1, pa);
+                pa = ((FloatVector) q.lanewise(SHL, 8).lanewise(SAR, 24).convert(I2F, 0)).fma(x2, pa);
+                pa = ((FloatVector) q.lanewise(SAR, 24).convert(I2F, 0)).fma(x3, pa);
                 q = IntVector.fromMemorySegment(QI, seg, b + k, LE);
-                pb = ((FloatVector) q.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(x0, pb);
-                pb = ((FloatVector) q.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(x1, pb);
-                pb = ((FloatVector) q.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(x2, pb);
-                pb = ((FloatVector) q.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(x3, pb);
+                pb = ((FloatVector) q.lanewise(SHL, 24).lanewise(SAR, 24).convert(I2F, 0)).fma(x0, pb);
+                pb = ((FloatVector) q.lanewise(SHL, 16).lanewise(SAR, 24).convert(I2F, 0)).fma(x1, pb);
+                pb = ((FloatVector) q.lanewise(SHL, 8).lanewise(SAR, 24).convert(I2F, 0)).fma(x2, pb);
+                pb = ((FloatVector) q.lanewise(SAR, 24).convert(I2F, 0)).fma(x3, pb);
                 q = IntVector.fromMemorySegment(QI, seg, c + k, LE);
-                pc = ((FloatVector) q.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(x0, pc);
-                pc = ((FloatVector) q.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(x1, pc);
-                pc = ((FloatVector) q.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(x2, pc);
-                pc = ((FloatVector) q.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(x3, pc);
+                pc = ((FloatVector) q.lanewise(SHL, 24).lanewise(SAR, 24).convert(I2F, 0)).fma(x0, pc);
+                pc = ((FloatVector) q.lanewise(SHL, 16).lanewise(SAR, 24).convert(I2F, 0)).fma(x1, pc);
+                pc = ((FloatVector) q.lanewise(SHL, 8).lanewise(SAR, 24).convert(I2F, 0)).fma(x2, pc);
+                pc = ((FloatVector) q.lanewise(SAR, 24).convert(I2F, 0)).fma(x3, pc);
                 q = IntVector.fromMemorySegment(QI, seg, d + k, LE);
-                pd = ((FloatVector) q.lanewise(VectorOperators.LSHL, 24).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(x0, pd);
-                pd = ((FloatVector) q.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(x1, pd);
-                pd = ((FloatVector) q.lanewise(VectorOperators.LSHL, 8).lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(x2, pd);
-                pd = ((FloatVector) q.lanewise(VectorOperators.ASHR, 24).convert(VectorOperators.I2F, 0)).fma(x3, pd);
+                pd = ((FloatVector) q.lanewise(SHL, 24).lanewise(SAR, 24).convert(I2F, 0)).fma(x0, pd);
+                pd = ((FloatVector) q.lanewise(SHL, 16).lanewise(SAR, 24).convert(I2F, 0)).fma(x1, pd);
+                pd = ((FloatVector) q.lanewise(SHL, 8).lanewise(SAR, 24).convert(I2F, 0)).fma(x2, pd);
+                pd = ((FloatVector) q.lanewise(SAR, 24).convert(I2F, 0)).fma(x3, pd);
             }
             int s = 4 * (g / Weight.GROUP);
             accA = pa.fma(FloatVector.broadcast(QF, scales.get(ScalarKernels.F32, sa + s)), accA);
