@@ -206,7 +206,12 @@ public final class Tracer {
         for (int r = 0; r < logitRows.length; r++) rowOfToken[logitRows[r]] = r;
 
         Recorder rec = new Recorder(c, T, start, opts);
-        float[] logits = logitRows.length == 0 ? new float[0] : model.prefillBatch(seqs, logitRows, logitBuffer, rec);
+        // A batch of one-token samples scores nothing, but its routes are still recorded: it runs without logits.
+        boolean anyScored = logitRows.length > 0;
+        float[] logits = model.prefillBatch(seqs, anyScored ? logitRows : null, logitBuffer, rec);
+        if (!anyScored) {
+            logits = logitBuffer == null ? new float[0] : logitBuffer; // kept for the next batch
+        }
         int V = c.vocabSize();
         int[] target = new int[logitRows.length]; // the next token of each logit row (0 after a sample's last token)
         for (int i = 0; i < count; i++) {

@@ -7,8 +7,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.moescope.errors.BadInputException;
 import org.moescope.kernels.VectorKernels;
 import org.moescope.model.Fixtures;
+import org.moescope.model.MoeModel;
 import org.moescope.model.OlmoeConfig;
 import org.moescope.model.OlmoeModel;
+import org.moescope.model.RouteCapture;
 import org.moescope.routing.RouteFile;
 import org.moescope.safetensors.SafetensorsFile;
 
@@ -148,6 +150,27 @@ class TracerTest {
             ObjectNode json = tiny.deepCopy().put("num_experts", c[0]).put("num_experts_per_tok", c[1]);
             assertEquals(c[2], Tracer.batchTokensFor(OlmoeConfig.parse(json, Path.of("config.json"))),
                     c[0] + " experts, top-" + c[1]);
+        }
+    }
+
+    @Test
+    void aBatchOfOnlyOneTokenSamplesStillRecordsItsRoutes() throws Exception {
+        // Such a batch has no next token to score; it used to skip the forward pass and write zero routes.
+        Path model = Fixtures.model("tiny-f32");
+        try (OlmoeModel m = OlmoeModel.load(model, new VectorKernels())) {
+            List<Sample> samples = List.of(new Sample("a", null, new int[] {5}, 1), new Sample("b", null, new int[] {7}, 1));
+            Path out = dir.resolve("one.safetensors");
+            Tracer.Result r = Tracer.trace(m, samples, out, Map.of(), Tracer.Options.defaults(), null);
+            assertTrue(Float.isNaN(r.loss()[0]) && Float.isNaN(r.loss()[1]));
+            try (RouteFile f = RouteFile.open(out)) {
+                for (int s = 0; s < 2; s++) {
+                    RouteCapture rec = new RouteCapture(1, m.config());
+                    m.forward(m.newSession(1), samples.get(s).ids(), MoeModel.Logits.NONE, rec);
+                    assertArrayEquals(rec.topkIds, f.topkIds(s), "routes of sample " + s);
+                    assertArrayEquals(rec.probs, Arrays.copyOfRange(f.routerProbsMean(), s * rec.probs.length,
+                            (s + 1) * rec.probs.length), 1e-6f);
+                }
+            }
         }
     }
 }
