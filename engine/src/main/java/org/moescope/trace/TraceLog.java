@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.moescope.errors.BadInputException;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -35,7 +35,7 @@ final class TraceLog implements AutoCloseable {
                     : FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.APPEND);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + path, e);
+            throw new BadInputException(path + ": cannot write: " + e.getMessage());
         }
     }
 
@@ -55,7 +55,7 @@ final class TraceLog implements AutoCloseable {
         try (FileChannel c = FileChannel.open(path, StandardOpenOption.WRITE)) {
             c.truncate(validBytes); // drop a torn last line
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + path, e);
+            throw new BadInputException(path + ": cannot write: " + e.getMessage());
         }
         return new TraceLog(path, false);
     }
@@ -126,7 +126,7 @@ final class TraceLog implements AutoCloseable {
             while (b.hasRemaining()) ch.write(b);
             ch.force(false);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + path, e);
+            throw new BadInputException(path + ": cannot write: " + e.getMessage());
         }
     }
 

@@ -10,7 +10,6 @@ import org.moescope.safetensors.DType;
 import org.moescope.safetensors.SafetensorsWriter;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -94,6 +93,9 @@ public final class RouteFileWriter implements AutoCloseable {
             tensorStart.put(e.name(), pos);
             pos += e.byteSize();
         }
+        if (Files.isDirectory(target)) {
+            throw new BadInputException(target + ": is a directory; give the route file's path");
+        }
         try {
             if (resumable) {
                 tmp = partialPath(target);
@@ -120,7 +122,7 @@ public final class RouteFileWriter implements AutoCloseable {
             }
             writeAt(ByteBuffer.wrap(longBytes(sampleOffsets)), tensorStart.get(RouteFile.Field.SAMPLE_OFFSETS.tensorName));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + target, e);
+            throw cannotWrite(target, e);
         }
     }
 
@@ -161,7 +163,7 @@ public final class RouteFileWriter implements AutoCloseable {
         try {
             writeAt(buf, pos);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + target, e);
+            throw cannotWrite(target, e);
         }
     }
 
@@ -183,8 +185,15 @@ public final class RouteFileWriter implements AutoCloseable {
             }
             committed = true;
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + target, e);
+            throw cannotWrite(target, e);
         }
+    }
+
+    /** A write that failed (no space, no permission, a directory in the way): bad input, named in one line. */
+    private static BadInputException cannotWrite(Path target, IOException e) {
+        String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + " "
+                + e.getMessage();
+        return new BadInputException(target + ": cannot write: " + why);
     }
 
     /**
@@ -214,7 +223,7 @@ public final class RouteFileWriter implements AutoCloseable {
         try {
             ch.force(false);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + target, e);
+            throw cannotWrite(target, e);
         }
     }
 

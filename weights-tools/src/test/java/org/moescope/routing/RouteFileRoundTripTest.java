@@ -94,6 +94,21 @@ class RouteFileRoundTripTest {
         }
     }
 
+    @Test
+    void aDirectoryAsTheTargetIsBadInput() throws Exception {
+        RouteFile.Dims dims = new RouteFile.Dims(1, 1, 1, 1, 2, 0, 0, false, false, false);
+        Path out = Files.createDirectory(dir.resolve("routes"));
+        for (boolean resumable : new boolean[] {false, true}) {
+            BadInputException e = assertThrows(BadInputException.class, () -> {
+                try (RouteFileWriter w = resumable ? RouteFileWriter.resumable(out, dims, new long[] {0, 1}, Map.of())
+                        : new RouteFileWriter(out, dims, new long[] {0, 1}, Map.of())) {
+                    w.commit();
+                }
+            });
+            assertTrue(e.getMessage().contains("is a directory"), e.getMessage());
+        }
+    }
+
     private static int[] fill(int n, int base) {
         int[] a = new int[n];
         for (int i = 0; i < n; i++) a[i] = base + i;
