@@ -138,6 +138,9 @@ public final class MonitorCommand implements Callable<Integer> {
         MonitorSettings settings = new MonitorSettings(tau, epsilon == null ? Double.NaN : epsilon, delta, targetFraction[0],
                 targetFraction[1], maxPairs, seed, movingAverage, correlateFrom);
         var tracingData = new MonitorTracing.Data(train, testSamples, valSamples, fingerprint(data, test, validation));
+        if (Files.exists(out) && !Files.isDirectory(out)) {
+            throw new BadInputException("--out " + out + ": is a file; monitor writes a directory");
+        }
         Files.createDirectories(out);
 
         boolean saveHidden = switch (effectiveDimension) {

@@ -52,6 +52,19 @@ class CliTraceGenerateTest {
     }
 
     @Test
+    void outputPathsOfTheWrongKindAreOneLineOfBadInput() throws Exception {
+        Path routesDir = Files.createDirectory(dir.resolve("routes"));
+        Run trace = run("trace", "--model", fixtures().resolve("models/tiny-f32").toString(),
+                "--data", fixtures().resolve("samples/tiny.jsonl").toString(), "--out", routesDir.toString());
+        assertEquals(2, trace.status(), trace.err());
+        assertTrue(trace.err().strip().endsWith("is a directory; give the route file's path"), trace.err());
+        Path file = Files.writeString(dir.resolve("report"), "x");
+        Run monitor = run("monitor", "--out", file.toString());
+        assertEquals(2, monitor.status(), monitor.err());
+        assertTrue(monitor.err().strip().endsWith("is a file; monitor writes a directory"), monitor.err());
+    }
+
+    @Test
     void generateContinuesLikeHf() {
         Path model = fixtures().resolve("models/tiny-gqa-f32");
         int[] ids;
