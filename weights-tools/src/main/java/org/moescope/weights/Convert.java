@@ -78,8 +78,7 @@ public final class Convert {
             for (String name : src.tensorNames()) {
                 TensorInfo t = src.info(name);
                 if (Q8.quantizes(name, t)) {
-                    entries.add(Q8.values(name, t, src.segment(name)));
-                    entries.add(Q8.scales(name, t, src.segment(name)));
+                    entries.addAll(Q8.entries(name, t, src.segment(name)));
                     converted++;
                 } else {
                     entries.add(SafetensorsWriter.raw(name, t.dtype(), t.shape(), src.segment(name)));

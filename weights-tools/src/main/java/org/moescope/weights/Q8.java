@@ -10,6 +10,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -76,38 +77,50 @@ public final class Q8 {
         }
     }
 
-    /** The I8 tensor of a quantised weight, streamed row by row from the mapped source. */
-    static SafetensorsWriter.Entry values(String name, TensorInfo t, MemorySegment src) {
-        int rows = (int) t.shape()[0], cols = (int) t.shape()[1];
-        return new SafetensorsWriter.Entry(name, DType.I8, t.shape(), ch -> {
-            float[] row = new float[cols];
-            byte[] q = new byte[cols];
-            float[] scales = new float[cols / GROUP];
-            for (int r = 0; r < rows; r++) {
-                readRow(src, t.dtype(), r, cols, row);
-                quantizeRow(row, cols, q, scales);
-                ByteBuffer b = ByteBuffer.wrap(q);
-                while (b.hasRemaining()) ch.write(b);
-            }
-        });
-    }
+    /** Bytes of int8 values written per channel call: rows are gathered into chunks of about this size. */
+    private static final int CHUNK = 1 << 20;
 
-    /** The F32 scale tensor of a quantised weight. */
-    static SafetensorsWriter.Entry scales(String name, TensorInfo t, MemorySegment src) {
+    /**
+     * The I8 values and F32 scales of one quantised weight, in that order, streamed from the mapped source. The values
+     * pass keeps the scales it computed (rows x cols/32 floats, 13 MB for OLMoE's lm_head) for the scales entry,
+     * which CheckpointWriter writes right after it (entries go out in list order).
+     */
+    static List<SafetensorsWriter.Entry> entries(String name, TensorInfo t, MemorySegment src) {
         int rows = (int) t.shape()[0], cols = (int) t.shape()[1];
-        return new SafetensorsWriter.Entry(name + SCALE_SUFFIX, DType.F32, new long[] {rows, cols / GROUP}, ch -> {
+        int groups = cols / GROUP;
+        float[][] kept = new float[1][];
+        SafetensorsWriter.Entry values = new SafetensorsWriter.Entry(name, DType.I8, t.shape(), ch -> {
+            float[] all = new float[rows * groups];
             float[] row = new float[cols];
+            float[] scales = new float[groups];
+            int perChunk = Math.max(1, CHUNK / cols);
+            byte[] chunk = new byte[Math.min(rows, perChunk) * cols];
             byte[] q = new byte[cols];
-            float[] scales = new float[cols / GROUP];
-            ByteBuffer b = ByteBuffer.allocate(4 * scales.length).order(ByteOrder.LITTLE_ENDIAN);
-            for (int r = 0; r < rows; r++) {
-                readRow(src, t.dtype(), r, cols, row);
-                quantizeRow(row, cols, q, scales);
-                b.clear();
-                b.asFloatBuffer().put(scales);
+            for (int r0 = 0; r0 < rows; r0 += perChunk) {
+                int n = Math.min(perChunk, rows - r0);
+                for (int i = 0; i < n; i++) {
+                    readRow(src, t.dtype(), r0 + i, cols, row);
+                    quantizeRow(row, cols, q, scales);
+                    System.arraycopy(q, 0, chunk, i * cols, cols);
+                    System.arraycopy(scales, 0, all, (r0 + i) * groups, groups);
+                }
+                ByteBuffer b = ByteBuffer.wrap(chunk, 0, n * cols);
                 while (b.hasRemaining()) ch.write(b);
             }
+            kept[0] = all;
         });
+        SafetensorsWriter.Entry scaleEntry = new SafetensorsWriter.Entry(name + SCALE_SUFFIX, DType.F32,
+                new long[] {rows, groups}, ch -> {
+            float[] all = kept[0];
+            kept[0] = null;
+            if (all == null) {
+                throw new IllegalStateException(name + ": scales written before the values");
+            }
+            ByteBuffer b = ByteBuffer.allocate(4 * all.length).order(ByteOrder.LITTLE_ENDIAN);
+            b.asFloatBuffer().put(all);
+            while (b.hasRemaining()) ch.write(b);
+        });
+        return List.of(values, scaleEntry);
     }
 
     private static void readRow(MemorySegment src, DType dtype, int r, int cols, float[] row) {
