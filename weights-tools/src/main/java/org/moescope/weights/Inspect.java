@@ -35,9 +35,13 @@ public final class Inspect {
     public record DtypeTotal(DType dtype, int tensors, long parameters, long bytes) {
     }
 
+    /**
+     * @param parameters the weights' values; a Q8_0 checkpoint's scale tensors are not parameters and are counted in
+     *                   q8Scales instead (and left out of dtypes)
+     */
     public record Report(Path path, boolean directory, ArchitectureSummary architecture, long parameters,
                          long tensorBytes, List<DtypeTotal> dtypes, List<FileEntry> files, List<Tensor> tensors,
-                         Map<String, String> metadata) {
+                         Map<String, String> metadata, long q8Scales) {
     }
 
     public static Report run(WeightSource src, ArchitectureSummary architecture) {
@@ -45,12 +49,18 @@ public final class Inspect {
         Map<DType, long[]> byDtype = new TreeMap<>(); // tensors, parameters, bytes
         long params = 0;
         long bytes = 0;
+        long scales = 0;
+        boolean q8 = src.isDirectory() && Q8.isQ8(src.config());
         for (String name : src.tensorNames()) {
             TensorInfo t = src.info(name);
             SafetensorsFile f = src.fileOf(name);
             tensors.add(new Tensor(name, t.dtype(), t.shape(), t.byteSize(), f.path().getFileName().toString()));
-            params += t.numElements();
             bytes += t.byteSize();
+            if (q8 && name.endsWith(Q8.SCALE_SUFFIX)) {
+                scales += t.numElements();
+                continue;
+            }
+            params += t.numElements();
             long[] acc = byDtype.computeIfAbsent(t.dtype(), d -> new long[3]);
             acc[0]++;
             acc[1] += t.numElements();
@@ -64,7 +74,8 @@ public final class Inspect {
             files.add(new FileEntry(f.path().getFileName().toString(), size(f.path()), f.tensors().size()));
             metadata.putAll(f.metadata());
         }
-        return new Report(src.path(), src.isDirectory(), architecture, params, bytes, dtypes, files, tensors, metadata);
+        return new Report(src.path(), src.isDirectory(), architecture, params, bytes, dtypes, files, tensors, metadata,
+                scales);
     }
 
     private static long size(Path p) {
@@ -100,6 +111,10 @@ public final class Inspect {
             sb.append(String.format(Locale.ROOT, "  %-5s %,d tensors, %,d parameters, %s%n", d.dtype(), d.tensors(),
                     d.parameters(), ByteSizes.format(d.bytes())));
         }
+        if (r.q8Scales() > 0) {
+            sb.append(String.format(Locale.ROOT, "  Q8_0 scales: %,d float32 values (%s), not counted as parameters%n",
+                    r.q8Scales(), ByteSizes.format(4 * r.q8Scales())));
+        }
         sb.append("files (").append(r.files().size()).append(")\n");
         for (FileEntry f : r.files()) {
             sb.append(String.format(Locale.ROOT, "  %-40s %12s  %,d tensors%n", f.name(), ByteSizes.format(f.bytes()),
@@ -132,6 +147,7 @@ public final class Inspect {
         if (a != null && a.activeParametersPerToken() != null) p.put("active_per_token", a.activeParametersPerToken());
         if (a != null && a.expectedParameters() != null) p.put("expected_from_config", a.expectedParameters());
         p.put("tensor_bytes", r.tensorBytes());
+        if (r.q8Scales() > 0) p.put("q8_scales", r.q8Scales());
         ArrayNode dt = root.putArray("dtypes");
         for (DtypeTotal d : r.dtypes()) {
             dt.addObject().put("dtype", d.dtype().name()).put("tensors", d.tensors()).put("parameters", d.parameters())

@@ -78,13 +78,15 @@ public final class Verify {
         }
         long params = 0;
         long bytes = 0;
+        boolean q8 = Q8.isQ8(src.config());
         for (String name : src.tensorNames()) {
             TensorInfo t = src.info(name);
-            params += t.numElements();
+            if (!(q8 && name.endsWith(Q8.SCALE_SUFFIX))) {
+                params += t.numElements(); // a Q8_0 checkpoint's scales are not parameters (as in inspect)
+            }
             bytes += t.byteSize();
             checkValues(t, src.segment(name), findings);
         }
-        boolean q8 = Q8.isQ8(src.config());
         if (expectedShapes != null) {
             checkShapes(src, q8 ? Q8.withScales(expectedShapes) : expectedShapes, findings);
         }

@@ -98,6 +98,13 @@ class Q8Test {
             Verify.Report report = Verify.run(s, shapes, null);
             assertTrue(report.findings().isEmpty(), report.findings().toString());
         }
+        try (WeightSource s = WeightSource.openDirectory(out); WeightSource b = WeightSource.openDirectory(TINY)) {
+            Inspect.Report q = Inspect.run(s, null);
+            assertEquals(Inspect.run(b, null).parameters(), q.parameters(), "scales are not parameters");
+            assertEquals(q.tensors().stream().filter(t -> t.name().endsWith(Q8.SCALE_SUFFIX))
+                    .mapToLong(t -> t.bytes() / 4).sum(), q.q8Scales());
+            assertTrue(Inspect.toText(q).contains("Q8_0 scales: "), Inspect.toText(q));
+        }
         // Without its scales the checkpoint is incomplete.
         Map<String, long[]> withScales = Q8.withScales(shapes);
         assertEquals(shapes.size() + 85, withScales.size(), "tiny-bf16 has 85 quantisable matrices");
