@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 @State(Scope.Benchmark)
 public class MatmulBench {
-    @Param({"BF16", "F16", "F32"})
+    @Param({"BF16", "F16", "F32", "I8"})
     DType dtype;
 
     @Param({"1", "128", "512"})
