@@ -12,6 +12,7 @@ import java.nio.ByteOrder;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 
 /**
  * Q8_0 weights (docs/weights-tools.md): a Linear weight W (rows, cols) stored as int8 values NAME (I8, (rows, cols))
@@ -91,19 +92,20 @@ public final class Q8 {
         float[][] kept = new float[1][];
         SafetensorsWriter.Entry values = new SafetensorsWriter.Entry(name, DType.I8, t.shape(), ch -> {
             float[] all = new float[rows * groups];
-            float[] row = new float[cols];
-            float[] scales = new float[groups];
             int perChunk = Math.max(1, CHUNK / cols);
             byte[] chunk = new byte[Math.min(rows, perChunk) * cols];
-            byte[] q = new byte[cols];
             for (int r0 = 0; r0 < rows; r0 += perChunk) {
-                int n = Math.min(perChunk, rows - r0);
-                for (int i = 0; i < n; i++) {
-                    readRow(src, t.dtype(), r0 + i, cols, row);
+                int first = r0, n = Math.min(perChunk, rows - r0);
+                // Rows are independent, so a chunk's rows are quantised on all cores; the output does not change.
+                IntStream.range(0, n).parallel().forEach(i -> {
+                    float[] row = new float[cols];
+                    byte[] q = new byte[cols];
+                    float[] scales = new float[groups];
+                    readRow(src, t.dtype(), first + i, cols, row);
                     quantizeRow(row, cols, q, scales);
                     System.arraycopy(q, 0, chunk, i * cols, cols);
-                    System.arraycopy(scales, 0, all, (r0 + i) * groups, groups);
-                }
+                    System.arraycopy(scales, 0, all, (first + i) * groups, groups);
+                });
                 ByteBuffer b = ByteBuffer.wrap(chunk, 0, n * cols);
                 while (b.hasRemaining()) ch.write(b);
             }
