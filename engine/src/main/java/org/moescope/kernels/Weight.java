@@ -1,6 +1,7 @@
 package org.moescope.kernels;
 
 import org.moescope.safetensors.DType;
+import org.moescope.weights.Q8;
 
 import java.lang.foreign.MemorySegment;
 
@@ -12,8 +13,8 @@ import java.lang.foreign.MemorySegment;
  * per {@link #GROUP} values of a row, in {@code scales} (rows, cols / GROUP); W[r, c] = data[r, c] · scales[r, c / GROUP].
  */
 public record Weight(String name, MemorySegment data, DType dtype, int rows, int cols, MemorySegment scales) {
-    /** Values per scale of an I8 weight. */
-    public static final int GROUP = 32;
+    /** Values per scale of an I8 weight: the Q8_0 format's group. */
+    public static final int GROUP = Q8.GROUP;
 
     public Weight {
         if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16 && dtype != DType.I8) {

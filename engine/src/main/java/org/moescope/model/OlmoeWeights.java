@@ -93,11 +93,10 @@ public final class OlmoeWeights {
                     + ", config.json implies " + Arrays.toString(expected.get(name)));
         }
         DType t = info.dtype();
-        boolean quantized = t == DType.I8 && expected.containsKey(name + Q8.SCALE_SUFFIX);
-        if (t != DType.F32 && t != DType.BF16 && t != DType.F16 && !quantized) {
+        boolean q8Slot = expected.containsKey(name + Q8.SCALE_SUFFIX); // a Q8_0 checkpoint's quantised weight
+        if (t != DType.F32 && t != DType.BF16 && t != DType.F16 && !(t == DType.I8 && q8Slot)) {
             throw new BadInputException(ckpt.dir() + ": tensor '" + name + "' has dtype " + t
-                    + "; supported: F32, BF16, F16" + (expected.containsKey(name + Q8.SCALE_SUFFIX)
-                    ? ", or I8 in a Q8_0 checkpoint" : ""));
+                    + "; supported: F32, BF16, F16" + (q8Slot ? ", or I8 in a Q8_0 checkpoint" : ""));
         }
         return info;
     }

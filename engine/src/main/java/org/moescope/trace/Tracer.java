@@ -139,10 +139,10 @@ public final class Tracer {
             }
             long resumedTokens = offsets[first];
             if (progress != null && first > 0) {
-                progress.accept(offsets[first]);
+                progress.accept(resumedTokens);
             }
             float[] logitBuffer = null;
-            int perCall = opts.tokensPerCall(model.config());
+            int perCall = opts.tokensPerCall(c);
             while (first < n) {
                 int last = first; // exclusive
                 long tokens = 0;
