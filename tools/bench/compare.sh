@@ -20,7 +20,7 @@
 #                           DecodeEfficiency (decode against the probe, in alternation)
 #        BEFORE_JAR=path    also run `bench` from an older moescope.jar in every round (before/after)
 #        BENCH_ARGS="..."   extra arguments for `moescope bench` (and the same workload for HF)
-#        PYTHON=/work/venv/bin/python
+#        PYTHON=python3     the Python with torch and transformers (tools/requirements.txt), e.g. .venv/bin/python
 # Prints a summary; raw JSON goes to OUT_DIR (default: a new temp directory).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -30,7 +30,7 @@ out="${2:-$(mktemp -d -t moescope-compare-XXXXXX)}"
 mkdir -p "$out"
 rounds="${ROUNDS:-2}"
 threads="${THREADS:-2}"
-python="${PYTHON:-/work/venv/bin/python}"
+python="${PYTHON:-python3}"
 hf_experts="${HF_EXPERTS:-grouped_mm}"
 bench_args=(${BENCH_ARGS:-})
 

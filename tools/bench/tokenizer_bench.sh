@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Tokenizer encoding throughput, ours (Java, one thread) against HF tokenizers (Rust, one thread), same text.
 # Usage: tools/bench/tokenizer_bench.sh [TOKENIZER_JSON] [TEXT_FILE]
-#   TOKENIZER_JSON defaults to OLMoE's in ../shared/fixtures; TEXT_FILE to the first 4 MiB of Vim's English
-#   documentation (/usr/share/vim/vim*/doc/*.txt), which is what docs/performance.md reports.
-# The HF half runs when a Python with `tokenizers` is found ($PYTHON, /work/venv/bin/python or python3).
+#   TOKENIZER_JSON: e.g. the tokenizer.json of allenai/OLMoE-1B-7B-0924 (not committed); without it, the script
+#   looks for ../shared/fixtures/olmoe-1b-7b-0924-tokenizer.json beside the repository.
+#   TEXT_FILE defaults to the first 4 MiB of Vim's English documentation (/usr/share/vim/vim*/doc/*.txt), which is
+#   what docs/performance.md reports.
+# The HF half runs when the Python in $PYTHON (default python3) has `tokenizers` (tools/requirements.txt).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$root/tools/java-home.sh"
@@ -27,9 +29,7 @@ cp_file="$root/engine/target/bench-classpath.txt"
 classpath="$root/engine/target/test-classes:$root/engine/target/classes:$root/weights-tools/target/classes:$(cat "$cp_file")"
 java -XX:+UseParallelGC -cp "$classpath" org.moescope.tokenizer.TokenizerBench "$tokenizer" "$text"
 
-python="${PYTHON:-}"
-[[ -z "$python" && -x /work/venv/bin/python ]] && python=/work/venv/bin/python
-python="${python:-python3}"
+python="${PYTHON:-python3}"
 if "$python" -c "import tokenizers" 2>/dev/null; then
   RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false "$python" "$root/tools/bench/hf_tokenizer_bench.py" "$tokenizer" "$text"
 else

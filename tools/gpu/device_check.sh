@@ -14,7 +14,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # Results gather in a work folder; $OUT gets summary.txt, log.txt, machine.txt and everything as results.tar.gz (the
 # device tool brings back at most 8 files).
 FINAL="${OUT:-$root/gpu-out}"
-OUT=/tmp/moescope-gpu-results
+tmp="${TMPDIR:-/tmp}"
+OUT="$tmp/moescope-gpu-results"
 rm -rf "$OUT"
 BUDGET="${BUDGET:-420}"
 STEPS="${STEPS:-devices parity mini bench}"
@@ -34,7 +35,7 @@ run() {
   return $rc
 }
 
-B=/tmp/moescope-gpu
+B="$tmp/moescope-gpu"
 rm -rf "$B" && mkdir -p "$B"
 log "unpacking bundle"
 if command -v xz > /dev/null; then
@@ -99,7 +100,7 @@ if want parity; then
   run half-check 60 "${tornado[@]}" --main org.moescope.tornado.HalfCheck
 fi
 
-mini="${MINI_DIR:-/tmp/moescope-mini}"
+mini="${MINI_DIR:-$tmp/moescope-mini}"
 mini_config="${MINI_CONFIG:-$root/tools/bench/configs/olmoe-mini.json}"
 if want mini || want bench; then
   if [[ ! -f "$mini/config.json" ]]; then

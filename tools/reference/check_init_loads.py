@@ -1,6 +1,6 @@
 """Checks that `moescope weights init` writes checkpoints HF transformers loads and initialises like HF would.
 
-    /work/venv/bin/python tools/reference/check_init_loads.py [--moescope ./moescope] [--keep DIR]
+    python3 tools/reference/check_init_loads.py [--moescope ./moescope] [--keep DIR]
 
 For two configs (the tiny fixture architecture with MHA and untied lm_head; a GQA one with tied embeddings, sharded
 output, bf16 and f32), it runs `moescope weights init`, then:

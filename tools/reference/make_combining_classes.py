@@ -3,7 +3,7 @@
 org.moescope.tokenizer.Nfc needs to reproduce the alignments of HF tokenizers' NFC normalizer.
 The JDK exposes NFC/NFD but not the combining class of a code point, hence this table.
 
-Usage: /work/venv/bin/python tools/reference/make_combining_classes.py
+Usage: python3 tools/reference/make_combining_classes.py
 """
 import os
 import sys

@@ -1,6 +1,6 @@
 """Golden dtype conversions from torch, for moescope's `weights convert` (Java test: DTypeConversionGoldenTest).
 
-    /work/venv/bin/python tools/reference/make_dtype_golden.py
+    python3 tools/reference/make_dtype_golden.py
 
 Writes weights-tools/src/test/resources/dtype/golden.safetensors. For each source dtype S in {F32, BF16, F16, F64}
 it stores the source tensor `src.S` and torch's conversion of it to each target T in {bf16, f16, f32} as `S.to.T`

@@ -1,7 +1,7 @@
 """Builds the tiny random OLMoE checkpoints under fixtures/models/ with HF transformers' own
 OlmoeForCausalLM and saves golden outputs for the Java engine's tests.
 
-    /work/venv/bin/python tools/reference/make_fixtures.py
+    python3 tools/reference/make_fixtures.py
 
 Deterministic: every random draw comes from a torch.Generator seeded per fixture, torch runs on one
 CPU thread with deterministic algorithms, and JSON is written with sorted keys. Rerunning rewrites

@@ -1,6 +1,6 @@
 """Golden Pearson/Spearman values from scipy for org.moescope.stats.Correlation tests.
 
-Run: /work/venv/bin/python tools/reference/make_stats_golden.py
+Run: python3 tools/reference/make_stats_golden.py
 Writes analysis/src/test/resources/stats/correlation_golden.json (seeded; ties on purpose).
 """
 import json

@@ -16,7 +16,9 @@ already existed in Unicode 9 (HF's NFC tables are Unicode 9, the JDK's are newer
 Encodings are stored as {"text", "ids", "tokens", "offsets"} with offsets as [start, end] pairs in code points (Python
 str indices), exactly as `Tokenizer.encode(text)` reports them.
 
-Usage: /work/venv/bin/python tools/reference/make_tokenizer_golden.py [--olmoe PATH]
+Usage: python3 tools/reference/make_tokenizer_golden.py [--olmoe PATH]
+  PATH: OLMoE's tokenizer.json (from allenai/OLMoE-1B-7B-0924; not committed). Without --olmoe the script looks for
+  ../shared/fixtures/olmoe-1b-7b-0924-tokenizer.json beside the repository, and skips the OLMoE files if it is absent.
 """
 import argparse
 import json

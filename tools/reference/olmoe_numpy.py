@@ -1,11 +1,32 @@
 """Independent OLMoE reference: reads a checkpoint directory with a hand-written safetensors
-parser and runs the forward pass in float64 numpy, restated from the formulas in
-/work/shared/docs/olmoe-notes.md section 1 (no transformers import).
+parser and runs the forward pass in float64 numpy (no transformers import).
+
+The forward pass, as HF transformers' OLMoE model computes it (T tokens, hidden size H, nh query
+heads and nkv key/value heads of width d = H / nh, E experts of which k are used):
+
+    x = embed_tokens[ids]                      no scaling, no positional embedding
+    per layer:
+        h = RMSNorm_in(x)
+        q, k, v = q_proj(h), k_proj(h), v_proj(h)      no biases
+        q = RMSNorm_q(q); k = RMSNorm_k(k)     over the whole projection (nh*d, nkv*d wide),
+                                               before the split into heads
+        if clip_qkv: clamp q, k and v to [-clip_qkv, clip_qkv]      after the norms, before RoPE
+        q, k = RoPE(q), RoPE(k)                "rotate_half" layout: dimension i pairs with i + d/2,
+                                               inv_freq[i] = theta^(-2i/d), positions from 0
+        query head j reads key/value head j // (nh / nkv)
+        x = x + o_proj(softmax(q kT / sqrt(d) + causal mask) v)
+        h = RMSNorm_post(x)
+        p = softmax(h W_gateT) over all E experts
+        keep the k largest p; divide them by their sum only if norm_topk_prob
+        x = x + sum over kept experts e of p_e * down_e(silu(gate_e(h)) * up_e(h))
+    logits = RMSNorm_final(x) lm_headT         lm_head = embed_tokens when the embeddings are tied
+
+    RMSNorm(x) = w * x / sqrt(mean(x^2) + rms_norm_eps), the mean over the last dimension.
 
 Used by make_fixtures.py to cross-check HF's goldens, and runnable on its own to re-verify the
 committed fixtures against their golden.safetensors:
 
-    /work/venv/bin/python tools/reference/olmoe_numpy.py [fixtures/models]
+    python3 tools/reference/olmoe_numpy.py [fixtures/models]
 
 The `variant` switches deliberately mis-wire one thing each (per-head q/k norm, interleaved RoPE,
 ...) so the fixture script can prove that such a mistake moves the logits.
