@@ -46,13 +46,13 @@ public class AttentionBench {
 
     @Benchmark
     public float[] decodeStep() {
-        kernels.attention(out1, q1, 1, keys, values, decodeRow, decodeFrom, HEADS, HEADS, HEAD_DIM);
+        kernels.attention(out1, q1, 1, keys, values, decodeRow, decodeFrom, HEADS, HEADS, HEAD_DIM, (float) (1 / Math.sqrt(HEAD_DIM)));
         return out1;
     }
 
     @Benchmark
     public float[] prefill4x128() {
-        kernels.attention(outPrefill, qPrefill, 512, keys, values, prefillRow, prefillFrom, HEADS, HEADS, HEAD_DIM);
+        kernels.attention(outPrefill, qPrefill, 512, keys, values, prefillRow, prefillFrom, HEADS, HEADS, HEAD_DIM, (float) (1 / Math.sqrt(HEAD_DIM)));
         return outPrefill;
     }
 }

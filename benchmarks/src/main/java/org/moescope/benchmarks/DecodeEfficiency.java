@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.moescope.checkpoint.Checkpoint;
 import org.moescope.kernels.VectorKernels;
 import org.moescope.model.Generation;
-import org.moescope.model.OlmoeConfig;
-import org.moescope.model.OlmoeModel;
+import org.moescope.model.ModelConfig;
+import org.moescope.model.MoeTransformer;
 import org.moescope.model.Sampler;
 
 import java.io.IOException;
@@ -54,7 +54,7 @@ public final class DecodeEfficiency {
         VectorKernels kernels = new VectorKernels();
         int threads = kernels.threads();
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        try (OlmoeModel model = OlmoeModel.load(dir, kernels)) {
+        try (MoeTransformer model = MoeTransformer.load(dir, kernels)) {
             long bytesPerToken = bytesPerToken(model.checkpoint(), model.config());
             SplittableRandom random = new SplittableRandom(1);
             // Warm-up: C2 compiles the decode kernels within about 2 s.
@@ -101,7 +101,7 @@ public final class DecodeEfficiency {
      * Bytes of the checkpoint's tensors one decode step reads. Expert tensors (names containing ".experts.") count
      * top-k / experts of their size, the embedding table none (one row of it is read) unless lm_head is tied to it.
      */
-    static long bytesPerToken(Checkpoint checkpoint, OlmoeConfig config) {
+    static long bytesPerToken(Checkpoint checkpoint, ModelConfig config) {
         double bytes = 0;
         double expertShare = (double) config.numExpertsPerTok() / config.numExperts();
         for (String name : checkpoint.tensorNames()) {
@@ -113,7 +113,7 @@ public final class DecodeEfficiency {
     }
 
     /** One generation: a random prompt, then greedy tokens. Returns it for its token count and decode time. */
-    private static Generation.Result decode(OlmoeModel model, SplittableRandom random) {
+    private static Generation.Result decode(MoeTransformer model, SplittableRandom random) {
         int[] prompt = new int[PROMPT_TOKENS];
         for (int i = 0; i < prompt.length; i++) prompt[i] = random.nextInt(model.config().vocabSize());
         return Generation.generate(model, prompt, TOKENS_PER_GENERATION, Sampler.greedy(model.config().vocabSize()),
@@ -121,7 +121,7 @@ public final class DecodeEfficiency {
     }
 
     /** Decode tokens per second over generations lasting at least DECODE_BURST_SECONDS of decode time. */
-    private static double decodeBurst(OlmoeModel model, SplittableRandom random) {
+    private static double decodeBurst(MoeTransformer model, SplittableRandom random) {
         double seconds = 0;
         long tokens = 0;
         while (seconds < DECODE_BURST_SECONDS) {

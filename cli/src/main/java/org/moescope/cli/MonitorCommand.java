@@ -1,8 +1,9 @@
 package org.moescope.cli;
 
+import org.moescope.model.family.Families;
 import org.moescope.errors.BadInputException;
 import org.moescope.kernels.VectorKernels;
-import org.moescope.model.OlmoeConfig;
+import org.moescope.model.ModelConfig;
 import org.moescope.checkpoint.Checkpoint;
 import org.moescope.monitor.Checkpoints;
 import org.moescope.monitor.MonitorAnalysis;
@@ -128,7 +129,7 @@ public final class MonitorCommand implements Callable<Integer> {
         Checkpoints series = Checkpoints.resolve(checkpoints);
         int vocab;
         try (Checkpoint first = Checkpoint.open(series.entries().get(0).dir())) {
-            vocab = OlmoeConfig.parse(first.config(), first.dir().resolve(Checkpoint.CONFIG)).vocabSize();
+            vocab = Families.parse(first.config(), first.dir().resolve(Checkpoint.CONFIG)).vocabSize();
         }
         var encoder = Engines.textEncoder(series.entries().get(0).dir(), tokenizer);
         List<Sample> train = SampleReader.read(data, vocab, encoder);
@@ -148,7 +149,7 @@ public final class MonitorCommand implements Callable<Integer> {
             case "off" -> false;
             case "auto" -> {
                 try (Checkpoint first = Checkpoint.open(series.entries().get(0).dir())) {
-                    OlmoeConfig c = OlmoeConfig.parse(first.config(), first.dir().resolve(Checkpoint.CONFIG));
+                    ModelConfig c = Families.parse(first.config(), first.dir().resolve(Checkpoint.CONFIG));
                     yield (long) train.size() * c.numHiddenLayers() * c.hiddenSize() * 4 <= 200L << 20;
                 }
             }

@@ -2,7 +2,7 @@ package org.moescope.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import org.moescope.errors.BadInputException;
-import org.moescope.model.OlmoeCheckpoints;
+import org.moescope.model.Architectures;
 import org.moescope.safetensors.DType;
 import org.moescope.weights.ArchitectureSummary;
 import org.moescope.weights.ByteSizes;
@@ -65,7 +65,7 @@ public final class WeightsCommand implements Runnable {
         public Integer call() {
             try (WeightSource src = WeightSource.open(path)) {
                 ArchitectureSummary arch = src.config() == null ? null
-                        : OlmoeCheckpoints.describe(src.config(), src.configPath());
+                        : Architectures.describe(src.config(), src.configPath());
                 Inspect.Report report = Inspect.run(src, arch);
                 spec.commandLine().getOut().print(json ? Inspect.toJson(report) : Inspect.toText(report));
                 spec.commandLine().getOut().flush();
@@ -103,8 +103,8 @@ public final class WeightsCommand implements Runnable {
             Verify.Report report;
             try (WeightSource src = WeightSource.openDirectory(dir)) {
                 Map<String, long[]> expected = null;
-                if (OlmoeCheckpoints.isSupported(src.config())) {
-                    expected = OlmoeCheckpoints.expectedShapes(src.config(), src.configPath());
+                if (Architectures.isSupported(src.config())) {
+                    expected = Architectures.expectedShapes(src.config(), src.configPath());
                 }
                 report = Verify.run(src, expected, manifestFile);
             }
@@ -205,8 +205,8 @@ public final class WeightsCommand implements Runnable {
             if (n < 1) {
                 throw new BadInputException("--threads must be at least 1");
             }
-            JsonNode json = OlmoeCheckpoints.readConfig(config);
-            List<Init.TensorPlan> plan = OlmoeCheckpoints.initPlan(json, config);
+            JsonNode json = Architectures.readConfig(config);
+            List<Init.TensorPlan> plan = Architectures.initPlan(json, config);
             long start = System.nanoTime();
             Init.Result r = Init.run(plan, json, to, seed, maxShard, out, force, n);
             double s = seconds(start);

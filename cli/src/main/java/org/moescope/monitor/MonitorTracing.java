@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.moescope.checkpoint.Checkpoint;
 import org.moescope.errors.BadInputException;
 import org.moescope.kernels.Kernels;
-import org.moescope.model.OlmoeModel;
+import org.moescope.model.MoeTransformer;
 import org.moescope.output.AtomicFiles;
 import org.moescope.routing.RouteFile;
 import org.moescope.trace.Sample;
@@ -97,7 +97,7 @@ public final class MonitorTracing {
     private static CheckpointData traceOne(Checkpoints.Entry e, Path routes, Path eval, Data data, Kernels kernels,
                                            Integer batchTokens, boolean saveHidden, String version, long doneBefore,
                                            LongConsumer progress) {
-        try (OlmoeModel model = OlmoeModel.load(e.dir(), kernels)) {
+        try (MoeTransformer model = MoeTransformer.load(e.dir(), kernels)) {
             Tracer.Options opts = new Tracer.Options(false, false, saveHidden, batchTokens);
             LongConsumer sub = progress == null ? null : t -> progress.accept(doneBefore + t);
             // Resumable: a checkpoint of a real series can take hours to trace; a rerun goes on within it.
@@ -123,7 +123,7 @@ public final class MonitorTracing {
     }
 
     /** {accuracy, mean loss} over a split, NaN for an absent split. */
-    private static double[] evaluate(OlmoeModel model, List<Sample> samples, Tracer.Options opts, LongConsumer progress,
+    private static double[] evaluate(MoeTransformer model, List<Sample> samples, Tracer.Options opts, LongConsumer progress,
                                      long offset) {
         if (samples == null || samples.isEmpty()) return new double[] {Double.NaN, Double.NaN};
         Tracer.Result r = Tracer.trace(model, samples, null, Map.of(), opts,

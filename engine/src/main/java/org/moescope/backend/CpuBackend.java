@@ -2,7 +2,7 @@ package org.moescope.backend;
 
 import org.moescope.kernels.VectorKernels;
 import org.moescope.model.MoeModel;
-import org.moescope.model.OlmoeModel;
+import org.moescope.model.MoeTransformer;
 
 import java.nio.file.Path;
 
@@ -20,6 +20,6 @@ public final class CpuBackend implements Backend {
 
     @Override
     public MoeModel load(Path dir) {
-        return OlmoeModel.load(dir, new VectorKernels());
+        return MoeTransformer.load(dir, new VectorKernels());
     }
 }

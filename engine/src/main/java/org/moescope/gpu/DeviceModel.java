@@ -1,12 +1,13 @@
 package org.moescope.gpu;
 
+import org.moescope.backend.BackendStartupException;
 import org.moescope.checkpoint.Checkpoint;
 import org.moescope.errors.BadInputException;
 import org.moescope.kernels.ScalarKernels;
 import org.moescope.kernels.Weight;
 import org.moescope.model.MoeModel;
-import org.moescope.model.OlmoeConfig;
-import org.moescope.model.OlmoeModel;
+import org.moescope.model.ModelConfig;
+import org.moescope.model.MoeTransformer;
 import org.moescope.model.RouteRecorder;
 import org.moescope.safetensors.DType;
 
@@ -22,18 +23,18 @@ import java.util.Arrays;
 public final class DeviceModel implements MoeModel {
     /** Builds the runner once the weights and state exist (compiling task graphs, say). */
     public interface RunnerFactory {
-        DeviceRunner create(OlmoeConfig config, DeviceWeights weights, DeviceState state);
+        DeviceRunner create(ModelConfig config, DeviceWeights weights, DeviceState state);
     }
 
-    private final OlmoeModel host; // validated checkpoint and config; its mapped embedding feeds the first layer
-    private final OlmoeConfig c;
+    private final MoeTransformer host; // validated checkpoint and config; its mapped embedding feeds the first layer
+    private final ModelConfig c;
     private final DeviceState s;
     private final DeviceRunner runner;
     private final Weight embed;                               // (vocab, hidden) in the mapped checkpoint
     private final ScalarKernels widen = new ScalarKernels();  // widens the embedding rows of each chunk
     private Session active;                                   // the session whose KV cache is on the device
 
-    private DeviceModel(OlmoeModel host, DeviceState s, DeviceRunner runner) {
+    private DeviceModel(MoeTransformer host, DeviceState s, DeviceRunner runner) {
         this.host = host;
         this.c = host.config();
         this.s = s;
@@ -49,9 +50,14 @@ public final class DeviceModel implements MoeModel {
      * @param cacheRows KV cache rows; capped at max_position_embeddings
      */
     public static DeviceModel load(Path dir, int tokens, int cacheRows, RunnerFactory factory) {
-        OlmoeModel host = OlmoeModel.load(dir, new ScalarKernels());
+        MoeTransformer host = MoeTransformer.load(dir, new ScalarKernels());
         try {
-            OlmoeConfig c = host.config();
+            ModelConfig c = host.config();
+            String missing = unsupported(c);
+            if (missing != null) {
+                throw new BackendStartupException("the device backends cannot run this " + c.modelType()
+                        + " checkpoint yet (" + missing + "; " + dir + "); use --backend cpu", null);
+            }
             int rows = Math.min(cacheRows, c.maxPositionEmbeddings());
             DeviceWeights w = new DeviceWeights(host.checkpoint(), c);
             DeviceState s = new DeviceState(c, Math.max(1, Math.min(tokens, rows)), rows);
@@ -62,12 +68,32 @@ public final class DeviceModel implements MoeModel {
         }
     }
 
+    /**
+     * What the device kernels lack for this config, or null: they implement OLMoE's block (pre-norm RMSNorm, q/k norm
+     * over the whole projection, softmax → top-k router, every layer MoE, no biases, full causal attention).
+     */
+    public static String unsupported(ModelConfig c) {
+        if (c.postNorm()) return "post-norm blocks";
+        if (c.norm() != ModelConfig.Norm.RMS) return "LayerNorm";
+        if (c.qkNorm() != ModelConfig.QkNorm.WHOLE) return "q/k norm " + c.qkNorm().name().toLowerCase().replace('_', ' ');
+        if (c.qkvBias() || c.oBias() || c.lmHeadBias()) return "biases";
+        if (java.util.Arrays.stream(c.slidingWindows()).anyMatch(w -> w > 0)) return "sliding-window attention";
+        if (c.qDim() != c.hiddenSize()) return "head_dim other than hidden_size / num_attention_heads";
+        if (c.attentionScale() != (float) (1.0 / Math.sqrt(c.headDim())) || c.embeddingMultiplier() != 1f
+                || c.residualMultiplier() != 1f || c.logitsScaling() != 1f) return "attention/embedding/residual/logit multipliers";
+        if (c.numMoeLayers() != c.numHiddenLayers()) return "dense MLP layers";
+        if (c.router() != org.moescope.model.Router.SOFTMAX_TOPK) return "the " + c.router().label + " router";
+        if (c.hasSharedExpert()) return "a shared expert";
+        if (!(c.names().experts() instanceof org.moescope.model.TensorNames.PerExpert)) return "packed expert tensors";
+        return null;
+    }
+
     public DeviceState state() {
         return s;
     }
 
     @Override
-    public OlmoeConfig config() {
+    public ModelConfig config() {
         return c;
     }
 

@@ -1,6 +1,6 @@
 package org.moescope.gpu;
 
-import org.moescope.model.OlmoeConfig;
+import org.moescope.model.ModelConfig;
 
 /**
  * Every array the device kernels read or write, allocated once per model. A forward call runs in chunks of at most
@@ -43,7 +43,7 @@ public final class DeviceState {
         public final int[] slotOf;         // (Tmax, k) slot of each choice
         public final float[] h;            // (Tmax·k, inter) silu(gate) ⊙ up of each slot
 
-        Layer(OlmoeConfig c, int tokens, int cacheRows) {
+        Layer(ModelConfig c, int tokens, int cacheRows) {
             int hid = c.hiddenSize();
             int kv = c.kvDim();
             int e = c.numExperts();
@@ -64,11 +64,11 @@ public final class DeviceState {
             slotToken = new int[tokens * k];
             slotExpert = new int[tokens * k];
             slotOf = new int[tokens * k];
-            h = new float[tokens * k * c.intermediateSize()];
+            h = new float[tokens * k * c.moeIntermediateSize()];
         }
     }
 
-    public DeviceState(OlmoeConfig c, int tokens, int cacheRows) {
+    public DeviceState(ModelConfig c, int tokens, int cacheRows) {
         this.tokens = tokens;
         this.cacheRows = cacheRows;
         meta = new int[4];
@@ -79,7 +79,7 @@ public final class DeviceState {
         x = new float[tokens * c.hiddenSize()];
         int half = c.headDim() / 2;
         rope = new float[cacheRows * half * 2];
-        // As OlmoeModel (and HF): inv_freq and the angles in fp32, then cos/sin of the fp32 angle.
+        // As MoeTransformer (and HF): inv_freq and the angles in fp32, then cos/sin of the fp32 angle.
         float[] invFreq = new float[half];
         for (int i = 0; i < half; i++) {
             invFreq[i] = (float) (1.0 / Math.pow(c.ropeTheta(), (2.0 * i) / c.headDim()));

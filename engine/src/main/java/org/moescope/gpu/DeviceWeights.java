@@ -3,7 +3,7 @@ package org.moescope.gpu;
 import org.moescope.backend.BackendStartupException;
 import org.moescope.checkpoint.Checkpoint;
 import org.moescope.errors.BadInputException;
-import org.moescope.model.OlmoeConfig;
+import org.moescope.model.ModelConfig;
 import org.moescope.safetensors.DType;
 
 import java.lang.foreign.MemorySegment;
@@ -38,8 +38,8 @@ public final class DeviceWeights {
     public final float[] finalNorm;      // (hidden)
     public final Matrix lmHead;          // (vocab, hidden)
 
-    /** The checkpoint must already be validated against the config (OlmoeModel.load does). */
-    public DeviceWeights(Checkpoint ckpt, OlmoeConfig c) {
+    /** The checkpoint must already be validated against the config (MoeTransformer.load does). */
+    public DeviceWeights(Checkpoint ckpt, ModelConfig c) {
         DType stored = ckpt.info("model.embed_tokens.weight").dtype();
         dtype = switch (stored) {
             case F32 -> DeviceKernels.F32;
@@ -51,7 +51,7 @@ public final class DeviceWeights {
         int layers = c.numHiddenLayers();
         int experts = c.numExperts();
         int h = c.hiddenSize();
-        int inter = c.intermediateSize();
+        int inter = c.moeIntermediateSize();
         attnNorm = new float[layers][];
         qkv = new Matrix[layers];
         qkNorm = new float[layers][];

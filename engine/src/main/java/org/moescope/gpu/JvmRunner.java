@@ -1,7 +1,7 @@
 package org.moescope.gpu;
 
 import org.moescope.gpu.DeviceWeights.Matrix;
-import org.moescope.model.OlmoeConfig;
+import org.moescope.model.ModelConfig;
 
 import java.util.SplittableRandom;
 import java.util.function.IntConsumer;
@@ -16,17 +16,17 @@ public final class JvmRunner implements DeviceRunner {
     /** The order the threads of each task run in. */
     public enum ThreadOrder { FORWARD, REVERSE, SHUFFLED }
 
-    private final OlmoeConfig c;
+    private final ModelConfig c;
     private final DeviceWeights w;
     private final DeviceState s;
     private final ThreadOrder order;
     private final SplittableRandom random; // draws a fresh permutation per task in SHUFFLED order
 
-    public JvmRunner(OlmoeConfig c, DeviceWeights w, DeviceState s) {
+    public JvmRunner(ModelConfig c, DeviceWeights w, DeviceState s) {
         this(c, w, s, ThreadOrder.FORWARD, 0);
     }
 
-    public JvmRunner(OlmoeConfig c, DeviceWeights w, DeviceState s, ThreadOrder order, long seed) {
+    public JvmRunner(ModelConfig c, DeviceWeights w, DeviceState s, ThreadOrder order, long seed) {
         this.c = c;
         this.w = w;
         this.s = s;
@@ -65,9 +65,9 @@ public final class JvmRunner implements DeviceRunner {
         int kv = c.kvDim();
         int rows = hid + 2 * kv;
         int k = c.numExpertsPerTok();
-        int inter = c.intermediateSize();
+        int inter = c.moeIntermediateSize();
         int E = c.numExperts();
-        float eps = c.rmsNormEps();
+        float eps = c.normEps();
         float clip = c.clipQkv() == null ? 0f : c.clipQkv();
         int dt = w.dtype;
         float[] tab = w.table;
@@ -110,7 +110,7 @@ public final class JvmRunner implements DeviceRunner {
         int hid = c.hiddenSize();
         int V = c.vocabSize();
         threads(s.tokens, r -> DeviceKernels.headScale(r, s.meta, s.logitRows, s.x, s.headScale, hid,
-                c.rmsNormEps()));
+                c.normEps()));
         Matrix m = w.lmHead;
         threads(s.tokens * V, i -> DeviceKernels.lmHead(i, s.meta, s.logitRows, s.x, s.headScale, w.finalNorm,
                 m.f32(), m.half(), w.dtype, w.table, s.logits, V, hid));

@@ -31,7 +31,7 @@ public interface Kernels {
 
     /**
      * Causal softmax attention over a KV cache. Query token t, head h attends to cache rows visibleFrom[t] ..
-     * cacheRow[t] of kv head h / (heads / kvHeads), scores scaled by 1/sqrt(headDim).
+     * cacheRow[t] of kv head h / (heads / kvHeads), scores q·k multiplied by scale (1/sqrt(headDim) in most models).
      *
      * @param out    (T, heads·headDim), overwritten
      * @param q      (T, heads·headDim)
@@ -39,7 +39,7 @@ public interface Kernels {
      * @param values (cache rows, kvHeads·headDim)
      */
     void attention(float[] out, float[] q, int tokens, float[] keys, float[] values, int[] cacheRow, int[] visibleFrom,
-                   int heads, int kvHeads, int headDim);
+                   int heads, int kvHeads, int headDim, float scale);
 
     /**
      * Next-token loss of logit rows (rows, vocab): nll[i] = logsumexp(row i) − row i[targets[i]], and argmax[i] = the
@@ -52,6 +52,12 @@ public interface Kernels {
 
     /** out = weight ⊙ x / sqrt(mean(x²) + eps) over n elements. out may alias x. */
     void rmsnorm(float[] out, int outOff, float[] x, int xOff, float[] weight, int n, float eps);
+
+    /**
+     * LayerNorm: out = (x − mean) / sqrt(var + eps) ⊙ weight + bias over n elements, the variance biased (÷ n), as
+     * torch.nn.LayerNorm. out may alias x.
+     */
+    void layernorm(float[] out, int outOff, float[] x, int xOff, float[] weight, float[] bias, int n, float eps);
 
     /** In-place softmax over x[off .. off+n). */
     void softmax(float[] x, int off, int n);

@@ -68,11 +68,10 @@ public final class ScalarKernels implements Kernels {
 
     @Override
     public void attention(float[] out, float[] q, int tokens, float[] keys, float[] values, int[] cacheRow,
-                          int[] visibleFrom, int heads, int kvHeads, int headDim) {
+                          int[] visibleFrom, int heads, int kvHeads, int headDim, float scale) {
         int dim = heads * headDim;
         int kvDim = kvHeads * headDim;
         int group = heads / kvHeads;
-        float scale = (float) (1.0 / Math.sqrt(headDim));
         java.util.Arrays.fill(out, 0, tokens * dim, 0f);
         for (int t = 0; t < tokens; t++) {
             int from = visibleFrom[t];
@@ -120,6 +119,27 @@ public final class ScalarKernels implements Kernels {
         float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
         for (int i = 0; i < n; i++) {
             out[outOff + i] = weight[i] * (x[xOff + i] * scale);
+        }
+    }
+
+    @Override
+    public void layernorm(float[] out, int outOff, float[] x, int xOff, float[] weight, float[] bias, int n, float eps) {
+        layerNorm(out, outOff, x, xOff, weight, bias, n, eps);
+    }
+
+    /** LayerNorm with the statistics in double: once per token and block, not worth vectorising. */
+    static void layerNorm(float[] out, int outOff, float[] x, int xOff, float[] weight, float[] bias, int n, float eps) {
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += x[xOff + i];
+        float mean = (float) (sum / n);
+        double ss = 0;
+        for (int i = 0; i < n; i++) {
+            float d = x[xOff + i] - mean;
+            ss += d * d;
+        }
+        float inv = (float) (1.0 / Math.sqrt(ss / n + eps));
+        for (int i = 0; i < n; i++) {
+            out[outOff + i] = (x[xOff + i] - mean) * inv * weight[i] + bias[i];
         }
     }
 

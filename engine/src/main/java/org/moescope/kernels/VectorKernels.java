@@ -940,11 +940,10 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public void attention(float[] out, float[] q, int tokens, float[] keys, float[] values, int[] cacheRow,
-                          int[] visibleFrom, int heads, int kvHeads, int headDim) {
+                          int[] visibleFrom, int heads, int kvHeads, int headDim, float scale) {
         int dim = heads * headDim;
         int kvDim = kvHeads * headDim;
         int group = heads / kvHeads;
-        float scale = (float) (1.0 / Math.sqrt(headDim));
         long work = 0;
         for (int t = 0; t < tokens; t++) work += (long) (cacheRow[t] - visibleFrom[t] + 1) * dim * 2;
         int jobs = tokens * heads;
@@ -1103,6 +1102,11 @@ public final class VectorKernels implements Kernels {
                 for (int i = 0; i < n; i++) out[off + i] = ScalarKernels.element(w, base, k0 + i);
             }
         }
+    }
+
+    @Override
+    public void layernorm(float[] out, int outOff, float[] x, int xOff, float[] weight, float[] bias, int n, float eps) {
+        ScalarKernels.layerNorm(out, outOff, x, xOff, weight, bias, n, eps);
     }
 
     @Override

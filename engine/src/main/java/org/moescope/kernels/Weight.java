@@ -47,4 +47,11 @@ public record Weight(String name, MemorySegment data, DType dtype, int rows, int
     public long scaleOffset(int r) {
         return (long) r * (cols / GROUP) * 4;
     }
+
+    /** Rows [first, first + count) as a weight of their own, sharing the mapping (a packed tensor's one expert). */
+    public Weight rowSlice(int first, int count) {
+        MemorySegment part = data.asSlice(rowOffset(first), rowOffset(count));
+        MemorySegment partScales = scales == null ? null : scales.asSlice(scaleOffset(first), scaleOffset(count));
+        return new Weight(name + "[rows " + first + ".." + (first + count) + ")", part, dtype, count, cols, partScales);
+    }
 }

@@ -3,6 +3,7 @@ package org.moescope.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.moescope.errors.BadInputException;
+import org.moescope.model.family.Families;
 import org.moescope.weights.ArchitectureSummary;
 import org.moescope.weights.Init;
 
@@ -11,20 +12,21 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * What the weights tools need to know about OLMoE checkpoints: the tensors a config.json implies (verify), how HF
- * initialises them (init), and a summary with parameter counts (inspect).
+ * What the weights tools need to know about the supported architectures: the tensors a config.json implies (verify),
+ * how HF initialises them (init), and a summary with parameter counts (inspect).
  */
-public final class OlmoeCheckpoints {
-    /** HF's OlmoeConfig default for initializer_range. */
+public final class Architectures {
+    /** HF's default initializer_range (every supported family's). */
     public static final double DEFAULT_INITIALIZER_RANGE = 0.02;
     private static final long MAX_CONFIG_BYTES = 16 << 20;
 
-    private OlmoeCheckpoints() {
+    private Architectures() {
     }
 
     /** Reads a config.json file given on the command line. */
@@ -48,21 +50,20 @@ public final class OlmoeCheckpoints {
 
     /** True when config.json names an architecture this engine knows. */
     public static boolean isSupported(JsonNode config) {
-        JsonNode t = config.get("model_type");
-        return t != null && t.isTextual() && t.textValue().equals(OlmoeConfig.SUPPORTED);
+        return Families.isSupported(config);
     }
 
-    /** Every tensor and its shape for an OLMoE config.json (bad input when the config is not a valid OLMoE one). */
+    /** Every tensor and its shape for a config.json (bad input when it is not a valid config of a supported family). */
     public static Map<String, long[]> expectedShapes(JsonNode config, Path where) {
-        return OlmoeConfig.parse(config, where).expectedTensors();
+        return Families.parse(config, where).expectedTensors();
     }
 
     /**
-     * HF's initialisation (PreTrainedModel._init_weights): normal(0, initializer_range) for every Linear and the
-     * embedding, whose padding row is zeroed; ones for the RMSNorm weights.
+     * HF's initialisation (PreTrainedModel._init_weights): normal(0, initializer_range) for every Linear weight, router
+     * and expert tensor and the embedding, whose padding row is zeroed; ones for the norm weights; zeros for biases.
      */
     public static List<Init.TensorPlan> initPlan(JsonNode config, Path where) {
-        OlmoeConfig c = OlmoeConfig.parse(config, where);
+        ModelConfig c = Families.parse(config, where);
         double std = initializerRange(config, where);
         long pad = c.padTokenId() != null && c.padTokenId() >= 0 && c.padTokenId() < c.vocabSize() ? c.padTokenId() : -1;
         List<Init.TensorPlan> plan = new ArrayList<>();
@@ -71,6 +72,8 @@ public final class OlmoeCheckpoints {
             Init.Fill fill;
             if (name.endsWith("norm.weight")) {
                 fill = new Init.Constant(1f);
+            } else if (name.endsWith(".bias")) {
+                fill = new Init.Constant(0f);
             } else if (name.equals("model.embed_tokens.weight")) {
                 fill = new Init.Normal(std, pad);
             } else {
@@ -98,33 +101,49 @@ public final class OlmoeCheckpoints {
         String modelType = t != null && t.isTextual() ? t.textValue() : null;
         if (!isSupported(config)) {
             return new ArchitectureSummary(modelType, Map.of(), null, null,
-                    "the engine supports model_type " + OlmoeConfig.SUPPORTED + " only: no parameter counts from the config");
+                    "the engine supports model_type " + Families.supported() + ": no parameter counts from the config");
         }
-        OlmoeConfig c;
+        ModelConfig c;
         try {
-            c = OlmoeConfig.parse(config, where);
+            c = Families.parse(config, where);
         } catch (BadInputException e) {
             return new ArchitectureSummary(modelType, Map.of(), null, null, e.getMessage());
         }
         Map<String, Object> facts = new LinkedHashMap<>();
-        facts.put("layers", c.numHiddenLayers());
+        int moe = c.numMoeLayers();
+        facts.put("layers", c.numHiddenLayers() + (moe < c.numHiddenLayers()
+                ? " (MoE: " + Arrays.toString(c.moeLayers()) + ", the rest dense with intermediate " + c.intermediateSize() + ")"
+                : ""));
         facts.put("hidden_size", c.hiddenSize());
         facts.put("attention_heads", c.numAttentionHeads() + " (kv " + c.numKeyValueHeads() + ", head dim " + c.headDim() + ")");
-        facts.put("experts", c.numExperts() + " per layer, top-" + c.numExpertsPerTok()
-                + (c.normTopkProb() ? ", renormalised" : ""));
-        facts.put("expert_intermediate", c.intermediateSize());
+        facts.put("attention", attentionFacts(c));
+        facts.put("experts", c.numExperts() + " per layer, top-" + c.numExpertsPerTok() + ", router " + c.router().label
+                + (c.router() == Router.SOFTMAX_TOPK && c.normTopkProb() ? ", renormalised" : "")
+                + (c.hasSharedExpert() ? ", gated shared expert of " + c.sharedExpertIntermediateSize() : ""));
+        facts.put("expert_intermediate", c.moeIntermediateSize());
+        facts.put("norm", (c.norm() == ModelConfig.Norm.RMS ? "RMSNorm" : "LayerNorm") + (c.postNorm() ? ", post-norm" : ""));
         facts.put("vocab_size", c.vocabSize());
         facts.put("max_positions", c.maxPositionEmbeddings());
         facts.put("rope_theta", c.ropeTheta());
-        facts.put("clip_qkv", c.clipQkv() == null ? "none" : c.clipQkv());
         facts.put("tied_embeddings", c.tieWordEmbeddings());
         facts.put("dtype", c.dtype() == null ? "unspecified" : c.dtype());
-        long expected = 0;
-        for (long[] shape : c.expectedTensors().values()) {
-            long n = 1;
-            for (long d : shape) n *= d;
-            expected += n;
-        }
+        long expected = c.parameters();
         return new ArchitectureSummary(modelType, facts, expected, c.activeParametersPerToken(), null);
+    }
+
+    private static String attentionFacts(ModelConfig c) {
+        List<String> f = new ArrayList<>();
+        f.add(switch (c.qkNorm()) {
+            case WHOLE -> "q/k norm over the projection";
+            case PER_HEAD -> "q/k norm per head";
+            case NONE -> "no q/k norm";
+        });
+        if (c.clipQkv() != null) f.add("clip_qkv " + c.clipQkv());
+        if (c.qkvBias()) f.add(c.oBias() ? "q/k/v/o biases" : "q/k/v biases");
+        int[] w = c.slidingWindows();
+        long sliding = Arrays.stream(w).filter(x -> x > 0).count();
+        if (sliding > 0) f.add("sliding window " + Arrays.stream(w).max().getAsInt() + " on " + sliding + " of " + w.length + " layers");
+        if (c.attentionScale() != (float) (1.0 / Math.sqrt(c.headDim()))) f.add("scale " + c.attentionScale());
+        return String.join(", ", f);
     }
 }

@@ -3,12 +3,12 @@ package org.moescope.model;
 import org.moescope.checkpoint.Checkpoint;
 
 /**
- * What trace, generate and bench need from a loaded OLMoE checkpoint, whatever runs it: {@link OlmoeModel} on the CPU
+ * What trace, generate and bench need from a loaded MoE checkpoint, whatever runs it: {@link MoeTransformer} on the CPU
  * (Vector API) or a GPU backend found through {@link org.moescope.backend.Backend}. Both compute the same forward pass
- * (see OlmoeModel) and report the same routes; logits may differ by float rounding.
+ * (see MoeTransformer) and report the same routes; logits may differ by float rounding.
  */
 public interface MoeModel extends AutoCloseable {
-    OlmoeConfig config();
+    ModelConfig config();
 
     Checkpoint checkpoint();
 

@@ -3,65 +3,61 @@ package org.moescope.model;
 import org.moescope.checkpoint.Checkpoint;
 import org.moescope.errors.BadInputException;
 import org.moescope.kernels.Kernels;
-import org.moescope.kernels.TopK;
 import org.moescope.kernels.Weight;
+import org.moescope.model.family.Families;
 
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The OLMoE forward pass as HF transformers' OlmoeForCausalLM computes it, top to bottom:
- * embeddings → per layer [RMSNorm → attention (q/k/v, q_norm/k_norm over the whole projection, clip, RoPE, causal
- * softmax, o_proj) → residual → RMSNorm → sparse MoE (router softmax over all experts in fp32 → top-k → optional
- * renormalisation → Σ w · down(silu(gate(x)) · up(x))) → residual] → final RMSNorm → lm_head.
+ * The forward pass of a decoder-only MoE transformer, as HF transformers' modeling files compute it for every family in
+ * {@link org.moescope.model.family.Families}, top to bottom:
+ * embeddings (× embedding_multiplier) → per layer [attention block → residual → MLP block → residual] → final norm →
+ * lm_head (+ bias, ÷ logits_scaling). The attention block: norm (pre-norm families) → q/k/v (+ biases) → q/k norm
+ * (over the whole projection or per head) → clip → RoPE → causal softmax, optionally within a sliding window → o_proj
+ * (+ bias) → norm (post-norm families) → × residual_multiplier. The MLP block of an MoE layer: router logits → softmax
+ * over all experts → the family's rule picks k experts and weights ({@link Router}) → Σ w · down(silu(gate(x)) ⊙ up(x))
+ * (+ sigmoid-gated shared expert); of a dense layer: one SwiGLU MLP.
  *
  * <p>All activations are fp32; weights are widened from their stored dtype inside the kernels. A call runs any number
  * of new tokens of one sequence (prefill: matrix-matrix kernels; decode: one token) against that sequence's KV cache.
  */
-public final class OlmoeModel implements MoeModel {
+public final class MoeTransformer implements MoeModel {
     private final Checkpoint checkpoint;
-    private final OlmoeConfig config;
-    private final OlmoeWeights weights;
+    private final ModelConfig config;
+    private final ModelWeights weights;
     private final Kernels kernels;
 
-    private OlmoeModel(Checkpoint checkpoint, OlmoeConfig config, OlmoeWeights weights, Kernels kernels) {
+    private MoeTransformer(Checkpoint checkpoint, ModelConfig config, ModelWeights weights, Kernels kernels) {
         this.checkpoint = checkpoint;
         this.config = config;
         this.weights = weights;
         this.kernels = kernels;
     }
 
-    public static OlmoeModel load(Path dir, Kernels kernels) {
+    public static MoeTransformer load(Path dir, Kernels kernels) {
         Checkpoint ckpt = Checkpoint.open(dir);
         try {
-            OlmoeConfig config = OlmoeConfig.parse(ckpt.config(), dir.resolve(Checkpoint.CONFIG));
-            return new OlmoeModel(ckpt, config, new OlmoeWeights(ckpt, config), kernels);
+            ModelConfig config = Families.parse(ckpt.config(), dir.resolve(Checkpoint.CONFIG));
+            return new MoeTransformer(ckpt, config, new ModelWeights(ckpt, config), kernels);
         } catch (RuntimeException e) {
             ckpt.close();
             throw e;
         }
     }
 
-    public OlmoeConfig config() {
+    @Override
+    public ModelConfig config() {
         return config;
     }
 
+    @Override
     public Checkpoint checkpoint() {
         return checkpoint;
     }
 
     public Kernels kernels() {
         return kernels;
-    }
-
-    /** Router weight of a layer, (experts, hidden), widened to float: the expert embeddings of pathway consistency. */
-    public float[] routerWeight(int layer) {
-        Weight g = weights.gate[layer];
-        float[] out = new float[g.rows() * g.cols()];
-        for (int e = 0; e < g.rows(); e++) {
-            kernels.row(g, e, out, e * g.cols());
-        }
-        return out;
     }
 
     /** A sequence being decoded: its KV cache and length. Capacity is fixed at creation. */
@@ -109,8 +105,8 @@ public final class OlmoeModel implements MoeModel {
             return length;
         }
 
-        OlmoeModel owner() {
-            return OlmoeModel.this;
+        MoeTransformer owner() {
+            return MoeTransformer.this;
         }
 
         @Override
@@ -244,9 +240,11 @@ public final class OlmoeModel implements MoeModel {
         for (int t = 0; t < T; t++) {
             kernels.row(weights.embedTokens, tokens[t], x, t * H);
         }
+        scale(x, T * H, config.embeddingMultiplier());
         for (int l = 0; l < config.numHiddenLayers(); l++) {
-            attention(l, s, x, T, position, cacheRow, visibleFrom, b);
-            moe(l, x, T, b, recorder);
+            ModelWeights.Layer w = weights.layers[l];
+            attention(l, w, s, x, T, position, cacheRow, visibleFrom, b);
+            mlpBlock(l, w, x, T, b, recorder);
         }
         if (logitRows == null) {
             return null;
@@ -254,86 +252,227 @@ public final class OlmoeModel implements MoeModel {
         int rows = logitRows.length;
         float[] normed = rows <= T ? b.xb : new float[rows * H]; // xb is free once the last layer has run
         for (int r = 0; r < rows; r++) {
-            kernels.rmsnorm(normed, r * H, x, logitRows[r] * H, weights.norm, H, config.rmsNormEps());
+            norm(normed, r * H, x, logitRows[r] * H, weights.norm);
         }
         float[] logits = MoeModel.logitsArray(into, rows, V);
         kernels.matmul(logits, normed, rows, weights.lmHead);
+        addBias(logits, rows, weights.lmHeadBias);
+        if (config.logitsScaling() != 1f) {
+            float d = config.logitsScaling();
+            for (int i = 0; i < rows * V; i++) logits[i] /= d;
+        }
         return logits;
     }
 
     /** Work arrays of a forward call of up to T tokens. */
     private final class Buffers {
-        final float[] x;          // (T, hidden) the residual stream
-        final float[] xb;         // (T, hidden) normed input of a block
-        final float[] q;          // (T, hidden)
-        final float[] k;          // (T, kv_dim)
-        final float[] v;          // (T, kv_dim)
-        final float[] attn;       // (T, hidden) concatenated head outputs
-        final float[] proj;       // (T, hidden) o_proj / MoE output
+        final float[] x;            // (T, hidden) the residual stream
+        final float[] xb;           // (T, hidden) normed input of a block
+        final float[] q;            // (T, heads·head_dim)
+        final float[] k;            // (T, kv_dim)
+        final float[] v;            // (T, kv_dim)
+        final float[] attn;         // (T, heads·head_dim) concatenated head outputs
+        final float[] proj;         // (T, hidden) a block's output: o_proj, MoE or MLP
+        final int[] from;           // (T) first visible cache row within a layer's sliding window
         final float[] routerLogits; // (T, experts)
         final float[] routerProbs;  // (T, experts)
         final int[] topkIds;        // (T, k)
         final float[] topkWeights;  // (T, k)
+        final float[] mlpGate;      // (T, width) a dense MLP's or the shared expert's gate, then silu(gate) ⊙ up
+        final float[] mlpUp;        // (T, width)
+        final float[] shared;       // (T, hidden) the shared expert's output, or empty
+        final float[] sharedGate;   // (T) sigmoid(shared_expert_gate · h), or empty
 
         Buffers(int T) {
             int H = config.hiddenSize();
-            int kv = config.kvDim();
             int E = config.numExperts();
             int K = config.numExpertsPerTok();
+            boolean dense = config.numMoeLayers() < config.numHiddenLayers();
+            int width = Math.max(dense ? config.intermediateSize() : 0, config.sharedExpertIntermediateSize());
             x = new float[T * H];
             xb = new float[T * H];
-            q = new float[T * H];
-            k = new float[T * kv];
-            v = new float[T * kv];
-            attn = new float[T * H];
+            q = new float[T * config.qDim()];
+            k = new float[T * config.kvDim()];
+            v = new float[T * config.kvDim()];
+            attn = new float[T * config.qDim()];
             proj = new float[T * H];
+            from = new int[T];
             routerLogits = new float[T * E];
             routerProbs = new float[T * E];
             topkIds = new int[T * K];
             topkWeights = new float[T * K];
+            mlpGate = new float[T * width];
+            mlpUp = new float[T * width];
+            shared = new float[config.hasSharedExpert() ? T * H : 0];
+            sharedGate = new float[config.hasSharedExpert() ? T : 0];
         }
     }
 
-    private void attention(int l, Session s, float[] x, int T, int[] position, int[] cacheRow, int[] visibleFrom,
-                           Buffers b) {
+    private void attention(int l, ModelWeights.Layer w, Session s, float[] x, int T, int[] position, int[] cacheRow,
+                           int[] visibleFrom, Buffers b) {
         int H = config.hiddenSize();
+        int qDim = config.qDim();
         int kvDim = config.kvDim();
         int hd = config.headDim();
         int nHeads = config.numAttentionHeads();
-        float eps = config.rmsNormEps();
-        for (int t = 0; t < T; t++) {
-            kernels.rmsnorm(b.xb, t * H, x, t * H, weights.inputLayernorm[l], H, eps);
+        int nKv = config.numKeyValueHeads();
+        ModelWeights.Attention a = w.attention();
+        float[] in = x;
+        if (!config.postNorm()) {
+            normRows(b.xb, x, T, w.attnNorm());
+            in = b.xb;
         }
-        kernels.matmul(b.xb, T, new Weight[] {weights.qProj[l], weights.kProj[l], weights.vProj[l]},
-                new float[][] {b.q, b.k, b.v});
+        kernels.matmul(in, T, new Weight[] {a.q(), a.k(), a.v()}, new float[][] {b.q, b.k, b.v});
+        addBias(b.q, T, a.qBias());
+        addBias(b.k, T, a.kBias());
+        addBias(b.v, T, a.vBias());
         float[] keys = s.keyCache[l];
         float[] values = s.valueCache[l];
+        float eps = config.normEps();
         for (int t = 0; t < T; t++) {
             int pos = position[t];
-            kernels.rmsnorm(b.q, t * H, b.q, t * H, weights.qNorm[l], H, eps);
-            kernels.rmsnorm(b.k, t * kvDim, b.k, t * kvDim, weights.kNorm[l], kvDim, eps);
+            switch (config.qkNorm()) {
+                case WHOLE -> {
+                    kernels.rmsnorm(b.q, t * qDim, b.q, t * qDim, a.qNorm(), qDim, eps);
+                    kernels.rmsnorm(b.k, t * kvDim, b.k, t * kvDim, a.kNorm(), kvDim, eps);
+                }
+                case PER_HEAD -> {
+                    for (int h = 0; h < nHeads; h++) {
+                        kernels.rmsnorm(b.q, t * qDim + h * hd, b.q, t * qDim + h * hd, a.qNorm(), hd, eps);
+                    }
+                    for (int h = 0; h < nKv; h++) {
+                        kernels.rmsnorm(b.k, t * kvDim + h * hd, b.k, t * kvDim + h * hd, a.kNorm(), hd, eps);
+                    }
+                }
+                case NONE -> {
+                }
+            }
             if (config.clipQkv() != null) {
                 float c = config.clipQkv();
-                clamp(b.q, t * H, H, c);
+                clamp(b.q, t * qDim, qDim, c);
                 clamp(b.k, t * kvDim, kvDim, c);
                 clamp(b.v, t * kvDim, kvDim, c);
             }
             for (int h = 0; h < nHeads; h++) {
-                rope(b.q, t * H + h * hd, hd, s, pos);
+                rope(b.q, t * qDim + h * hd, hd, s, pos);
             }
-            for (int h = 0; h < config.numKeyValueHeads(); h++) {
+            for (int h = 0; h < nKv; h++) {
                 rope(b.k, t * kvDim + h * hd, hd, s, pos);
             }
             System.arraycopy(b.k, t * kvDim, keys, cacheRow[t] * kvDim, kvDim);
             System.arraycopy(b.v, t * kvDim, values, cacheRow[t] * kvDim, kvDim);
         }
         // Causal attention: token t sees cache rows visibleFrom[t] .. cacheRow[t] (its own sequence up to itself),
-        // read in place from the cache.
-        kernels.attention(b.attn, b.q, T, keys, values, cacheRow, visibleFrom, nHeads, config.numKeyValueHeads(), hd);
-        kernels.matmul(b.proj, b.attn, T, weights.oProj[l]);
-        for (int i = 0; i < T * H; i++) {
-            x[i] += b.proj[i];
+        // the last W of them in a layer with a sliding window of W, read in place from the cache.
+        int window = config.slidingWindows()[l];
+        int[] from = visibleFrom;
+        if (window > 0) {
+            from = b.from;
+            for (int t = 0; t < T; t++) from[t] = Math.max(visibleFrom[t], cacheRow[t] - window + 1);
         }
+        kernels.attention(b.attn, b.q, T, keys, values, cacheRow, from, nHeads, nKv, hd, config.attentionScale());
+        kernels.matmul(b.proj, b.attn, T, a.o());
+        addBias(b.proj, T, a.oBias());
+        if (config.postNorm()) {
+            normRows(b.proj, b.proj, T, w.attnNorm());
+        }
+        addResidual(x, b.proj, T * H);
+    }
+
+    /** The MLP half of layer l: the sparse MoE block, or the dense MLP of a layer the config makes dense. */
+    private void mlpBlock(int l, ModelWeights.Layer w, float[] x, int T, Buffers b, RouteRecorder recorder) {
+        int H = config.hiddenSize();
+        float[] in = x;
+        if (!config.postNorm()) {
+            normRows(b.xb, x, T, w.ffnNorm());
+            in = b.xb;
+        }
+        if (w.moe() != null) {
+            moe(config.moeIndex(l), w.moe(), in, T, b, recorder);
+        } else {
+            swiglu(w.mlp(), in, T, b.proj, b);
+        }
+        if (config.postNorm()) {
+            normRows(b.proj, b.proj, T, w.ffnNorm());
+        }
+        addResidual(x, b.proj, T * H);
+    }
+
+    /** The sparse MoE block on in (T, hidden), into b.proj. */
+    private void moe(int m, ModelWeights.Moe w, float[] in, int T, Buffers b, RouteRecorder recorder) {
+        int E = config.numExperts();
+        int K = config.numExpertsPerTok();
+        kernels.matmul(b.routerLogits, in, T, w.router());
+        System.arraycopy(b.routerLogits, 0, b.routerProbs, 0, T * E);
+        for (int t = 0; t < T; t++) {
+            kernels.softmax(b.routerProbs, t * E, E);
+            config.router().select(config, b.routerLogits, b.routerProbs, t * E, b.topkIds, b.topkWeights, t * K);
+        }
+        if (recorder != null) {
+            recorder.onLayer(m, T, in, b.routerLogits, b.routerProbs, b.topkIds, b.topkWeights);
+        }
+        // The kernel groups the tokens by expert, so each expert runs one matrix-matrix product over its tokens, and
+        // adds the weighted expert outputs of a token in ascending expert id, as HF does.
+        kernels.moe(b.proj, in, T, b.topkIds, b.topkWeights, K, w.gate(), w.up(), w.down());
+        if (w.shared() != null) {
+            int H = config.hiddenSize();
+            swiglu(w.shared(), in, T, b.shared, b);
+            kernels.matmul(b.sharedGate, in, T, w.sharedGate());
+            for (int t = 0; t < T; t++) {
+                float g = (float) (1.0 / (1.0 + Math.exp(-b.sharedGate[t])));
+                b.sharedGate[t] = g;
+                for (int i = t * H; i < (t + 1) * H; i++) b.proj[i] += g * b.shared[i];
+            }
+            if (recorder != null) {
+                recorder.onSharedExpert(m, T, b.sharedGate);
+            }
+        }
+    }
+
+    /** out (T, hidden) = down(silu(gate · in) ⊙ (up · in)). */
+    private void swiglu(ModelWeights.Mlp w, float[] in, int T, float[] out, Buffers b) {
+        int width = w.gate().rows();
+        kernels.matmul(in, T, new Weight[] {w.gate(), w.up()}, new float[][] {b.mlpGate, b.mlpUp});
+        kernels.siluMul(b.mlpGate, b.mlpUp, T * width);
+        kernels.matmul(out, b.mlpGate, T, w.down());
+    }
+
+    private void normRows(float[] out, float[] x, int T, ModelWeights.Norm n) {
+        int H = config.hiddenSize();
+        for (int t = 0; t < T; t++) {
+            norm(out, t * H, x, t * H, n);
+        }
+    }
+
+    private void norm(float[] out, int outOff, float[] x, int xOff, ModelWeights.Norm n) {
+        int H = config.hiddenSize();
+        if (n.bias() == null) {
+            kernels.rmsnorm(out, outOff, x, xOff, n.weight(), H, config.normEps());
+        } else {
+            kernels.layernorm(out, outOff, x, xOff, n.weight(), n.bias(), H, config.normEps());
+        }
+    }
+
+    /** x += residual_multiplier · block, elementwise (the multiplier is 1 outside Granite). */
+    private void addResidual(float[] x, float[] block, int n) {
+        float m = config.residualMultiplier();
+        for (int i = 0; i < n; i++) {
+            x[i] += block[i] * m;
+        }
+    }
+
+    /** Adds bias (n) to each of the T rows of a (T, n); nothing when bias is null. */
+    private static void addBias(float[] a, int T, float[] bias) {
+        if (bias == null) return;
+        int n = bias.length;
+        for (int t = 0; t < T; t++) {
+            for (int i = 0; i < n; i++) a[t * n + i] += bias[i];
+        }
+    }
+
+    private static void scale(float[] a, int n, float by) {
+        if (by == 1f) return;
+        for (int i = 0; i < n; i++) a[i] *= by;
     }
 
     private static void clamp(float[] a, int off, int n, float c) {
@@ -353,36 +492,6 @@ public final class OlmoeModel implements MoeModel {
             float x2 = a[off + half + i];
             a[off + i] = x1 * cos - x2 * sin;
             a[off + half + i] = x2 * cos + x1 * sin;
-        }
-    }
-
-    private void moe(int l, float[] x, int T, Buffers b, RouteRecorder recorder) {
-        int H = config.hiddenSize();
-        int E = config.numExperts();
-        int K = config.numExpertsPerTok();
-        for (int t = 0; t < T; t++) {
-            kernels.rmsnorm(b.xb, t * H, x, t * H, weights.postAttentionLayernorm[l], H, config.rmsNormEps());
-        }
-        kernels.matmul(b.routerLogits, b.xb, T, weights.gate[l]);
-        System.arraycopy(b.routerLogits, 0, b.routerProbs, 0, T * E);
-        for (int t = 0; t < T; t++) {
-            kernels.softmax(b.routerProbs, t * E, E);
-            TopK.select(b.routerProbs, t * E, E, K, b.topkIds, b.topkWeights, t * K);
-            if (config.normTopkProb()) {
-                float sum = 0f;
-                for (int j = 0; j < K; j++) sum += b.topkWeights[t * K + j];
-                for (int j = 0; j < K; j++) b.topkWeights[t * K + j] /= sum;
-            }
-        }
-        if (recorder != null) {
-            recorder.onLayer(l, T, b.xb, b.routerLogits, b.routerProbs, b.topkIds, b.topkWeights);
-        }
-        // The kernel groups the tokens by expert, so each expert runs one matrix-matrix product over its tokens, and
-        // adds the weighted expert outputs of a token in ascending expert id, as HF does.
-        kernels.moe(b.proj, b.xb, T, b.topkIds, b.topkWeights, K, weights.expertGateProj[l], weights.expertUpProj[l],
-                weights.expertDownProj[l]);
-        for (int i = 0; i < T * H; i++) {
-            x[i] += b.proj[i];
         }
     }
 

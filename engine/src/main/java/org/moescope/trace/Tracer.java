@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.moescope.kernels.Kernels;
 import org.moescope.kernels.VectorKernels;
 import org.moescope.model.MoeModel;
-import org.moescope.model.OlmoeConfig;
+import org.moescope.model.ModelConfig;
 import org.moescope.model.RouteRecorder;
 import org.moescope.routing.RouteFile;
 import org.moescope.routing.RouteFileWriter;
@@ -37,11 +37,11 @@ public final class Tracer {
      * (OLMoE-1B-7B's 64 experts at 512 tokens: experts at 77% of the FMA peak; at 1,024 tokens 85%). 512 for the
      * mini shape (32 experts, top-8), 1,024 for OLMoE-1B-7B (64, top-8).
      */
-    public static int batchTokensFor(OlmoeConfig c) {
+    public static int batchTokensFor(ModelConfig c) {
         return batchTokensFor(c.numExperts(), c.numExpertsPerTok());
     }
 
-    /** {@link #batchTokensFor(OlmoeConfig)} for a layer of `experts` experts, `expertsPerToken` per token. */
+    /** {@link #batchTokensFor(ModelConfig)} for a layer of `experts` experts, `expertsPerToken` per token. */
     public static int batchTokensFor(int experts, int expertsPerToken) {
         return Math.max(512, TOKENS_PER_EXPERT * experts / expertsPerToken);
     }
@@ -56,7 +56,7 @@ public final class Tracer {
         }
 
         /** Tokens per forward call for this model. */
-        public int tokensPerCall(OlmoeConfig c) {
+        public int tokensPerCall(ModelConfig c) {
             return batchTokens != null ? batchTokens : batchTokensFor(c);
         }
     }
@@ -103,14 +103,15 @@ public final class Tracer {
     private static Result run(MoeModel model, List<Sample> samples, Path out, Map<String, String> metadata,
                               Options opts, LongConsumer progress, boolean resumable, Consumer<String> notes) {
         long startNs = System.nanoTime();
-        OlmoeConfig c = model.config();
+        ModelConfig c = model.config();
         int n = samples.size();
         long[] offsets = new long[n + 1];
         for (int i = 0; i < n; i++) {
             offsets[i + 1] = offsets[i] + samples.get(i).ids().length;
         }
-        RouteFile.Dims dims = new RouteFile.Dims(n, offsets[n], c.numHiddenLayers(), c.numExpertsPerTok(), c.numExperts(),
-                c.vocabSize(), c.hiddenSize(), opts.saveRouterLogits(), opts.saveLogits(), opts.saveHidden());
+        RouteFile.Dims dims = new RouteFile.Dims(n, offsets[n], c.numMoeLayers(), c.numExpertsPerTok(), c.numExperts(),
+                c.vocabSize(), c.hiddenSize(), opts.saveRouterLogits(), opts.saveLogits(), opts.saveHidden(),
+                c.hasSharedExpert());
         float[] loss = new float[n];
         boolean[] correct = new boolean[n];
         Map<String, String> meta = standardMetadata(model, samples, metadata);
@@ -184,7 +185,7 @@ public final class Tracer {
     private static float[] runBatch(MoeModel model, List<Sample> samples, int first, int last, RouteFile.Dims dims,
                                     Options opts, RouteFileWriter writer, float[] loss, boolean[] correct,
                                     float[] logitBuffer) {
-        OlmoeConfig c = model.config();
+        ModelConfig c = model.config();
         int count = last - first;
         int[][] seqs = new int[count][];
         int[] start = new int[count + 1]; // token offsets within the batch
@@ -240,7 +241,7 @@ public final class Tracer {
         if (writer == null) {
             return logits;
         }
-        int L = c.numHiddenLayers(), E = c.numExperts(), K = c.numExpertsPerTok(), H = c.hiddenSize();
+        int L = c.numMoeLayers(), E = c.numExperts(), K = c.numExpertsPerTok(), H = c.hiddenSize();
         for (int i = 0; i < count; i++) {
             int sample = first + i;
             int a = start[i], len = seqs[i].length;
@@ -263,6 +264,10 @@ public final class Tracer {
                 }
                 writer.writeTokenRows(RouteFile.Field.LOGITS, sample, rows);
             }
+            if (rec.sharedGate != null) {
+                writer.writeTokenRows(RouteFile.Field.SHARED_EXPERT_GATE, sample,
+                        java.util.Arrays.copyOfRange(rec.sharedGate, a * L, (a + len) * L));
+            }
             if (opts.saveHidden()) {
                 float[] hm = java.util.Arrays.copyOfRange(rec.hiddenSum, i * L * H, (i + 1) * L * H);
                 for (int j = 0; j < hm.length; j++) hm[j] /= len;
@@ -281,9 +286,10 @@ public final class Tracer {
         final float[] probSum;      // (samples, L, E) sum over the sample's tokens; accumulated in double below
         final float[] routerLogits; // (T, L, E) or null
         final float[] hiddenSum;    // (samples, L, H) or null
+        final float[] sharedGate;   // (T, L) the shared expert's gate, or null without one
 
-        Recorder(OlmoeConfig c, int T, int[] start, Options opts) {
-            L = c.numHiddenLayers();
+        Recorder(ModelConfig c, int T, int[] start, Options opts) {
+            L = c.numMoeLayers();
             E = c.numExperts();
             K = c.numExpertsPerTok();
             H = c.hiddenSize();
@@ -297,6 +303,12 @@ public final class Tracer {
             probSum = new float[samples * L * E];
             routerLogits = opts.saveRouterLogits() ? new float[T * L * E] : null;
             hiddenSum = opts.saveHidden() ? new float[samples * L * H] : null;
+            sharedGate = c.hasSharedExpert() ? new float[T * L] : null;
+        }
+
+        @Override
+        public void onSharedExpert(int layer, int tokens, float[] gate) {
+            for (int t = 0; t < tokens; t++) sharedGate[t * L + layer] = gate[t];
         }
 
         @Override
@@ -326,14 +338,16 @@ public final class Tracer {
     }
 
     private static Map<String, String> standardMetadata(MoeModel model, List<Sample> samples, Map<String, String> extra) {
-        OlmoeConfig c = model.config();
+        ModelConfig c = model.config();
         Map<String, String> m = new LinkedHashMap<>();
         m.put("format", "moescope-routes");
         m.put("format_version", "1");
         m.put("config_sha256", model.checkpoint().configSha256());
         m.put("model_type", c.modelType());
         m.put("dtype", c.dtype() == null ? "unknown" : c.dtype());
-        m.put("num_layers", Integer.toString(c.numHiddenLayers()));
+        m.put("num_layers", Integer.toString(c.numMoeLayers()));
+        m.put("moe_layers", JSON.valueToTree(c.moeLayers()).toString());
+        m.put("router_kind", c.router().label);
         m.put("num_experts", Integer.toString(c.numExperts()));
         m.put("top_k", Integer.toString(c.numExpertsPerTok()));
         m.put("vocab_size", Integer.toString(c.vocabSize()));

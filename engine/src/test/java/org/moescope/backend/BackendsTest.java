@@ -4,7 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.moescope.errors.BadInputException;
 import org.moescope.model.Fixtures;
 import org.moescope.model.MoeModel;
-import org.moescope.model.OlmoeModel;
+import org.moescope.model.MoeTransformer;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -58,7 +58,7 @@ class BackendsTest {
     void autoWithoutGpuBackendRunsOnCpuSilently() {
         List<String> warnings = new ArrayList<>();
         try (MoeModel m = new Backends(List.of(new CpuBackend())).load("auto", TINY, warnings::add)) {
-            assertInstanceOf(OlmoeModel.class, m);
+            assertInstanceOf(MoeTransformer.class, m);
         }
         assertEquals(List.of(), warnings);
     }
@@ -76,7 +76,7 @@ class BackendsTest {
         Fake gpu = new Fake("no TORNADOVM_HOME", false);
         List<String> warnings = new ArrayList<>();
         try (MoeModel m = new Backends(List.of(gpu)).load("auto", TINY, warnings::add)) {
-            assertInstanceOf(OlmoeModel.class, m);
+            assertInstanceOf(MoeTransformer.class, m);
         }
         assertEquals(0, gpu.loads);
         assertEquals(List.of(), warnings);
@@ -86,7 +86,7 @@ class BackendsTest {
     void autoFallsBackToCpuWithOneWarningWhenTheGpuFailsToStart() {
         List<String> warnings = new ArrayList<>();
         try (MoeModel m = new Backends(List.of(new Fake(null, true))).load("auto", TINY, warnings::add)) {
-            assertInstanceOf(OlmoeModel.class, m);
+            assertInstanceOf(MoeTransformer.class, m);
         }
         assertEquals(1, warnings.size());
         assertTrue(warnings.get(0).contains("no OpenCL platform"), warnings.get(0));

@@ -12,9 +12,9 @@ import org.moescope.gpu.JvmRunner.ThreadOrder;
 import org.moescope.kernels.ScalarKernels;
 import org.moescope.model.Fixtures;
 import org.moescope.model.MoeModel;
-import org.moescope.model.OlmoeCheckpoints;
-import org.moescope.model.OlmoeConfig;
-import org.moescope.model.OlmoeModel;
+import org.moescope.model.Architectures;
+import org.moescope.model.ModelConfig;
+import org.moescope.model.MoeTransformer;
 import org.moescope.model.RouteCapture;
 import org.moescope.safetensors.DType;
 import org.moescope.safetensors.Numbers;
@@ -79,7 +79,7 @@ class DeviceModelTest {
         for (int chunk : new int[] {64, 3}) {
             try (DeviceModel model = jvm(Fixtures.model(name), chunk, 128, order);
                  SafetensorsFile golden = SafetensorsFile.open(Fixtures.model(name).resolve("golden.safetensors"))) {
-                OlmoeConfig c = model.config();
+                ModelConfig c = model.config();
                 long[] shape = golden.info("input_ids").shape();
                 int B = (int) shape[0], S = (int) shape[1], V = c.vocabSize();
                 int[] ids = golden.readInts("input_ids");
@@ -110,7 +110,7 @@ class DeviceModelTest {
     void decodeStepsMatchTheCpuModel() {
         int[] seq = {3, 17, 42, 5, 99, 150, 7, 61, 8};
         try (DeviceModel dev = jvm("tiny-bf16", 4, 16);
-             OlmoeModel cpu = OlmoeModel.load(Fixtures.model("tiny-bf16"), new ScalarKernels())) {
+             MoeTransformer cpu = MoeTransformer.load(Fixtures.model("tiny-bf16"), new ScalarKernels())) {
             MoeModel.Session ds = dev.newSession(seq.length);
             MoeModel.Session cs = cpu.newSession(seq.length);
             assertClose(cpu.forward(cs, Arrays.copyOf(seq, 5), MoeModel.Logits.LAST, null),
@@ -136,7 +136,7 @@ class DeviceModelTest {
         int T = Arrays.stream(seqs).mapToInt(a -> a.length).sum();
         int[] rows = {0, 6, 7, 9, 15, T - 1};
         try (DeviceModel dev = jvm("tiny-gqa-f32", 5, cacheRows);
-             OlmoeModel cpu = OlmoeModel.load(Fixtures.model("tiny-gqa-f32"), new ScalarKernels())) {
+             MoeTransformer cpu = MoeTransformer.load(Fixtures.model("tiny-gqa-f32"), new ScalarKernels())) {
             RouteCapture rd = new RouteCapture(T, cpu.config());
             RouteCapture rc = new RouteCapture(T, cpu.config());
             float[] d = dev.prefillBatch(seqs, rows, rd);
@@ -168,14 +168,14 @@ class DeviceModelTest {
         Path cfg = tmp.resolve("config.json");
         Files.writeString(cfg, json.toString());
         Path dir = tmp.resolve("mini");
-        Init.run(OlmoeCheckpoints.initPlan(json, cfg), json, DType.BF16, 1, 1L << 30, dir, false, 2);
+        Init.run(Architectures.initPlan(json, cfg), json, DType.BF16, 1, 1L << 30, dir, false, 2);
         SplittableRandom rnd = new SplittableRandom(7);
         int[][] seqs = {rnd.ints(20, 0, 3000).toArray(), rnd.ints(11, 0, 3000).toArray()};
         int T = seqs[0].length + seqs[1].length;
         int[] rows = new int[T];
         for (int i = 0; i < T; i++) rows[i] = i;
-        try (OlmoeModel cpu = OlmoeModel.load(dir, new ScalarKernels())) {
-            OlmoeConfig c = cpu.config();
+        try (MoeTransformer cpu = MoeTransformer.load(dir, new ScalarKernels())) {
+            ModelConfig c = cpu.config();
             RouteCapture cpuRoutes = new RouteCapture(T, c);
             float[] cpuBatch = cpu.prefillBatch(seqs, rows, cpuRoutes);
             int[] seq = seqs[0];
@@ -212,7 +212,7 @@ class DeviceModelTest {
      * each step's top-k, (steps, layers, k).
      */
     private static float[] decode(MoeModel m, MoeModel.Session session, int[] seq, int prompt, int[] ids) {
-        OlmoeConfig c = m.config();
+        ModelConfig c = m.config();
         int V = c.vocabSize();
         int lk = c.numHiddenLayers() * c.numExpertsPerTok();
         float[] out = new float[(seq.length - prompt + 1) * V];

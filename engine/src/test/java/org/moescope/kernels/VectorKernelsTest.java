@@ -160,8 +160,8 @@ class VectorKernelsTest {
         float[] a = new float[tokens * heads * headDim];
         float[] b = new float[a.length];
         java.util.Arrays.fill(b, Float.NaN);
-        scalar.attention(a, q, tokens, keys, values, cacheRow, from, heads, kvHeads, headDim);
-        vector.attention(b, q, tokens, keys, values, cacheRow, from, heads, kvHeads, headDim);
+        scalar.attention(a, q, tokens, keys, values, cacheRow, from, heads, kvHeads, headDim, (float) (1 / Math.sqrt(headDim)));
+        vector.attention(b, q, tokens, keys, values, cacheRow, from, heads, kvHeads, headDim, (float) (1 / Math.sqrt(headDim)));
         assertClose(a, b, "attention");
     }
 

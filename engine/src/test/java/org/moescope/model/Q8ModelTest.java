@@ -24,7 +24,7 @@ class Q8ModelTest {
     private record Run(float[] logits, int[] topk) {
     }
 
-    private static Run run(OlmoeModel m, int[] ids) {
+    private static Run run(MoeTransformer m, int[] ids) {
         RouteCapture rec = new RouteCapture(ids.length, m.config());
         float[] logits = m.forward(m.newSession(ids.length), ids, MoeModel.Logits.ALL, rec);
         return new Run(logits, rec.topkIds);
@@ -40,13 +40,13 @@ class Q8ModelTest {
             ids = golden.readInts("input_ids");
         }
         Run vector, scalar, original;
-        try (OlmoeModel m = OlmoeModel.load(q8, new VectorKernels())) {
+        try (MoeTransformer m = MoeTransformer.load(q8, new VectorKernels())) {
             vector = run(m, ids);
         }
-        try (OlmoeModel m = OlmoeModel.load(q8, new ScalarKernels())) {
+        try (MoeTransformer m = MoeTransformer.load(q8, new ScalarKernels())) {
             scalar = run(m, ids);
         }
-        try (OlmoeModel m = OlmoeModel.load(source, new VectorKernels())) {
+        try (MoeTransformer m = MoeTransformer.load(source, new VectorKernels())) {
             original = run(m, ids);
         }
         // The rule for a fast path: within 1e-4 of the scalar reference, the same routes.
@@ -68,7 +68,7 @@ class Q8ModelTest {
         ObjectNode c = (ObjectNode) new ObjectMapper().readTree(config.toFile());
         c.remove("quantization_config");
         Files.writeString(config, c.toString());
-        BadInputException e = assertThrows(BadInputException.class, () -> OlmoeModel.load(q8, new VectorKernels()));
+        BadInputException e = assertThrows(BadInputException.class, () -> MoeTransformer.load(q8, new VectorKernels()));
         assertTrue(e.getMessage().contains("a Q8_0 scale, but config.json has no quantization_config"), e.getMessage());
         assertEquals(1, e.getMessage().lines().count());
     }

@@ -1,7 +1,7 @@
 package org.moescope.model;
 
 /**
- * A RouteRecorder for tests: keeps, per (token, layer) of one forward call, the router logits and probabilities, the
+ * A RouteRecorder for tests: keeps, per (token, MoE layer) of one forward call, the router logits and probabilities, the
  * top-k ids and weights and the MoE input.
  */
 public final class RouteCapture implements RouteRecorder {
@@ -11,9 +11,10 @@ public final class RouteCapture implements RouteRecorder {
     public final int[] topkIds;        // (T, L, k)
     public final float[] topkWeights;  // (T, L, k)
     public final float[] moeInput;     // (T, L, H)
+    public final float[] sharedGate;   // (T, L), zeros without a shared expert
 
-    public RouteCapture(int tokens, OlmoeConfig c) {
-        layers = c.numHiddenLayers();
+    public RouteCapture(int tokens, ModelConfig c) {
+        layers = c.numMoeLayers();
         experts = c.numExperts();
         k = c.numExpertsPerTok();
         hidden = c.hiddenSize();
@@ -22,6 +23,12 @@ public final class RouteCapture implements RouteRecorder {
         topkIds = new int[tokens * layers * k];
         topkWeights = new float[tokens * layers * k];
         moeInput = new float[tokens * layers * hidden];
+        sharedGate = new float[tokens * layers];
+    }
+
+    @Override
+    public void onSharedExpert(int layer, int tokens, float[] gate) {
+        for (int t = 0; t < tokens; t++) sharedGate[t * layers + layer] = gate[t];
     }
 
     @Override

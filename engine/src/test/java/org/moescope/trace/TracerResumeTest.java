@@ -4,7 +4,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.moescope.kernels.VectorKernels;
 import org.moescope.model.Fixtures;
-import org.moescope.model.OlmoeModel;
+import org.moescope.model.MoeTransformer;
 import org.moescope.routing.RouteFile;
 import org.moescope.routing.RouteFileWriter;
 
@@ -36,7 +36,7 @@ class TracerResumeTest {
     }
 
     /** Traces until `stopAfter` tokens are done, then fails the way an interrupted run would. */
-    private static void interrupted(OlmoeModel m, List<Sample> samples, Path out, long stopAfter) {
+    private static void interrupted(MoeTransformer m, List<Sample> samples, Path out, long stopAfter) {
         RuntimeException stop = new RuntimeException("interrupted");
         RuntimeException thrown = assertThrows(RuntimeException.class, () -> Tracer.traceResumable(m, samples, out,
                 Map.of(), OPTS, done -> {
@@ -67,7 +67,7 @@ class TracerResumeTest {
 
     @Test
     void anInterruptedTraceGoesOnWhereItStoppedAndEndsAsAnUninterruptedOne() throws Exception {
-        try (OlmoeModel m = OlmoeModel.load(Fixtures.model("tiny-f32"), new VectorKernels())) {
+        try (MoeTransformer m = MoeTransformer.load(Fixtures.model("tiny-f32"), new VectorKernels())) {
             List<Sample> samples = samples(1, 12, m.config().vocabSize());
             long total = samples.stream().mapToLong(s -> s.ids().length).sum();
             Path whole = dir.resolve("whole.safetensors");
@@ -91,7 +91,7 @@ class TracerResumeTest {
 
     @Test
     void aPartialRunOfOtherSamplesIsDiscarded() throws Exception {
-        try (OlmoeModel m = OlmoeModel.load(Fixtures.model("tiny-f32"), new VectorKernels())) {
+        try (MoeTransformer m = MoeTransformer.load(Fixtures.model("tiny-f32"), new VectorKernels())) {
             int vocab = m.config().vocabSize();
             Path out = dir.resolve("routes.safetensors");
             interrupted(m, samples(1, 12, vocab), out, 20);
@@ -107,7 +107,7 @@ class TracerResumeTest {
 
     @Test
     void aLogLineCutShortByACrashIsIgnored() throws Exception {
-        try (OlmoeModel m = OlmoeModel.load(Fixtures.model("tiny-f32"), new VectorKernels())) {
+        try (MoeTransformer m = MoeTransformer.load(Fixtures.model("tiny-f32"), new VectorKernels())) {
             List<Sample> samples = samples(3, 12, m.config().vocabSize());
             Path whole = dir.resolve("whole.safetensors");
             Tracer.Result wr = Tracer.trace(m, samples, whole, Map.of(), OPTS, null);

@@ -1,5 +1,6 @@
 package org.moescope.trace;
 
+import org.moescope.model.family.Families;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
@@ -8,8 +9,8 @@ import org.moescope.errors.BadInputException;
 import org.moescope.kernels.VectorKernels;
 import org.moescope.model.Fixtures;
 import org.moescope.model.MoeModel;
-import org.moescope.model.OlmoeConfig;
-import org.moescope.model.OlmoeModel;
+import org.moescope.model.ModelConfig;
+import org.moescope.model.MoeTransformer;
 import org.moescope.model.RouteCapture;
 import org.moescope.routing.RouteFile;
 import org.moescope.safetensors.SafetensorsFile;
@@ -29,7 +30,7 @@ class TracerTest {
     @Test
     void routeFileHoldsHfRoutesAndSelfConsistentMeansAndLosses() throws Exception {
         Path model = Fixtures.model("tiny-f32");
-        try (OlmoeModel m = OlmoeModel.load(model, new VectorKernels());
+        try (MoeTransformer m = MoeTransformer.load(model, new VectorKernels());
              SafetensorsFile golden = SafetensorsFile.open(model.resolve("golden.safetensors"))) {
             int S = (int) golden.info("input_ids").shape()[1];
             int[] ids = golden.readInts("input_ids");
@@ -96,11 +97,11 @@ class TracerTest {
 
     @Test
     void lossStartScoresOnlyTheAnswer() {
-        try (OlmoeModel m = OlmoeModel.load(Fixtures.model("tiny-f32"), new VectorKernels())) {
+        try (MoeTransformer m = MoeTransformer.load(Fixtures.model("tiny-f32"), new VectorKernels())) {
             int[] seq = {3, 17, 40, 99, 120};
             var all = Tracer.trace(m, List.of(new Sample(null, null, seq, 1)), null, Map.of(), Tracer.Options.defaults(), null);
             var last = Tracer.trace(m, List.of(new Sample(null, null, seq, 4)), null, Map.of(), Tracer.Options.defaults(), null);
-            float[] logits = m.forward(m.newSession(5), seq, OlmoeModel.Logits.ALL, null);
+            float[] logits = m.forward(m.newSession(5), seq, MoeTransformer.Logits.ALL, null);
             int V = m.config().vocabSize();
             double expected = logSumExp(logits, 3 * V, V) - logits[3 * V + 120];
             assertEquals(expected, last.loss()[0], 1e-5);
@@ -148,7 +149,7 @@ class TracerTest {
         int[][] expertsTopKBatch = {{32, 8, 512}, {64, 8, 1024}, {64, 4, 2048}, {4, 2, 512}};
         for (int[] c : expertsTopKBatch) {
             ObjectNode json = tiny.deepCopy().put("num_experts", c[0]).put("num_experts_per_tok", c[1]);
-            assertEquals(c[2], Tracer.batchTokensFor(OlmoeConfig.parse(json, Path.of("config.json"))),
+            assertEquals(c[2], Tracer.batchTokensFor(Families.parse(json, Path.of("config.json"))),
                     c[0] + " experts, top-" + c[1]);
         }
     }
@@ -157,7 +158,7 @@ class TracerTest {
     void aBatchOfOnlyOneTokenSamplesStillRecordsItsRoutes() throws Exception {
         // Such a batch has no next token to score; it used to skip the forward pass and write zero routes.
         Path model = Fixtures.model("tiny-f32");
-        try (OlmoeModel m = OlmoeModel.load(model, new VectorKernels())) {
+        try (MoeTransformer m = MoeTransformer.load(model, new VectorKernels())) {
             List<Sample> samples = List.of(new Sample("a", null, new int[] {5}, 1), new Sample("b", null, new int[] {7}, 1));
             Path out = dir.resolve("one.safetensors");
             Tracer.Result r = Tracer.trace(m, samples, out, Map.of(), Tracer.Options.defaults(), null);

@@ -5,7 +5,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 import org.moescope.kernels.ScalarKernels;
 import org.moescope.kernels.VectorKernels;
-import org.moescope.model.OlmoeModel;
+import org.moescope.model.MoeTransformer;
 import org.moescope.safetensors.SafetensorsFile;
 
 import java.nio.file.Path;
@@ -31,14 +31,14 @@ class HalfPrecisionCheckpointTest {
         var r = run("weights", "convert", src.toString(), "--dtype", dtype, "--out", out.toString());
         assertEquals(0, r.status(), r.err());
         try (SafetensorsFile golden = SafetensorsFile.open(src.resolve("golden.safetensors"));
-             OlmoeModel fast = OlmoeModel.load(out, new VectorKernels());
-             OlmoeModel scalar = OlmoeModel.load(out, new ScalarKernels())) {
+             MoeTransformer fast = MoeTransformer.load(out, new VectorKernels());
+             MoeTransformer scalar = MoeTransformer.load(out, new ScalarKernels())) {
             int S = (int) golden.info("input_ids").shape()[1];
             int V = fast.config().vocabSize();
             int[] seq = Arrays.copyOf(golden.readInts("input_ids"), S);
             float[] expected = Arrays.copyOf(golden.readFloats("logits"), S * V);
-            float[] a = fast.forward(fast.newSession(S), seq, OlmoeModel.Logits.ALL, null);
-            float[] b = scalar.forward(scalar.newSession(S), seq, OlmoeModel.Logits.ALL, null);
+            float[] a = fast.forward(fast.newSession(S), seq, MoeTransformer.Logits.ALL, null);
+            float[] b = scalar.forward(scalar.newSession(S), seq, MoeTransformer.Logits.ALL, null);
             double worst = 0;
             int sameArgmax = 0;
             for (int t = 0; t < S; t++) {

@@ -3,7 +3,7 @@ package org.moescope.tornado;
 import org.moescope.backend.Backend;
 import org.moescope.backend.CpuBackend;
 import org.moescope.model.MoeModel;
-import org.moescope.model.OlmoeConfig;
+import org.moescope.model.ModelConfig;
 import org.moescope.model.RouteRecorder;
 import org.moescope.safetensors.SafetensorsFile;
 
@@ -133,7 +133,7 @@ public final class ParityCheck {
         return new Diff(worst, bad, n);
     }
 
-    private static int[][] sequences(Path dir, OlmoeConfig c) {
+    private static int[][] sequences(Path dir, ModelConfig c) {
         Path golden = dir.resolve("golden.safetensors");
         if (Files.exists(golden)) {
             try (SafetensorsFile g = SafetensorsFile.open(golden)) {

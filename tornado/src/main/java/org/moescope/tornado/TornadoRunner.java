@@ -4,7 +4,7 @@ import org.moescope.gpu.DeviceRunner;
 import org.moescope.gpu.DeviceState;
 import org.moescope.gpu.DeviceWeights;
 import org.moescope.gpu.DeviceWeights.Matrix;
-import org.moescope.model.OlmoeConfig;
+import org.moescope.model.ModelConfig;
 import uk.ac.manchester.tornado.api.ImmutableTaskGraph;
 import uk.ac.manchester.tornado.api.TaskGraph;
 import uk.ac.manchester.tornado.api.GridScheduler;
@@ -26,7 +26,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class TornadoRunner implements DeviceRunner {
     private static final AtomicInteger PLANS = new AtomicInteger();
 
-    private final OlmoeConfig c;
+    private final ModelConfig c;
     private final DeviceWeights w;
     private final DeviceState s;
     private final String prefix;                    // graph names are global to the runtime
@@ -37,7 +37,7 @@ final class TornadoRunner implements DeviceRunner {
     private final String description;
     private final GridScheduler grids = new GridScheduler(); // every task's threads and block size (see grid)
 
-    TornadoRunner(OlmoeConfig c, DeviceWeights w, DeviceState s, TornadoDevice device) {
+    TornadoRunner(ModelConfig c, DeviceWeights w, DeviceState s, TornadoDevice device) {
         this.c = c;
         this.w = w;
         this.s = s;
@@ -78,9 +78,9 @@ final class TornadoRunner implements DeviceRunner {
         int kv = c.kvDim();
         int rows = hid + 2 * kv;
         int k = c.numExpertsPerTok();
-        int inter = c.intermediateSize();
+        int inter = c.moeIntermediateSize();
         int E = c.numExperts();
-        float eps = c.rmsNormEps();
+        float eps = c.normEps();
         float clip = c.clipQkv() == null ? 0f : c.clipQkv();
         int dt = w.dtype;
         Matrix q = w.qkv[l], o = w.o[l], r = w.router[l], gu = w.gateUp[l], d = w.down[l];
@@ -150,7 +150,7 @@ final class TornadoRunner implements DeviceRunner {
         g.transferToDevice(DataTransferMode.FIRST_EXECUTION, w.table, w.finalNorm, m.f32(), m.half(), scale, logits);
         grid(g, "headScale");
         g.task("headScale", TornadoKernels::headScale, rows, THREADS, s.meta, s.logitRows, s.x, scale, hid,
-                c.rmsNormEps());
+                c.normEps());
         grid(g, "lmHead");
         g.task("lmHead", TornadoKernels::lmHead, rows * V, THREADS, s.meta, s.logitRows, s.x, scale, w.finalNorm,
                 m.f32(), m.half(), w.dtype, w.table, logits, V, hid);

@@ -34,7 +34,8 @@ public final class RouteFile implements AutoCloseable {
         LOSS("loss", DType.F32, false, false),
         ROUTER_LOGITS("router_logits", DType.F32, true, true),
         LOGITS("logits", DType.F32, true, true),
-        HIDDEN_MEAN("hidden_mean", DType.F32, false, true);
+        HIDDEN_MEAN("hidden_mean", DType.F32, false, true),
+        SHARED_EXPERT_GATE("shared_expert_gate", DType.F32, true, true);
 
         public final String tensorName;
         public final DType dtype;
@@ -49,14 +50,24 @@ public final class RouteFile implements AutoCloseable {
         }
     }
 
-    /** Sizes of a route file; the optional fields are present when their flag is set. */
+    /**
+     * Sizes of a route file; the optional fields are present when their flag is set. layers counts MoE layers only.
+     * sharedGate: the model has a gated shared expert, whose gate value per token and layer is recorded.
+     */
     public record Dims(int samples, long tokens, int layers, int topK, int experts, int vocab, int hidden,
-                       boolean routerLogits, boolean logits, boolean hiddenMean) {
+                       boolean routerLogits, boolean logits, boolean hiddenMean, boolean sharedGate) {
+        /** Dims of a model without a gated shared expert. */
+        public Dims(int samples, long tokens, int layers, int topK, int experts, int vocab, int hidden,
+                    boolean routerLogits, boolean logits, boolean hiddenMean) {
+            this(samples, tokens, layers, topK, experts, vocab, hidden, routerLogits, logits, hiddenMean, false);
+        }
+
         public boolean has(Field f) {
             return switch (f) {
                 case ROUTER_LOGITS -> routerLogits;
                 case LOGITS -> logits;
                 case HIDDEN_MEAN -> hiddenMean;
+                case SHARED_EXPERT_GATE -> sharedGate;
                 default -> true;
             };
         }
@@ -69,6 +80,7 @@ public final class RouteFile implements AutoCloseable {
                 case ROUTER_PROBS_MEAN, ROUTER_LOGITS -> (long) layers * experts;
                 case LOGITS -> vocab;
                 case HIDDEN_MEAN -> (long) layers * hidden;
+                case SHARED_EXPERT_GATE -> layers;
             };
         }
 
@@ -82,6 +94,7 @@ public final class RouteFile implements AutoCloseable {
                 case ROUTER_LOGITS -> new long[] {tokens, layers, experts};
                 case LOGITS -> new long[] {tokens, vocab};
                 case HIDDEN_MEAN -> new long[] {samples, layers, hidden};
+                case SHARED_EXPERT_GATE -> new long[] {tokens, layers};
             };
         }
     }
@@ -120,7 +133,7 @@ public final class RouteFile implements AutoCloseable {
             int hidden = f.contains(Field.HIDDEN_MEAN.tensorName) ? (int) dim(f.info(Field.HIDDEN_MEAN.tensorName), 2) : 0;
             Dims dims = new Dims(n, t, (int) topk.shape()[1], (int) topk.shape()[2], (int) probs.shape()[2], vocab, hidden,
                     f.contains(Field.ROUTER_LOGITS.tensorName), f.contains(Field.LOGITS.tensorName),
-                    f.contains(Field.HIDDEN_MEAN.tensorName));
+                    f.contains(Field.HIDDEN_MEAN.tensorName), f.contains(Field.SHARED_EXPERT_GATE.tensorName));
             for (Field field : Field.values()) {
                 if (!dims.has(field)) continue;
                 TensorInfo info = f.info(field.tensorName);
@@ -211,6 +224,11 @@ public final class RouteFile implements AutoCloseable {
     /** (tokens of the sample, V) logits; requires the file to have them. */
     public float[] logits(int sample) {
         return (float[]) rows(Field.LOGITS, sample);
+    }
+
+    /** (tokens of the sample, L) the shared expert's sigmoid gate; requires the file to have it. */
+    public float[] sharedExpertGate(int sample) {
+        return (float[]) rows(Field.SHARED_EXPERT_GATE, sample);
     }
 
     /** (N, L, E) token-averaged router softmax of every sample. */

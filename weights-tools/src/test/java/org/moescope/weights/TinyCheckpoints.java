@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Small OLMoE-shaped init plans for tests (the real plan comes from the engine's OlmoeCheckpoints). */
+/** Small OLMoE-shaped init plans for tests (the real plan comes from the engine's Architectures). */
 final class TinyCheckpoints {
     private TinyCheckpoints() {
     }

@@ -1,5 +1,6 @@
 package org.moescope.model;
 
+import org.moescope.model.family.Families;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
@@ -22,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class OlmoeCheckpointsTest {
+class ArchitecturesTest {
     @TempDir
     Path dir;
 
@@ -41,14 +42,14 @@ class OlmoeCheckpointsTest {
             Path ckpt = dir.resolve("tie-" + tie);
             Path cfg = dir.resolve("config-" + tie + ".json");
             Files.writeString(cfg, json.toString());
-            Init.run(OlmoeCheckpoints.initPlan(json, cfg), json, DType.BF16, 4, 5_000, ckpt, false, 2);
+            Init.run(Architectures.initPlan(json, cfg), json, DType.BF16, 4, 5_000, ckpt, false, 2);
             try (WeightSource src = WeightSource.open(ckpt)) {
-                Verify.Report r = Verify.run(src, OlmoeCheckpoints.expectedShapes(src.config(), src.configPath()), null);
+                Verify.Report r = Verify.run(src, Architectures.expectedShapes(src.config(), src.configPath()), null);
                 assertTrue(r.ok(), r.findings().toString());
                 assertTrue(r.files() > 1, "sharded at 5 KB");
             }
-            try (OlmoeModel m = OlmoeModel.load(ckpt, new VectorKernels())) {
-                float[] logits = m.forward(m.newSession(8), new int[] {2, 7, 1, 49}, OlmoeModel.Logits.ALL, null);
+            try (MoeTransformer m = MoeTransformer.load(ckpt, new VectorKernels())) {
+                float[] logits = m.forward(m.newSession(8), new int[] {2, 7, 1, 49}, MoeTransformer.Logits.ALL, null);
                 assertEquals(4 * 50, logits.length);
                 double spread = 0;
                 for (float x : logits) {
@@ -68,18 +69,18 @@ class OlmoeCheckpointsTest {
     @Test
     void describesTheArchitectureWithActiveParameters() throws Exception {
         JsonNode json = config(false);
-        ArchitectureSummary a = OlmoeCheckpoints.describe(json, Path.of("config.json"));
+        ArchitectureSummary a = Architectures.describe(json, Path.of("config.json"));
         assertNull(a.problem());
-        long total = OlmoeConfig.parse(json, Path.of("c")).expectedTensors().values().stream()
+        long total = Families.parse(json, Path.of("c")).expectedTensors().values().stream()
                 .mapToLong(s -> { long n = 1; for (long d : s) n *= d; return n; }).sum();
         assertEquals(total, a.expectedParameters());
         // per layer: 2 norms 32 + q,o 512 + k,v 256 + q_norm 16 + k_norm 8 + router 64 + 2 experts x 3 x 8 x 16 = 1656
         assertEquals(16 + 2 * 1656 + 16 + 50 * 16, a.activeParametersPerToken());
         assertEquals(2, a.facts().get("layers"));
-        ArchitectureSummary other = OlmoeCheckpoints.describe(new ObjectMapper().readTree("{\"model_type\":\"llama\"}"),
+        ArchitectureSummary other = Architectures.describe(new ObjectMapper().readTree("{\"model_type\":\"llama\"}"),
                 Path.of("c"));
         assertTrue(other.problem().contains("olmoe only"));
-        ArchitectureSummary broken = OlmoeCheckpoints.describe(new ObjectMapper().readTree("{\"model_type\":\"olmoe\"}"),
+        ArchitectureSummary broken = Architectures.describe(new ObjectMapper().readTree("{\"model_type\":\"olmoe\"}"),
                 Path.of("c"));
         assertTrue(broken.problem().contains("missing field"), broken.problem());
     }
@@ -88,12 +89,12 @@ class OlmoeCheckpointsTest {
     void readsConfigFilesAsBadInputWhenBroken() throws Exception {
         Path p = dir.resolve("c.json");
         Files.writeString(p, "{\"model_type\": ");
-        assertTrue(assertThrows(BadInputException.class, () -> OlmoeCheckpoints.readConfig(p)).getMessage()
+        assertTrue(assertThrows(BadInputException.class, () -> Architectures.readConfig(p)).getMessage()
                 .contains("not valid JSON"));
-        assertThrows(BadInputException.class, () -> OlmoeCheckpoints.readConfig(dir.resolve("none.json")));
+        assertThrows(BadInputException.class, () -> Architectures.readConfig(dir.resolve("none.json")));
         Files.writeString(p, "{\"model_type\":\"olmoe\",\"initializer_range\":\"big\"}");
-        JsonNode bad = OlmoeCheckpoints.readConfig(p);
-        assertThrows(BadInputException.class, () -> OlmoeCheckpoints.initializerRange(bad, p));
+        JsonNode bad = Architectures.readConfig(p);
+        assertThrows(BadInputException.class, () -> Architectures.initializerRange(bad, p));
         assertEquals(CheckpointWriter.DEFAULT_MAX_SHARD, 5_000_000_000L);
     }
 }

@@ -1,0 +1,308 @@
+package org.moescope.model;
+
+import org.moescope.errors.BadInputException;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The hyper-parameters of a decoder-only MoE transformer, whatever family's config.json they came from: the forward pass
+ * ({@link MoeTransformer}) reads only this. A family ({@link org.moescope.model.family.Family}) turns its config.json
+ * into one; names follow HF transformers where a field has an HF name.
+ *
+ * @param modelType                 config.json's model_type
+ * @param names                     where the family's checkpoint keeps its MoE tensors
+ * @param headDim                   explicit head_dim, or hidden_size / num_attention_heads
+ * @param norm                      RMSNorm, or LayerNorm with a bias
+ * @param postNorm                  OLMo-2 placement: the norms act on each sub-block's output before the residual add
+ *                                  (post_attention_layernorm, post_feedforward_layernorm; no input norm)
+ * @param qkNorm                    RMSNorm of the queries and keys before RoPE, over the whole projection or per head
+ * @param clipQkv                   clamp of q, k and v to [-clip, clip] after their norms; null: none
+ * @param qkvBias                   q/k/v projections have biases
+ * @param oBias                     o_proj has a bias
+ * @param slidingWindows            per layer: 0 for full causal attention, W for a window of the last W positions
+ * @param attentionScale            the softmax scale of q·k (1/sqrt(head_dim), or Granite's attention_multiplier)
+ * @param embeddingMultiplier       scales the embeddings (Granite); 1 elsewhere
+ * @param residualMultiplier        scales each sub-block's output before the residual add (Granite); 1 elsewhere
+ * @param logitsScaling             the logits are divided by it (Granite); 1 elsewhere
+ * @param intermediateSize          width of the dense MLP layers
+ * @param moeLayers                 ascending model-layer indices of the MoE layers; the others are dense MLPs
+ * @param moeIntermediateSize       width of one routed expert
+ * @param normTopkProb              renormalise the top-k probabilities to sum to one (softmax-then-top-k routers)
+ * @param routerJitter              sparsemixer's jitter epsilon (PhiMoE); 0 elsewhere
+ * @param sharedExpertIntermediateSize width of the sigmoid-gated shared expert; 0: none
+ * @param dtype                     as config.json states it, e.g. "bfloat16"; null when absent
+ */
+public record ModelConfig(
+        String modelType,
+        TensorNames names,
+        int vocabSize,
+        int hiddenSize,
+        int numHiddenLayers,
+        int numAttentionHeads,
+        int numKeyValueHeads,
+        int headDim,
+        int maxPositionEmbeddings,
+        Norm norm,
+        float normEps,
+        boolean postNorm,
+        QkNorm qkNorm,
+        Float clipQkv,
+        boolean qkvBias,
+        boolean oBias,
+        double ropeTheta,
+        int[] slidingWindows,
+        float attentionScale,
+        float embeddingMultiplier,
+        float residualMultiplier,
+        float logitsScaling,
+        boolean lmHeadBias,
+        int intermediateSize,
+        int[] moeLayers,
+        int numExperts,
+        int numExpertsPerTok,
+        int moeIntermediateSize,
+        Router router,
+        boolean normTopkProb,
+        double routerJitter,
+        int sharedExpertIntermediateSize,
+        boolean tieWordEmbeddings,
+        Integer eosTokenId,
+        Integer padTokenId,
+        String dtype) {
+
+    public enum Norm { RMS, LAYER }
+
+    public enum QkNorm { NONE, WHOLE, PER_HEAD }
+
+    /** Width of the q projection (heads · head_dim). */
+    public int qDim() {
+        return numAttentionHeads * headDim;
+    }
+
+    /** Width of the k and v projections. */
+    public int kvDim() {
+        return numKeyValueHeads * headDim;
+    }
+
+    /** Number of MoE layers: the L of route files. */
+    public int numMoeLayers() {
+        return moeLayers.length;
+    }
+
+    /** The MoE-layer index of model layer l, or -1 for a dense layer. */
+    public int moeIndex(int layer) {
+        int i = Arrays.binarySearch(moeLayers, layer);
+        return i >= 0 ? i : -1;
+    }
+
+    public boolean hasSharedExpert() {
+        return sharedExpertIntermediateSize > 0;
+    }
+
+    /**
+     * Every tensor a checkpoint of this config holds, with its shape, in the Hub's layout (Linear weights stored
+     * [out, in]). lm_head.weight is absent when the embeddings are tied.
+     */
+    public Map<String, long[]> expectedTensors() {
+        Map<String, long[]> t = new LinkedHashMap<>();
+        long h = hiddenSize;
+        t.put("model.embed_tokens.weight", new long[] {vocabSize, h});
+        for (int l = 0; l < numHiddenLayers; l++) {
+            String p = "model.layers." + l + ".";
+            if (postNorm) {
+                putNorm(t, p + "post_attention_layernorm", h);
+                putNorm(t, p + "post_feedforward_layernorm", h);
+            } else {
+                putNorm(t, p + "input_layernorm", h);
+                putNorm(t, p + "post_attention_layernorm", h);
+            }
+            putLinear(t, p + "self_attn.q_proj", qDim(), h, qkvBias);
+            putLinear(t, p + "self_attn.k_proj", kvDim(), h, qkvBias);
+            putLinear(t, p + "self_attn.v_proj", kvDim(), h, qkvBias);
+            putLinear(t, p + "self_attn.o_proj", h, qDim(), oBias);
+            if (qkNorm != QkNorm.NONE) {
+                boolean whole = qkNorm == QkNorm.WHOLE;
+                t.put(p + "self_attn.q_norm.weight", new long[] {whole ? qDim() : headDim});
+                t.put(p + "self_attn.k_norm.weight", new long[] {whole ? kvDim() : headDim});
+            }
+            if (moeIndex(l) < 0) {
+                putMlp(t, p + "mlp", intermediateSize);
+                continue;
+            }
+            String b = p + names.moeBlock() + ".";
+            t.put(b + names.router() + ".weight", new long[] {numExperts, h});
+            long im = moeIntermediateSize;
+            switch (names.experts()) {
+                case TensorNames.PerExpert n -> {
+                    for (int e = 0; e < numExperts; e++) {
+                        String x = b + "experts." + e + ".";
+                        t.put(x + n.gate() + ".weight", new long[] {im, h});
+                        t.put(x + n.up() + ".weight", new long[] {im, h});
+                        t.put(x + n.down() + ".weight", new long[] {h, im});
+                    }
+                }
+                case TensorNames.Packed n -> {
+                    t.put(b + n.input() + ".weight", new long[] {numExperts, 2 * im, h});
+                    t.put(b + n.output() + ".weight", new long[] {numExperts, h, im});
+                }
+            }
+            if (hasSharedExpert()) {
+                putMlp(t, b + "shared_expert", sharedExpertIntermediateSize);
+                t.put(b + "shared_expert_gate.weight", new long[] {1, h});
+            }
+        }
+        putNorm(t, "model.norm", h);
+        if (!tieWordEmbeddings) {
+            t.put("lm_head.weight", new long[] {vocabSize, h});
+        }
+        if (lmHeadBias) {
+            t.put("lm_head.bias", new long[] {vocabSize});
+        }
+        return t;
+    }
+
+    private void putNorm(Map<String, long[]> t, String name, long n) {
+        t.put(name + ".weight", new long[] {n});
+        if (norm == Norm.LAYER) {
+            t.put(name + ".bias", new long[] {n});
+        }
+    }
+
+    private static void putLinear(Map<String, long[]> t, String name, long out, long in, boolean bias) {
+        t.put(name + ".weight", new long[] {out, in});
+        if (bias) {
+            t.put(name + ".bias", new long[] {out});
+        }
+    }
+
+    /** A SwiGLU MLP: gate_proj and up_proj (width, hidden), down_proj (hidden, width). */
+    private void putMlp(Map<String, long[]> t, String prefix, long width) {
+        t.put(prefix + ".gate_proj.weight", new long[] {width, hiddenSize});
+        t.put(prefix + ".up_proj.weight", new long[] {width, hiddenSize});
+        t.put(prefix + ".down_proj.weight", new long[] {hiddenSize, width});
+    }
+
+    /** Parameters in the checkpoint (the embedding counted once when tied). */
+    public long parameters() {
+        long n = 0;
+        for (long[] shape : expectedTensors().values()) {
+            long s = 1;
+            for (long d : shape) s *= d;
+            n += s;
+        }
+        return n;
+    }
+
+    /** Parameters used per token: everything but the experts not chosen; the embedding counts as one row. */
+    public long activeParametersPerToken() {
+        long embedding = (long) vocabSize * hiddenSize;
+        long perExpert = 3L * moeIntermediateSize * hiddenSize;
+        long unchosen = (long) (numExperts - numExpertsPerTok) * perExpert * numMoeLayers();
+        return parameters() - embedding + hiddenSize + (tieWordEmbeddings ? embedding : 0) - unchosen;
+    }
+
+    /** Checks the relations between the sizes that the forward pass relies on. */
+    private ModelConfig validate(String where) {
+        if (numAttentionHeads % numKeyValueHeads != 0) {
+            throw new BadInputException(where + ": field \"num_key_value_heads\" " + numKeyValueHeads
+                    + " does not divide num_attention_heads " + numAttentionHeads);
+        }
+        if (headDim % 2 != 0) {
+            throw new BadInputException(where + ": head dimension " + headDim + " must be even for rotary embeddings");
+        }
+        if (numExpertsPerTok > numExperts) {
+            throw new BadInputException(where + ": field \"num_experts_per_tok\" " + numExpertsPerTok
+                    + " exceeds the number of experts " + numExperts);
+        }
+        if (moeLayers.length == 0) {
+            throw new BadInputException(where + ": no layer is an MoE layer (mlp_only_layers / decoder_sparse_step "
+                    + "leave only dense MLPs)");
+        }
+        if (slidingWindows.length != numHiddenLayers) {
+            throw new BadInputException(where + ": field \"layer_types\" has " + slidingWindows.length
+                    + " entries for " + numHiddenLayers + " layers");
+        }
+        return this;
+    }
+
+    /**
+     * A config under construction: {@link #common} reads the fields every family shares, then the family sets what it
+     * does differently, by name, and {@link #build} checks the result. Defaults are OLMoE's choices.
+     */
+    public static final class Builder {
+        public String modelType;
+        public TensorNames names = TensorNames.MLP_GATE_PROJ;
+        public int vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim;
+        public int maxPositionEmbeddings;
+        public Norm norm = Norm.RMS;
+        public float normEps;
+        public boolean postNorm;
+        public QkNorm qkNorm = QkNorm.NONE;
+        public Float clipQkv;
+        public boolean qkvBias, oBias;
+        public double ropeTheta;
+        public int[] slidingWindows;
+        public Float attentionScale;  // null: 1/sqrt(head_dim)
+        public float embeddingMultiplier = 1f, residualMultiplier = 1f, logitsScaling = 1f;
+        public boolean lmHeadBias;
+        public int intermediateSize;
+        public int[] moeLayers;       // null: every layer
+        public int numExperts, numExpertsPerTok, moeIntermediateSize;
+        public Router router = Router.SOFTMAX_TOPK;
+        public boolean normTopkProb;
+        public double routerJitter;
+        public int sharedExpertIntermediateSize;
+        public boolean tieWordEmbeddings;
+        public Integer eosTokenId, padTokenId;
+        public String dtype;
+        private final String where;
+
+        private Builder(String where) {
+            this.where = where;
+        }
+
+        /**
+         * The fields every family reads alike. {@code maxPositions}, {@code eps} and {@code theta} are the family's
+         * defaults for max_position_embeddings, rms_norm_eps and rope_theta; the experts' count and width are read by
+         * the family (their field names differ).
+         */
+        public static Builder common(org.moescope.model.family.ConfigJson c, int maxPositions, double eps, double theta) {
+            Builder b = new Builder(c.where());
+            b.modelType = c.text("model_type");
+            c.requireSilu("hidden_act");
+            b.vocabSize = c.positive("vocab_size", null);
+            b.hiddenSize = c.positive("hidden_size", null);
+            b.numHiddenLayers = c.positive("num_hidden_layers", null);
+            b.numAttentionHeads = c.positive("num_attention_heads", null);
+            b.numKeyValueHeads = c.positive("num_key_value_heads", b.numAttentionHeads);
+            if (!c.has("head_dim") && b.hiddenSize % b.numAttentionHeads != 0) {
+                throw c.error("hidden_size", b.hiddenSize + " is not divisible by num_attention_heads "
+                        + b.numAttentionHeads);
+            }
+            b.headDim = c.positive("head_dim", b.hiddenSize / b.numAttentionHeads);
+            b.maxPositionEmbeddings = c.positive("max_position_embeddings", maxPositions);
+            b.normEps = (float) c.number("rms_norm_eps", eps, false);
+            b.ropeTheta = c.ropeTheta(theta);
+            b.intermediateSize = c.positive("intermediate_size", null);
+            b.tieWordEmbeddings = c.bool("tie_word_embeddings", false);
+            b.eosTokenId = c.optionalInt("eos_token_id");
+            b.padTokenId = c.optionalInt("pad_token_id");
+            b.dtype = c.dtype();
+            b.slidingWindows = new int[b.numHiddenLayers];
+            return b;
+        }
+
+        public ModelConfig build() {
+            int[] moe = moeLayers != null ? moeLayers : java.util.stream.IntStream.range(0, numHiddenLayers).toArray();
+            float scale = attentionScale != null ? attentionScale : (float) (1.0 / Math.sqrt(headDim));
+            return new ModelConfig(modelType, names, vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads,
+                    numKeyValueHeads, headDim, maxPositionEmbeddings, norm, normEps, postNorm, qkNorm, clipQkv, qkvBias,
+                    oBias, ropeTheta, slidingWindows, scale, embeddingMultiplier, residualMultiplier, logitsScaling,
+                    lmHeadBias, intermediateSize, moe, numExperts, numExpertsPerTok, moeIntermediateSize, router,
+                    normTopkProb, routerJitter, sharedExpertIntermediateSize, tieWordEmbeddings, eosTokenId, padTokenId,
+                    dtype).validate(where);
+        }
+    }
+}

@@ -1,0 +1,198 @@
+package org.moescope.model;
+
+import org.moescope.checkpoint.Checkpoint;
+import org.moescope.errors.BadInputException;
+import org.moescope.kernels.Weight;
+import org.moescope.safetensors.DType;
+import org.moescope.safetensors.TensorInfo;
+import org.moescope.weights.Q8;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.Map;
+
+/**
+ * The weights of a {@link ModelConfig}, named as in HF's modeling files. Matrices stay in the mapped checkpoint in their
+ * stored dtype; norm vectors and biases are widened to float once. Every tensor's shape is checked against
+ * {@link ModelConfig#expectedTensors()} when loading, and a tensor the config does not imply is refused.
+ */
+public final class ModelWeights {
+    /** weight (n); bias (n) for LayerNorm, null for RMSNorm. */
+    public record Norm(float[] weight, float[] bias) {
+    }
+
+    /** Self-attention's projections; biases and q/k norms are null where the family has none. */
+    public record Attention(
+            Weight q,       // (heads·head_dim, hidden)
+            Weight k,       // (kv_heads·head_dim, hidden)
+            Weight v,       // (kv_heads·head_dim, hidden)
+            Weight o,       // (hidden, heads·head_dim)
+            float[] qBias,  // (heads·head_dim)
+            float[] kBias,  // (kv_heads·head_dim)
+            float[] vBias,  // (kv_heads·head_dim)
+            float[] oBias,  // (hidden)
+            float[] qNorm,  // (heads·head_dim) over the whole projection, or (head_dim) per head
+            float[] kNorm) { // (kv_heads·head_dim) or (head_dim)
+    }
+
+    /** A SwiGLU MLP, down(silu(gate · x) ⊙ (up · x)): a dense layer's, or the shared expert. */
+    public record Mlp(
+            Weight gate,  // (width, hidden)
+            Weight up,    // (width, hidden)
+            Weight down) { // (hidden, width)
+    }
+
+    /** A sparse MoE block. */
+    public record Moe(
+            Weight router,      // (experts, hidden)
+            Weight[] gate,      // (experts) x (intermediate, hidden)
+            Weight[] up,        // (experts) x (intermediate, hidden)
+            Weight[] down,      // (experts) x (hidden, intermediate)
+            Mlp shared,         // the shared expert, or null
+            Weight sharedGate) { // (1, hidden) its sigmoid gate, or null
+    }
+
+    /**
+     * One decoder layer. Pre-norm: attnNorm = input_layernorm and ffnNorm = post_attention_layernorm, applied to the
+     * sub-block's input; post-norm: post_attention_layernorm and post_feedforward_layernorm, applied to its output.
+     * Exactly one of moe and mlp is set.
+     */
+    public record Layer(Norm attnNorm, Attention attention, Norm ffnNorm, Moe moe, Mlp mlp) {
+    }
+
+    final Weight embedTokens;  // (vocab, hidden)
+    final Layer[] layers;      // (layers)
+    final Norm norm;           // (hidden) final norm, model.norm
+    final Weight lmHead;       // (vocab, hidden); the embedding matrix when tied
+    final float[] lmHeadBias;  // (vocab) or null
+
+    private final Checkpoint ckpt;
+    private final Map<String, long[]> expected;
+
+    ModelWeights(Checkpoint ckpt, ModelConfig c) {
+        this.ckpt = ckpt;
+        // A Q8_0 checkpoint (weights convert --dtype q8_0) stores its projections and lm_head as int8 plus scales.
+        expected = Q8.isQ8(ckpt.config()) ? Q8.withScales(c.expectedTensors()) : c.expectedTensors();
+        for (String name : ckpt.tensorNames()) {
+            if (!expected.containsKey(name) && !name.equals("lm_head.weight")) {
+                throw new BadInputException(ckpt.dir() + ": unexpected tensor '" + name + "' for a " + c.modelType()
+                        + " config.json" + (name.endsWith(Q8.SCALE_SUFFIX)
+                        ? " (a Q8_0 scale, but config.json has no quantization_config)" : ""));
+            }
+        }
+        embedTokens = matrix("model.embed_tokens.weight");
+        layers = new Layer[c.numHiddenLayers()];
+        for (int l = 0; l < layers.length; l++) {
+            String p = "model.layers." + l + ".";
+            Norm attnNorm = c.postNorm() ? norm(p + "post_attention_layernorm") : norm(p + "input_layernorm");
+            Norm ffnNorm = c.postNorm() ? norm(p + "post_feedforward_layernorm") : norm(p + "post_attention_layernorm");
+            String a = p + "self_attn.";
+            Attention attention = new Attention(matrix(a + "q_proj.weight"), matrix(a + "k_proj.weight"),
+                    matrix(a + "v_proj.weight"), matrix(a + "o_proj.weight"),
+                    optionalVector(a + "q_proj.bias"), optionalVector(a + "k_proj.bias"),
+                    optionalVector(a + "v_proj.bias"), optionalVector(a + "o_proj.bias"),
+                    optionalVector(a + "q_norm.weight"), optionalVector(a + "k_norm.weight"));
+            if (c.moeIndex(l) < 0) {
+                layers[l] = new Layer(attnNorm, attention, ffnNorm, null, mlp(p + "mlp"));
+            } else {
+                layers[l] = new Layer(attnNorm, attention, ffnNorm, moe(c, p + c.names().moeBlock() + "."), null);
+            }
+        }
+        norm = norm("model.norm");
+        lmHead = c.tieWordEmbeddings() ? embedTokens : matrix("lm_head.weight");
+        lmHeadBias = optionalVector("lm_head.bias");
+    }
+
+    private Moe moe(ModelConfig c, String b) {
+        int experts = c.numExperts();
+        Weight[] gate = new Weight[experts], up = new Weight[experts], down = new Weight[experts];
+        switch (c.names().experts()) {
+            case TensorNames.PerExpert n -> {
+                for (int e = 0; e < experts; e++) {
+                    String x = b + "experts." + e + ".";
+                    gate[e] = matrix(x + n.gate() + ".weight");
+                    up[e] = matrix(x + n.up() + ".weight");
+                    down[e] = matrix(x + n.down() + ".weight");
+                }
+            }
+            case TensorNames.Packed n -> {
+                // (experts, 2·inter, hidden): expert e's gate rows, then its up rows; (experts, hidden, inter).
+                int inter = c.moeIntermediateSize();
+                Weight input = packed(b + n.input() + ".weight");
+                Weight output = packed(b + n.output() + ".weight");
+                for (int e = 0; e < experts; e++) {
+                    gate[e] = input.rowSlice(2 * e * inter, inter);
+                    up[e] = input.rowSlice((2 * e + 1) * inter, inter);
+                    down[e] = output.rowSlice(e * c.hiddenSize(), c.hiddenSize());
+                }
+            }
+        }
+        boolean shared = c.hasSharedExpert();
+        return new Moe(matrix(b + c.names().router() + ".weight"), gate, up, down,
+                shared ? mlp(b + "shared_expert") : null, shared ? matrix(b + "shared_expert_gate.weight") : null);
+    }
+
+    private Mlp mlp(String prefix) {
+        return new Mlp(matrix(prefix + ".gate_proj.weight"), matrix(prefix + ".up_proj.weight"),
+                matrix(prefix + ".down_proj.weight"));
+    }
+
+    private Norm norm(String prefix) {
+        return new Norm(vector(prefix + ".weight"), optionalVector(prefix + ".bias"));
+    }
+
+    private TensorInfo checked(String name) {
+        if (!ckpt.contains(name)) {
+            throw new BadInputException(ckpt.dir() + ": missing tensor '" + name + "'");
+        }
+        TensorInfo info = ckpt.info(name);
+        if (!Arrays.equals(info.shape(), expected.get(name))) {
+            throw new BadInputException(ckpt.dir() + ": tensor '" + name + "' has shape " + info.shapeString()
+                    + ", config.json implies " + Arrays.toString(expected.get(name)));
+        }
+        DType t = info.dtype();
+        boolean q8Slot = expected.containsKey(name + Q8.SCALE_SUFFIX); // a Q8_0 checkpoint's quantised weight
+        if (t != DType.F32 && t != DType.BF16 && t != DType.F16 && !(t == DType.I8 && q8Slot)) {
+            throw new BadInputException(ckpt.dir() + ": tensor '" + name + "' has dtype " + t
+                    + "; supported: F32, BF16, F16" + (q8Slot ? ", or I8 in a Q8_0 checkpoint" : ""));
+        }
+        return info;
+    }
+
+    /** A 2-D weight: (rows, cols). */
+    private Weight matrix(String name) {
+        TensorInfo info = checked(name);
+        return weight(name, info, (int) info.shape()[0], (int) info.shape()[1]);
+    }
+
+    /** A 3-D weight (n, rows, cols) seen as (n·rows, cols); rowSlice cuts it per expert. */
+    private Weight packed(String name) {
+        TensorInfo info = checked(name);
+        long[] s = info.shape();
+        return weight(name, info, Math.toIntExact(s[0] * s[1]), (int) s[2]);
+    }
+
+    private Weight weight(String name, TensorInfo info, int rows, int cols) {
+        MemorySegment data = ckpt.segment(name);
+        if (info.dtype() != DType.I8) {
+            return new Weight(name, data, info.dtype(), rows, cols);
+        }
+        String scaleName = name + Q8.SCALE_SUFFIX;
+        TensorInfo scales = checked(scaleName);
+        if (scales.dtype() != DType.F32) {
+            throw new BadInputException(ckpt.dir() + ": tensor '" + scaleName + "' has dtype " + scales.dtype()
+                    + "; Q8_0 scales are F32");
+        }
+        return new Weight(name, data, DType.I8, rows, cols, ckpt.segment(scaleName));
+    }
+
+    private float[] vector(String name) {
+        checked(name);
+        return ckpt.readFloats(name);
+    }
+
+    /** A vector the config may or may not imply (a bias, a q/k norm): read when expected, else null. */
+    private float[] optionalVector(String name) {
+        return expected.containsKey(name) ? vector(name) : null;
+    }
+}

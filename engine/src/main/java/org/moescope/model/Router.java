@@ -1,0 +1,95 @@
+package org.moescope.model;
+
+import org.moescope.kernels.TopK;
+
+/**
+ * How a router turns one token's logits into its k experts and their weights. Every rule also leaves the softmax over
+ * all experts in {@code probs}, which is what route files average (router_probs_mean), whatever the rule chose with.
+ */
+public enum Router {
+    /**
+     * Softmax over all experts, the k largest probabilities, renormalised to sum to one when norm_topk_prob
+     * (OLMoE, FlexOlmo, Qwen2/3-MoE; Mixtral always renormalises).
+     */
+    SOFTMAX_TOPK("softmax_topk"),
+    /** The k largest logits, then a softmax over those k only (GraniteMoE). Chooses as SOFTMAX_TOPK with renormalising. */
+    TOPK_SOFTMAX("topk_softmax"),
+    /**
+     * PhiMoE's sparsemixer at inference, always top-2: the best expert, weighted by its softmax over the experts whose
+     * logit is within 2·jitter (relative) of the best; then the best of the rest, weighted the same way among the rest.
+     */
+    SPARSEMIXER("sparsemixer");
+
+    /** The name route files record (metadata router_kind). */
+    public final String label;
+
+    Router(String label) {
+        this.label = label;
+    }
+
+    /**
+     * @param logits (E) at off, the router's logits of one token
+     * @param probs  (E) at off, already the softmax of the logits
+     * @param ids    the k chosen experts at out, in the order the weights are listed
+     * @param weight the k weights applied to them at out
+     */
+    public void select(ModelConfig c, float[] logits, float[] probs, int off, int[] ids, float[] weight, int out) {
+        int E = c.numExperts();
+        int K = c.numExpertsPerTok();
+        switch (this) {
+            case SOFTMAX_TOPK -> {
+                TopK.select(probs, off, E, K, ids, weight, out);
+                if (c.normTopkProb()) {
+                    float sum = 0f;
+                    for (int j = 0; j < K; j++) sum += weight[out + j];
+                    for (int j = 0; j < K; j++) weight[out + j] /= sum;
+                }
+            }
+            case TOPK_SOFTMAX -> {
+                TopK.select(logits, off, E, K, ids, weight, out);
+                float max = weight[out];
+                float sum = 0f;
+                for (int j = 0; j < K; j++) {
+                    weight[out + j] = (float) Math.exp(weight[out + j] - max);
+                    sum += weight[out + j];
+                }
+                for (int j = 0; j < K; j++) weight[out + j] /= sum;
+            }
+            case SPARSEMIXER -> {
+                float threshold = (float) (2 * c.routerJitter());
+                int first = argmax(logits, off, E, -1);
+                ids[out] = first;
+                weight[out] = maskedSoftmaxAt(logits, off, E, first, -1, threshold);
+                int second = argmax(logits, off, E, first);
+                ids[out + 1] = second;
+                weight[out + 1] = maskedSoftmaxAt(logits, off, E, second, first, threshold);
+            }
+        }
+    }
+
+    /** The first index of the largest logit, skipping {@code skip}. */
+    private static int argmax(float[] s, int off, int n, int skip) {
+        int best = -1;
+        for (int e = 0; e < n; e++) {
+            if (e != skip && (best < 0 || s[off + e] > s[off + best])) best = e;
+        }
+        return best;
+    }
+
+    /**
+     * The softmax weight of expert {@code at} among the experts other than {@code skip} whose logit s passes
+     * sparsemixer's mask: (s_at − s) / max(|s|, s_at) ≤ threshold; computed in float as torch does.
+     */
+    private static float maskedSoftmaxAt(float[] s, int off, int n, int at, int skip, float threshold) {
+        float top = s[off + at];
+        double sum = 0;
+        for (int e = 0; e < n; e++) {
+            if (e == skip) continue;
+            float v = s[off + e];
+            float factor = Math.max(Math.abs(v), top);
+            if ((top - v) / factor > threshold) continue;
+            sum += Math.exp(v - top);
+        }
+        return (float) (1.0 / sum);
+    }
+}

@@ -1,0 +1,37 @@
+package org.moescope.model;
+
+/**
+ * Where a family's checkpoint keeps the parts that are not named alike everywhere, as the Hub stores them. The rest
+ * is common to every supported family and spelled once in {@link ModelConfig#expectedTensors()}:
+ * {@code model.embed_tokens}, {@code model.layers.N.self_attn.{q,k,v,o}_proj} (+ {@code .bias}),
+ * {@code self_attn.{q,k}_norm}, {@code input_layernorm}, {@code post_attention_layernorm},
+ * {@code post_feedforward_layernorm}, dense {@code mlp.{gate,up,down}_proj}, {@code mlp.shared_expert.*},
+ * {@code mlp.shared_expert_gate}, {@code model.norm}, {@code lm_head}.
+ *
+ * @param moeBlock the MoE block under {@code model.layers.N.}: "mlp" (OLMoE, Qwen) or "block_sparse_moe" (Mixtral)
+ * @param router   the router's Linear inside the block: "gate", or "router.layer" (GraniteMoE)
+ * @param experts  how the experts' matrices are stored
+ */
+public record TensorNames(String moeBlock, String router, Experts experts) {
+
+    /** The experts' storage. */
+    public sealed interface Experts permits PerExpert, Packed {
+    }
+
+    /**
+     * One 2-D tensor per expert and projection: {@code BLOCK.experts.E.GATE.weight} (intermediate, hidden), UP the same,
+     * DOWN (hidden, intermediate). OLMoE/Qwen spell them gate_proj/up_proj/down_proj, Mixtral w1/w3/w2.
+     */
+    public record PerExpert(String gate, String up, String down) implements Experts {
+    }
+
+    /**
+     * All experts in two 3-D tensors: {@code BLOCK.INPUT.weight} (experts, 2·intermediate, hidden) holding each expert's
+     * gate rows then its up rows, and {@code BLOCK.OUTPUT.weight} (experts, hidden, intermediate) (GraniteMoE).
+     */
+    public record Packed(String input, String output) implements Experts {
+    }
+
+    public static final TensorNames MLP_GATE_PROJ =
+            new TensorNames("mlp", "gate", new PerExpert("gate_proj", "up_proj", "down_proj"));
+}

@@ -1,0 +1,204 @@
+package org.moescope.model.family;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.moescope.errors.BadInputException;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Typed reads of one config.json: every problem is a {@link BadInputException} naming the file and the field. HF's
+ * configs leave out fields whose value is the class default, so most reads take a default.
+ */
+public final class ConfigJson {
+    private final JsonNode node;
+    private final String where;
+
+    public ConfigJson(JsonNode node, String where) {
+        this.node = node;
+        this.where = where;
+    }
+
+    public String where() {
+        return where;
+    }
+
+    public BadInputException error(String field, String problem) {
+        return new BadInputException(where + ": field \"" + field + "\" " + problem);
+    }
+
+    public boolean has(String field) {
+        JsonNode n = node.get(field);
+        return n != null && !n.isNull();
+    }
+
+    public JsonNode get(String field) {
+        JsonNode n = node.get(field);
+        return n == null || n.isNull() ? null : n;
+    }
+
+    public String text(String field) {
+        JsonNode n = get(field);
+        if (n == null) {
+            return null;
+        }
+        if (!n.isTextual()) {
+            throw error(field, "must be a string");
+        }
+        return n.textValue();
+    }
+
+    /** A positive integer; {@code dflt} null makes the field required. */
+    public int positive(String field, Integer dflt) {
+        JsonNode n = get(field);
+        if (n == null) {
+            if (dflt == null) {
+                throw new BadInputException(where + ": missing field \"" + field + "\"");
+            }
+            return dflt;
+        }
+        if (!n.isIntegralNumber() || !n.canConvertToInt() || n.intValue() <= 0) {
+            throw error(field, "must be a positive integer, got " + n);
+        }
+        return n.intValue();
+    }
+
+    /** The first of several spellings that is present (e.g. num_experts / num_local_experts), else dflt. */
+    public int positive(List<String> spellings, Integer dflt) {
+        for (String f : spellings) {
+            if (has(f)) {
+                return positive(f, null);
+            }
+        }
+        if (dflt == null) {
+            throw new BadInputException(where + ": missing field \"" + spellings.getFirst() + "\"");
+        }
+        return dflt;
+    }
+
+    public Integer optionalInt(String field) {
+        JsonNode n = get(field);
+        if (n == null) {
+            return null;
+        }
+        if (n.isArray() && n.size() > 0) {
+            n = n.get(0); // HF allows a list of EOS ids; the first is the canonical one
+        }
+        if (!n.isIntegralNumber() || !n.canConvertToInt()) {
+            throw error(field, "must be an integer, got " + n);
+        }
+        return n.intValue();
+    }
+
+    public boolean bool(String field, boolean dflt) {
+        JsonNode n = get(field);
+        if (n == null) {
+            return dflt;
+        }
+        if (!n.isBoolean()) {
+            throw error(field, "must be true or false, got " + n);
+        }
+        return n.booleanValue();
+    }
+
+    /** A finite number > 0 (or >= 0 when {@code zeroAllowed}). */
+    public double number(String field, double dflt, boolean zeroAllowed) {
+        JsonNode n = get(field);
+        if (n == null) {
+            return dflt;
+        }
+        if (!n.isNumber() || !Double.isFinite(n.doubleValue()) || n.doubleValue() < 0
+                || (!zeroAllowed && n.doubleValue() == 0)) {
+            throw error(field, "must be a " + (zeroAllowed ? "non-negative" : "positive") + " number, got " + n);
+        }
+        return n.doubleValue();
+    }
+
+    /** A list of non-negative integers (e.g. mlp_only_layers); empty when absent. */
+    public List<Integer> intList(String field) {
+        JsonNode n = get(field);
+        List<Integer> out = new ArrayList<>();
+        if (n == null) {
+            return out;
+        }
+        if (!n.isArray()) {
+            throw error(field, "must be a list of integers, got " + n);
+        }
+        for (JsonNode e : n) {
+            if (!e.isIntegralNumber() || !e.canConvertToInt() || e.intValue() < 0) {
+                throw error(field, "must be a list of non-negative integers, got " + n);
+            }
+            out.add(e.intValue());
+        }
+        return out;
+    }
+
+    /** A list of strings (e.g. layer_types); null when absent. */
+    public List<String> textList(String field) {
+        JsonNode n = get(field);
+        if (n == null) {
+            return null;
+        }
+        if (!n.isArray()) {
+            throw error(field, "must be a list of strings, got " + n);
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode e : n) {
+            if (!e.isTextual()) {
+                throw error(field, "must be a list of strings, got " + n);
+            }
+            out.add(e.textValue());
+        }
+        return out;
+    }
+
+    /** The activation of the MLPs: every family here uses SwiGLU, so anything but silu is refused. */
+    public void requireSilu(String field) {
+        String act = text(field);
+        if (act != null && !act.equals("silu")) {
+            throw error(field, "unsupported activation " + act + "; supported: silu");
+        }
+    }
+
+    /**
+     * RoPE's base: transformers 4.x writes a flat rope_theta (and rope_scaling), 5.x writes rope_parameters
+     * {rope_theta, rope_type}. Only plain RoPE is implemented, so any scaling type is refused by its field.
+     */
+    public double ropeTheta(double dflt) {
+        JsonNode params = get("rope_parameters");
+        JsonNode scaling = get("rope_scaling");
+        if (scaling != null) {
+            JsonNode type = scaling.isObject() ? scaling.get("rope_type") : null;
+            if (type == null && scaling.isObject()) type = scaling.get("type");
+            throw error("rope_scaling", "is set" + (type != null ? " (type " + type.asText() + ")" : "")
+                    + ": scaled RoPE is not supported; supported: plain RoPE (rope_scaling null)");
+        }
+        JsonNode theta = get("rope_theta");
+        if (params != null) {
+            if (!params.isObject()) {
+                throw error("rope_parameters", "must be an object");
+            }
+            JsonNode type = params.get("rope_type");
+            if (type != null && !type.isNull() && !type.asText().equals("default")) {
+                throw new BadInputException(where + ": field \"rope_parameters.rope_type\": " + type.asText()
+                        + " is not supported; supported: default");
+            }
+            if (params.has("rope_theta") && !params.get("rope_theta").isNull()) {
+                theta = params.get("rope_theta");
+            }
+        }
+        if (theta == null) {
+            return dflt;
+        }
+        if (!theta.isNumber() || theta.doubleValue() <= 0) {
+            throw error("rope_theta", "must be a positive number");
+        }
+        return theta.doubleValue();
+    }
+
+    /** config.json's dtype (5.x) or torch_dtype (4.x), e.g. "bfloat16"; null when absent. */
+    public String dtype() {
+        String d = text("dtype");
+        return d != null ? d : text("torch_dtype");
+    }
+}
