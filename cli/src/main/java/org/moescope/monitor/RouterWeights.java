@@ -2,25 +2,35 @@ package org.moescope.monitor;
 
 import org.moescope.checkpoint.Checkpoint;
 import org.moescope.errors.BadInputException;
+import org.moescope.model.ModelConfig;
+import org.moescope.model.family.Families;
 import org.moescope.pathways.RouterGeometry;
 import org.moescope.safetensors.TensorInfo;
 
 import java.nio.file.Path;
 import java.util.Arrays;
 
-/** Reads the routers ({@code model.layers.L.mlp.gate.weight}, experts × hidden) of a checkpoint for pathway consistency. */
+/**
+ * Reads the routers (experts × hidden) of a checkpoint's MoE layers for pathway consistency, wherever its family keeps
+ * them ({@link ModelConfig#routerTensor}).
+ */
 public final class RouterWeights {
     private RouterWeights() {
     }
 
+    /** @param layers the route file's layer count (MoE layers), @param experts its experts per layer */
     public static RouterGeometry load(Path checkpointDir, int layers, int experts) {
         try (Checkpoint ck = Checkpoint.open(checkpointDir)) {
+            ModelConfig c = Families.parse(ck.config(), checkpointDir.resolve(Checkpoint.CONFIG));
+            if (c.numMoeLayers() != layers || c.numExperts() != experts) {
+                throw new BadInputException(checkpointDir + ": the checkpoint has " + c.numMoeLayers() + " MoE layers of "
+                        + c.numExperts() + " experts, the route file " + layers + " of " + experts);
+            }
             float[][][] w = new float[layers][experts][];
             for (int l = 0; l < layers; l++) {
-                String name = "model.layers." + l + ".mlp.gate.weight";
+                String name = c.routerTensor(l);
                 if (!ck.contains(name)) {
-                    throw new BadInputException(checkpointDir + ": missing tensor '" + name + "' (the route file has "
-                            + layers + " layers)");
+                    throw new BadInputException(checkpointDir + ": missing tensor '" + name + "'");
                 }
                 TensorInfo info = ck.info(name);
                 if (info.rank() != 2 || info.shape()[0] != experts) {

@@ -97,6 +97,11 @@ public record ModelConfig(
         return i >= 0 ? i : -1;
     }
 
+    /** The checkpoint name of MoE layer m's router weight (experts, hidden). */
+    public String routerTensor(int m) {
+        return "model.layers." + moeLayers[m] + "." + names.moeBlock() + "." + names.router() + ".weight";
+    }
+
     public boolean hasSharedExpert() {
         return sharedExpertIntermediateSize > 0;
     }
@@ -132,7 +137,7 @@ public record ModelConfig(
                 continue;
             }
             String b = p + names.moeBlock() + ".";
-            t.put(b + names.router() + ".weight", new long[] {numExperts, h});
+            t.put(routerTensor(moeIndex(l)), new long[] {numExperts, h});
             long im = moeIntermediateSize;
             switch (names.experts()) {
                 case TensorNames.PerExpert n -> {

@@ -95,7 +95,7 @@ public final class ModelWeights {
             if (c.moeIndex(l) < 0) {
                 layers[l] = new Layer(attnNorm, attention, ffnNorm, null, mlp(p + "mlp"));
             } else {
-                layers[l] = new Layer(attnNorm, attention, ffnNorm, moe(c, p + c.names().moeBlock() + "."), null);
+                layers[l] = new Layer(attnNorm, attention, ffnNorm, moe(c, c.moeIndex(l), p + c.names().moeBlock() + "."), null);
             }
         }
         norm = norm("model.norm");
@@ -103,7 +103,7 @@ public final class ModelWeights {
         lmHeadBias = optionalVector("lm_head.bias");
     }
 
-    private Moe moe(ModelConfig c, String b) {
+    private Moe moe(ModelConfig c, int m, String b) {
         int experts = c.numExperts();
         Weight[] gate = new Weight[experts], up = new Weight[experts], down = new Weight[experts];
         switch (c.names().experts()) {
@@ -128,7 +128,7 @@ public final class ModelWeights {
             }
         }
         boolean shared = c.hasSharedExpert();
-        return new Moe(matrix(b + c.names().router() + ".weight"), gate, up, down,
+        return new Moe(matrix(c.routerTensor(m)), gate, up, down,
                 shared ? mlp(b + "shared_expert") : null, shared ? matrix(b + "shared_expert_gate.weight") : null);
     }
 

@@ -6,9 +6,9 @@ import java.util.regex.Pattern;
 
 /** The parts of an MoE transformer that {@code weights diff} groups tensors by, read from HF tensor names. */
 public enum Component {
-    /** {@code mlp.gate}: the router's linear layer. */
+    /** the router's linear layer ({@code mlp.gate}, {@code block_sparse_moe.gate}, {@code block_sparse_moe.router}). */
     ROUTER,
-    /** {@code mlp.experts.*}: the experts' projections. */
+    /** the experts' projections, per expert or packed, and a shared expert with its gate. */
     EXPERTS,
     /** {@code self_attn.{q,k,v,o}_proj}. */
     ATTENTION,
@@ -24,10 +24,11 @@ public enum Component {
         if (tensor.contains("norm")) {
             return NORMS; // before attention: q_norm and k_norm live under self_attn
         }
-        if (tensor.contains("mlp.experts.")) {
+        if (tensor.contains(".experts.") || tensor.contains(".input_linear.") || tensor.contains(".output_linear.")
+                || tensor.contains(".shared_expert.") || tensor.contains(".shared_expert_gate.")) {
             return EXPERTS;
         }
-        if (tensor.contains("mlp.gate.") || tensor.contains("mlp.router.")) {
+        if (tensor.contains("mlp.gate.") || tensor.contains("block_sparse_moe.gate.") || tensor.contains(".router.")) {
             return ROUTER;
         }
         if (tensor.contains("self_attn.")) {

@@ -11,6 +11,12 @@ import java.util.List;
  * configs leave out fields whose value is the class default, so most reads take a default.
  */
 public final class ConfigJson {
+    /**
+     * The experts per MoE layer: HF calls it num_experts in some families and num_local_experts in others, and maps one
+     * to the other (attribute_map), so a saved config.json may carry either.
+     */
+    public static final List<String> EXPERTS = List.of("num_experts", "num_local_experts");
+
     private final JsonNode node;
     private final String where;
 

@@ -23,7 +23,7 @@ final class FlexOlmo implements Family {
         b.postNorm = true;
         b.qkNorm = ModelConfig.QkNorm.WHOLE;
         b.qkvBias = b.oBias = c.bool("attention_bias", false);
-        b.numExperts = c.positive("num_experts", 7);
+        b.numExperts = c.positive(ConfigJson.EXPERTS, 7);
         b.numExpertsPerTok = c.positive("num_experts_per_tok", 5);
         b.moeIntermediateSize = b.intermediateSize;
         b.normTopkProb = c.bool("norm_topk_prob", false);

@@ -31,7 +31,7 @@ final class GraniteMoe implements Family {
         b.residualMultiplier = (float) c.number("residual_multiplier", 1.0, false);
         b.attentionScale = (float) c.number("attention_multiplier", 1.0, false);
         b.logitsScaling = (float) c.number("logits_scaling", 1.0, false);
-        b.numExperts = c.positive("num_local_experts", 8);
+        b.numExperts = c.positive(ConfigJson.EXPERTS, 8);
         b.numExpertsPerTok = c.positive("num_experts_per_tok", 2);
         b.moeIntermediateSize = b.intermediateSize;
         b.router = Router.TOPK_SOFTMAX;

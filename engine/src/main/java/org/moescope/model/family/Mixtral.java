@@ -27,7 +27,7 @@ final class Mixtral implements Family {
     public ModelConfig parse(ConfigJson c) {
         ModelConfig.Builder b = ModelConfig.Builder.common(c, 4096 * 32, 1e-5, 1e6);
         b.names = NAMES;
-        b.numExperts = c.positive("num_local_experts", 8);
+        b.numExperts = c.positive(ConfigJson.EXPERTS, 8);
         b.numExpertsPerTok = c.positive("num_experts_per_tok", 2);
         b.moeIntermediateSize = b.intermediateSize;
         b.normTopkProb = true;

@@ -23,7 +23,7 @@ final class Olmoe implements Family {
         b.qkNorm = ModelConfig.QkNorm.WHOLE;
         b.clipQkv = clip(c);
         b.qkvBias = b.oBias = c.bool("attention_bias", false);
-        b.numExperts = c.positive("num_experts", null);
+        b.numExperts = c.positive(ConfigJson.EXPERTS, null);
         b.numExpertsPerTok = c.positive("num_experts_per_tok", null);
         b.moeIntermediateSize = b.intermediateSize;
         b.normTopkProb = c.bool("norm_topk_prob", false);

@@ -28,7 +28,7 @@ final class PhiMoe implements Family {
         b.norm = ModelConfig.Norm.LAYER;
         b.qkvBias = b.oBias = c.bool("attention_bias", false);
         b.lmHeadBias = c.bool("lm_head_bias", false);
-        b.numExperts = c.positive("num_local_experts", 16);
+        b.numExperts = c.positive(ConfigJson.EXPERTS, 16);
         b.numExpertsPerTok = c.positive("num_experts_per_tok", 2);
         if (b.numExpertsPerTok != 2) {
             throw c.error("num_experts_per_tok", b.numExpertsPerTok + " is not supported: sparsemixer routes to 2");

@@ -26,7 +26,7 @@ final class Qwen2Moe implements Family {
     public ModelConfig parse(ConfigJson c) {
         ModelConfig.Builder b = ModelConfig.Builder.common(c, 32768, 1e-6, 10000.0);
         b.qkvBias = c.bool("qkv_bias", true); // transformers 4.x had no field: the biases were always there
-        b.numExperts = c.positive("num_experts", 60);
+        b.numExperts = c.positive(ConfigJson.EXPERTS, 60);
         b.numExpertsPerTok = c.positive("num_experts_per_tok", 4);
         b.moeIntermediateSize = c.positive("moe_intermediate_size", 1408);
         b.sharedExpertIntermediateSize = c.positive("shared_expert_intermediate_size", 5632);

@@ -25,7 +25,7 @@ final class Qwen3Moe implements Family {
         ModelConfig.Builder b = ModelConfig.Builder.common(c, 32768, 1e-6, 10000.0);
         b.qkNorm = ModelConfig.QkNorm.PER_HEAD;
         b.qkvBias = b.oBias = c.bool("attention_bias", false);
-        b.numExperts = c.positive("num_experts", 128);
+        b.numExperts = c.positive(ConfigJson.EXPERTS, 128);
         b.numExpertsPerTok = c.positive("num_experts_per_tok", 8);
         b.moeIntermediateSize = c.positive("moe_intermediate_size", 768);
         b.normTopkProb = c.bool("norm_topk_prob", false);

@@ -1,0 +1,137 @@
+package org.moescope.model.family;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.Test;
+import org.moescope.errors.BadInputException;
+import org.moescope.model.ModelConfig;
+import org.moescope.model.Router;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Config parsing per family: the choices each makes, and one-line refusals that name the field. */
+class FamiliesTest {
+    static final Path WHERE = Path.of("ckpt/config.json");
+
+    static ObjectNode config(String modelType) {
+        ObjectNode c = new ObjectMapper().createObjectNode();
+        c.put("model_type", modelType);
+        c.put("vocab_size", 100);
+        c.put("hidden_size", 64);
+        c.put("intermediate_size", 32);
+        c.put("num_hidden_layers", 4);
+        c.put("num_attention_heads", 4);
+        c.put("num_key_value_heads", 2);
+        c.put("num_experts", 8);
+        c.put("num_local_experts", 8);
+        c.put("num_experts_per_tok", 2);
+        c.put("moe_intermediate_size", 16);
+        c.put("shared_expert_intermediate_size", 48);
+        return c;
+    }
+
+    static String refusal(JsonNode c) {
+        return assertThrows(BadInputException.class, () -> Families.parse(c, WHERE)).getMessage();
+    }
+
+    @Test
+    void anUnknownModelTypeListsTheSupportedOnes() {
+        String msg = refusal(config("llama4_text"));
+        assertEquals("ckpt/config.json: unsupported architecture llama4_text; supported: olmoe, flex_olmo, qwen2_moe, "
+                + "qwen3_moe, mixtral, granitemoe, phimoe", msg);
+    }
+
+    @Test
+    void aKnownFamilyWithAnUnimplementedFeatureNamesTheField() {
+        ObjectNode c = config("phimoe");
+        c.putObject("rope_scaling").put("type", "longrope");
+        assertTrue(refusal(c).startsWith("ckpt/config.json: field \"rope_scaling\" is set (type longrope)"), refusal(c));
+        ObjectNode yarn = config("qwen3_moe");
+        yarn.putObject("rope_parameters").put("rope_type", "yarn");
+        assertTrue(refusal(yarn).contains("\"rope_parameters.rope_type\": yarn is not supported"), refusal(yarn));
+        ObjectNode top3 = config("phimoe");
+        top3.put("num_experts_per_tok", 3);
+        assertTrue(refusal(top3).contains("\"num_experts_per_tok\" 3 is not supported: sparsemixer routes to 2"));
+        ObjectNode gelu = config("mixtral");
+        gelu.put("hidden_act", "gelu");
+        assertTrue(refusal(gelu).contains("\"hidden_act\" unsupported activation gelu"));
+        ObjectNode types = config("qwen2_moe");
+        types.putArray("layer_types").add("full_attention").add("chunked_attention").add("full_attention")
+                .add("full_attention");
+        assertTrue(refusal(types).contains("\"layer_types\" entry 1 is chunked_attention"), refusal(types));
+        ObjectNode dense = config("qwen3_moe");
+        dense.putArray("mlp_only_layers").add(0).add(1).add(2).add(3);
+        assertTrue(refusal(dense).contains("no layer is an MoE layer"));
+    }
+
+    @Test
+    void qwenDenseLayersFollowMlpOnlyLayersAndTheSparseStep() {
+        ObjectNode c = config("qwen2_moe");
+        c.put("decoder_sparse_step", 2);
+        c.putArray("mlp_only_layers").add(3);
+        ModelConfig m = Families.parse(c, WHERE);
+        assertArrayEquals(new int[] {1}, m.moeLayers()); // (l + 1) % 2 == 0 → 1, 3; 3 is listed dense
+        assertEquals(-1, m.moeIndex(0));
+        assertEquals(0, m.moeIndex(1));
+        assertEquals("model.layers.1.mlp.gate.weight", m.routerTensor(0));
+        assertTrue(m.expectedTensors().containsKey("model.layers.0.mlp.gate_proj.weight"));
+        assertTrue(m.expectedTensors().containsKey("model.layers.1.mlp.shared_expert_gate.weight"));
+        assertTrue(m.qkvBias() && !m.oBias(), "Qwen2-MoE: q/k/v biases by default (4.x configs have no qkv_bias)");
+    }
+
+    @Test
+    void qwen2SlidesOnEvenLayersBelowMaxWindowLayersByDefault() {
+        ObjectNode c = config("qwen2_moe");
+        c.put("use_sliding_window", true);
+        c.put("sliding_window", 5);
+        c.put("max_window_layers", 3);
+        assertArrayEquals(new int[] {5, 0, 5, 0}, Families.parse(c, WHERE).slidingWindows());
+        c.put("use_sliding_window", false);
+        assertArrayEquals(new int[4], Families.parse(c, WHERE).slidingWindows());
+    }
+
+    @Test
+    void eachFamilyMakesItsOwnChoices() {
+        ModelConfig qwen3 = Families.parse(config("qwen3_moe").put("head_dim", 24), WHERE);
+        assertEquals(ModelConfig.QkNorm.PER_HEAD, qwen3.qkNorm());
+        assertEquals(96, qwen3.qDim());
+        assertArrayEquals(new long[] {24}, qwen3.expectedTensors().get("model.layers.0.self_attn.q_norm.weight"));
+
+        ModelConfig mixtral = Families.parse(config("mixtral"), WHERE);
+        assertTrue(mixtral.normTopkProb(), "Mixtral always renormalises");
+        assertTrue(mixtral.expectedTensors().containsKey("model.layers.0.block_sparse_moe.experts.7.w3.weight"));
+        assertEquals(1e6, mixtral.ropeTheta());
+
+        ModelConfig granite = Families.parse(config("granitemoe").put("attention_multiplier", 0.05)
+                .put("logits_scaling", 3.0), WHERE);
+        assertEquals(Router.TOPK_SOFTMAX, granite.router());
+        assertEquals(0.05f, granite.attentionScale());
+        assertArrayEquals(new long[] {8, 64, 64},
+                granite.expectedTensors().get("model.layers.0.block_sparse_moe.input_linear.weight"));
+
+        ModelConfig phi = Families.parse(config("phimoe").put("lm_head_bias", true), WHERE);
+        assertEquals(ModelConfig.Norm.LAYER, phi.norm());
+        assertTrue(phi.expectedTensors().containsKey("model.norm.bias"));
+        assertTrue(phi.expectedTensors().containsKey("lm_head.bias"));
+
+        ModelConfig flex = Families.parse(config("flex_olmo"), WHERE);
+        assertTrue(flex.postNorm());
+        assertTrue(flex.expectedTensors().containsKey("model.layers.0.post_feedforward_layernorm.weight"));
+        assertFalse(flex.expectedTensors().containsKey("model.layers.0.input_layernorm.weight"));
+        assertEquals(500000.0, flex.ropeTheta());
+    }
+
+    @Test
+    void activeParametersCountTheChosenExpertsOnly() {
+        ModelConfig c = Families.parse(config("mixtral"), WHERE);
+        long perExpert = 3L * 32 * 64;
+        long all = c.parameters();
+        long active = c.activeParametersPerToken();
+        assertEquals(all - 100L * 64 + 64 - 6 * perExpert * 4, active);
+        assertTrue(Arrays.stream(c.moeLayers()).count() == 4);
+    }
+}

@@ -1,0 +1,1009 @@
+"""Builds tiny random checkpoints of six more MoE families under fixtures/models/ with HF transformers' own
+classes (FlexOlmo, Qwen3-MoE, Qwen2-MoE, Mixtral, GraniteMoE, PhiMoE) and saves golden outputs for the Java
+engine's tests. The OLMoE fixtures come from make_fixtures.py, whose layout this script follows.
+
+    python3 tools/reference/make_family_fixtures.py        # a venv with tools/reference's requirements
+
+Two fixtures per family: `<family>-f32` (F32 weights, config.json exactly as save_pretrained writes it, 5.x
+style) and `<family>-bf16` (BF16 weights, config.json rewritten to the field set of the family's flagship
+hub config, 4.x style: flat rope_theta, torch_dtype, rope_scaling null). See fixtures/models/FAMILIES.md.
+
+Deterministic: every random draw comes from a torch.Generator seeded per fixture, torch runs on one CPU
+thread with deterministic algorithms, and JSON is written with sorted keys. Rerunning rewrites
+byte-identical files.
+
+Checks (asserted, recorded in golden.json "checks"): weights round-trip bit-exactly through from_pretrained,
+the hub-style config loads to the same HF config, router hooks agree with output_router_logits, batched vs
+single-sequence logits, HF default kernels vs eager, greedy generate (KV cache) vs full recomputation, no
+routing or greedy decision near a tie, routers not degenerate, and every family feature is load-bearing:
+changing it in HF moves the logits by > 1e-2 ("feature_sensitivity").
+"""
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import types
+
+import numpy as np
+import safetensors
+import torch
+import transformers
+from safetensors import safe_open
+from safetensors.torch import save_file
+from transformers import (
+    AutoConfig,
+    FlexOlmoConfig,
+    FlexOlmoForCausalLM,
+    GraniteMoeConfig,
+    GraniteMoeForCausalLM,
+    MixtralConfig,
+    MixtralForCausalLM,
+    PhimoeConfig,
+    PhimoeForCausalLM,
+    Qwen2MoeConfig,
+    Qwen2MoeForCausalLM,
+    Qwen3MoeConfig,
+    Qwen3MoeForCausalLM,
+)
+from transformers.models.flex_olmo import modeling_flex_olmo
+from transformers.models.granitemoe import modeling_granitemoe
+from transformers.models.mixtral import modeling_mixtral
+from transformers.models.phimoe import modeling_phimoe
+from transformers.models.qwen2_moe import modeling_qwen2_moe
+from transformers.models.qwen3_moe import modeling_qwen3_moe
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+MODELS = os.path.join(REPO, "fixtures", "models")
+
+HIDDEN, EXPERTS, VOCAB, MAX_POS = 64, 8, 128, 128
+BATCH, PROMPT_LEN, NEW_TOKENS = 2, 8, 10
+INIT_STD = 0.2  # 10x HF's 0.02 so that every sub-block visibly moves the logits
+EMBED_STD = 0.5
+BIAS_STD = 0.2
+NORM_RANGE = (0.6, 1.4)  # norm weights uniform around 1, never all-ones
+ROUTER_GAP_MIN = 1e-4
+GREEDY_GAP_MIN = 1e-3
+SENSITIVITY_MIN = 1e-2
+MAX_DIR_BYTES = 600_000
+
+COMMON = dict(vocab_size=VOCAB, hidden_size=HIDDEN, max_position_embeddings=MAX_POS, initializer_range=INIT_STD,
+              pad_token_id=1, bos_token_id=None, eos_token_id=None)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Families: HF classes, where the MoE block and its router live, how to read the router's output.
+# ---------------------------------------------------------------------------------------------------------
+
+def _unpack_lwi(out):  # (router_logits, weights, ids): flex_olmo, qwen3_moe, qwen2_moe, mixtral, phimoe
+    return out[0], out[1], out[2]
+
+
+def _unpack_iwl(out):  # granitemoe: (ids, weights, logits)
+    return out[2], out[1], out[0]
+
+
+FAMILIES = {
+    "flex_olmo": dict(cfg=FlexOlmoConfig, cls=FlexOlmoForCausalLM, mod=modeling_flex_olmo, block="mlp",
+                      router="gate", unpack=_unpack_lwi, rule="softmax_topk",
+                      router_doc="softmax over all experts (fp32), torch.topk; renormalised over k iff norm_topk_prob"),
+    "qwen3_moe": dict(cfg=Qwen3MoeConfig, cls=Qwen3MoeForCausalLM, mod=modeling_qwen3_moe, block="mlp",
+                      router="gate", unpack=_unpack_lwi, rule="softmax_topk",
+                      router_doc="softmax over all experts (fp32), torch.topk; renormalised over k iff norm_topk_prob"),
+    "qwen2_moe": dict(cfg=Qwen2MoeConfig, cls=Qwen2MoeForCausalLM, mod=modeling_qwen2_moe, block="mlp",
+                      router="gate", unpack=_unpack_lwi, rule="softmax_topk",
+                      router_doc="softmax over all experts (fp32), torch.topk; renormalised over k iff norm_topk_prob; "
+                                 "plus shared expert * sigmoid(shared_expert_gate . h)"),
+    "mixtral": dict(cfg=MixtralConfig, cls=MixtralForCausalLM, mod=modeling_mixtral, block="mlp",
+                    router="gate", unpack=_unpack_lwi, rule="softmax_topk",
+                    router_doc="softmax over all experts (fp32), torch.topk, always renormalised over k"),
+    "granitemoe": dict(cfg=GraniteMoeConfig, cls=GraniteMoeForCausalLM, mod=modeling_granitemoe,
+                       block="block_sparse_moe", router="router", unpack=_unpack_iwl, rule="topk_logits",
+                       router_doc="torch.topk of the raw logits, then softmax over those k logits"),
+    "phimoe": dict(cfg=PhimoeConfig, cls=PhimoeForCausalLM, mod=modeling_phimoe, block="mlp",
+                   router="router", unpack=_unpack_lwi, rule="sparsemixer",
+                   router_doc="sparsemixer (eval): top1 = argmax logit, weight = softmax over the experts with "
+                              "(max - s) / max(|s|, max) <= 2*router_jitter_noise; top2 = argmax with top1 removed, "
+                              "same masked softmax relative to the second max (top1 excluded)"),
+}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Hub-style (4.x) config rewrites: the field set of each family's flagship hub config.json.
+# ---------------------------------------------------------------------------------------------------------
+
+HUB_STYLE = {
+    "flex_olmo": dict(
+        flagship="allenai/FlexOlmo-7x7B-1T", version="4.54.0.dev0", architectures=None,
+        keys=["architectures", "attention_bias", "attention_dropout", "bos_token_id", "eos_token_id", "hidden_act",
+              "hidden_size", "initializer_range", "intermediate_size", "max_position_embeddings", "model_type",
+              "norm_topk_prob", "num_attention_heads", "num_experts", "num_experts_per_tok", "num_hidden_layers",
+              "num_key_value_heads", "output_router_logits", "pad_token_id", "rms_norm_eps", "router_aux_loss_coef",
+              "tie_word_embeddings", "use_cache", "vocab_size"],
+        extra={}),
+    "qwen3_moe": dict(
+        flagship="Qwen/Qwen3-30B-A3B", version="4.51.0", architectures=None,
+        keys=["architectures", "attention_bias", "attention_dropout", "bos_token_id", "decoder_sparse_step",
+              "eos_token_id", "head_dim", "hidden_act", "hidden_size", "initializer_range", "intermediate_size",
+              "max_position_embeddings", "mlp_only_layers", "model_type", "moe_intermediate_size",
+              "norm_topk_prob", "num_attention_heads", "num_experts_per_tok", "num_hidden_layers",
+              "num_key_value_heads", "output_router_logits", "rms_norm_eps", "router_aux_loss_coef",
+              "sliding_window", "tie_word_embeddings", "use_cache", "use_sliding_window", "vocab_size"],
+        # the 5.x file says num_local_experts (attribute_map); the hub file says num_experts
+        extra={"num_experts": "@num_local_experts", "max_window_layers": "@num_hidden_layers"}),
+    "qwen2_moe": dict(
+        flagship="Qwen/Qwen1.5-MoE-A2.7B", version="4.40.0.dev0", architectures=None,
+        keys=["architectures", "attention_dropout", "bos_token_id", "decoder_sparse_step", "eos_token_id",
+              "hidden_act", "hidden_size", "initializer_range", "intermediate_size", "max_position_embeddings",
+              "max_window_layers", "mlp_only_layers", "model_type", "moe_intermediate_size", "norm_topk_prob",
+              "num_attention_heads", "num_experts", "num_experts_per_tok", "num_hidden_layers",
+              "num_key_value_heads", "output_router_logits", "rms_norm_eps", "router_aux_loss_coef",
+              "shared_expert_intermediate_size", "tie_word_embeddings", "use_cache", "use_sliding_window",
+              "vocab_size"],
+        # no qkv_bias (4.x always had q/k/v biases), no layer_types; sliding_window given explicitly (see spec)
+        extra={}),
+    "mixtral": dict(
+        flagship="mistralai/Mixtral-8x7B-v0.1", version="4.36.0.dev0", architectures=None,
+        keys=["architectures", "attention_dropout", "bos_token_id", "eos_token_id", "hidden_act", "hidden_size",
+              "initializer_range", "intermediate_size", "max_position_embeddings", "model_type",
+              "num_attention_heads", "num_experts_per_tok", "num_hidden_layers", "num_key_value_heads",
+              "num_local_experts", "output_router_logits", "rms_norm_eps", "router_aux_loss_coef",
+              "router_jitter_noise", "sliding_window", "tie_word_embeddings", "use_cache", "vocab_size"],
+        extra={}),
+    "granitemoe": dict(
+        flagship="ibm-granite/granite-3.0-1b-a400m-base", version="4.46.0.dev0", architectures=None,
+        keys=["architectures", "attention_bias", "attention_dropout", "attention_multiplier", "bos_token_id",
+              "embedding_multiplier", "eos_token_id", "hidden_act", "hidden_size", "initializer_range",
+              "intermediate_size", "logits_scaling", "max_position_embeddings", "model_type", "num_attention_heads",
+              "num_experts_per_tok", "num_hidden_layers", "num_key_value_heads", "num_local_experts",
+              "output_router_logits", "pad_token_id", "residual_multiplier", "rms_norm_eps", "router_aux_loss_coef",
+              "tie_word_embeddings", "use_cache", "vocab_size"],
+        extra={}),
+    "phimoe": dict(
+        flagship="microsoft/Phi-3.5-MoE-instruct", version="4.43.3",
+        architectures=["PhiMoEForCausalLM"],  # the hub file's (remote-code) spelling; HF's class is PhimoeForCausalLM
+        keys=["architectures", "attention_bias", "attention_dropout", "bos_token_id", "eos_token_id", "hidden_act",
+              "hidden_size", "initializer_range", "input_jitter_noise", "intermediate_size", "lm_head_bias",
+              "max_position_embeddings", "model_type", "num_attention_heads", "num_experts_per_tok",
+              "num_hidden_layers", "num_key_value_heads", "num_local_experts", "output_router_logits",
+              "rms_norm_eps", "router_aux_loss_coef", "router_jitter_noise", "sliding_window", "tie_word_embeddings",
+              "use_cache", "vocab_size"],
+        extra={"hidden_dropout": 0.0, "original_max_position_embeddings": "@max_position_embeddings"}),
+}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The twelve fixtures.
+# ---------------------------------------------------------------------------------------------------------
+
+FIXTURES = [
+    dict(name="flex-olmo-f32", family="flex_olmo", seed=5101, dtype=torch.float32, style="5.x", seq_len=16,
+         layers=2, top_k=2, tie=False,
+         config=dict(num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=16,
+                     num_experts=EXPERTS, num_experts_per_tok=2, norm_topk_prob=False, rms_norm_eps=1e-6),
+         features=["post_norm_block", "qk_norm_whole_width", "gqa_4_2", "top2_of_8", "norm_topk_prob_false",
+                   "rope_theta_500000"],
+         description="FlexOlmo, F32: post-norm block (no input_layernorm; post_attention_layernorm on the attention "
+                     "output, post_feedforward_layernorm on the MoE output), whole-width q/k RMSNorm, GQA 4/2, "
+                     "top-2 of 8, norm_topk_prob false, rope_theta 500000 (class default), 5.x config"),
+    dict(name="flex-olmo-bf16", family="flex_olmo", seed=5102, dtype=torch.bfloat16, style="4.x", seq_len=14,
+         layers=2, top_k=2, tie=False,
+         config=dict(num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=16,
+                     num_experts=EXPERTS, num_experts_per_tok=2, norm_topk_prob=False, rms_norm_eps=1e-6),
+         features=["post_norm_block", "qk_norm_whole_width", "gqa_4_2", "top2_of_8", "norm_topk_prob_false",
+                   "rope_theta_500000", "hub_style_config"],
+         description="flex-olmo-f32's architecture with BF16 weights; hub-style (4.x) config"),
+    dict(name="qwen3-moe-f32", family="qwen3_moe", seed=5201, dtype=torch.float32, style="5.x", seq_len=18,
+         layers=3, top_k=3, tie=False,
+         config=dict(num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=24,
+                     intermediate_size=40, moe_intermediate_size=16, num_experts=EXPERTS, num_experts_per_tok=3,
+                     norm_topk_prob=True, attention_bias=True, mlp_only_layers=[1], decoder_sparse_step=1,
+                     rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
+         features=["head_dim_24_ne_hidden_over_heads", "gqa_4_2", "qk_norm_per_head", "attention_bias_qkvo",
+                   "moe_intermediate_ne_intermediate", "norm_topk_prob_true", "top3_of_8",
+                   "mlp_only_layers_1_dense"],
+         description="Qwen3-MoE, F32: head_dim 24 (4 heads x 24 = 96 != hidden 64), GQA 4/2, per-head q/k RMSNorm, "
+                     "q/k/v/o biases (attention_bias true), moe_intermediate_size 16 vs dense intermediate_size 40, "
+                     "norm_topk_prob true, top-3 of 8, mlp_only_layers [1] (layer 1 dense), 5.x config"),
+    dict(name="qwen3-moe-bf16", family="qwen3_moe", seed=5202, dtype=torch.bfloat16, style="4.x", seq_len=15,
+         layers=4, top_k=3, tie=False,
+         config=dict(num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2, head_dim=24,
+                     intermediate_size=40, moe_intermediate_size=16, num_experts=EXPERTS, num_experts_per_tok=3,
+                     norm_topk_prob=True, attention_bias=False, mlp_only_layers=[], decoder_sparse_step=2,
+                     rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
+         features=["head_dim_24_ne_hidden_over_heads", "gqa_4_2", "qk_norm_per_head",
+                   "moe_intermediate_ne_intermediate", "norm_topk_prob_true", "top3_of_8",
+                   "decoder_sparse_step_2", "hub_style_config"],
+         description="Qwen3-MoE, BF16, 4 layers: decoder_sparse_step 2 (layers 1 and 3 MoE, 0 and 2 dense), no "
+                     "attention bias, otherwise as qwen3-moe-f32; hub-style (4.x) config"),
+    dict(name="qwen2-moe-f32", family="qwen2_moe", seed=5301, dtype=torch.float32, style="5.x", seq_len=20,
+         layers=3, top_k=2, tie=False,
+         config=dict(num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=4, intermediate_size=40,
+                     moe_intermediate_size=12, shared_expert_intermediate_size=24, num_experts=EXPERTS,
+                     num_experts_per_tok=2, norm_topk_prob=False, mlp_only_layers=[1], decoder_sparse_step=1,
+                     use_sliding_window=True, sliding_window=5, max_window_layers=2, qkv_bias=True,
+                     rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
+         features=["qkv_bias", "shared_expert_sigmoid_gate", "shared_ne_moe_intermediate", "mlp_only_layers_1_dense",
+                   "norm_topk_prob_false", "top2_of_8", "sliding_window_5_layer0_only"],
+         description="Qwen2-MoE, F32, MHA 4/4: q/k/v biases (no o bias), shared expert (24) with sigmoid gate next "
+                     "to 8 routed experts (12), layer 1 dense (mlp_only_layers), norm_topk_prob false, top-2; "
+                     "use_sliding_window true, sliding_window 5, max_window_layers 2 -> layer_types "
+                     "[sliding, full, full] (HF: sliding iff layer index even and < max_window_layers), 5.x config"),
+    dict(name="qwen2-moe-bf16", family="qwen2_moe", seed=7302, dtype=torch.bfloat16, style="4.x", seq_len=17,
+         layers=3, top_k=2, tie=False, hub_sliding_window=4,
+         config=dict(num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=4, intermediate_size=40,
+                     moe_intermediate_size=12, shared_expert_intermediate_size=24, num_experts=EXPERTS,
+                     num_experts_per_tok=2, norm_topk_prob=False, mlp_only_layers=[1], decoder_sparse_step=1,
+                     use_sliding_window=False, max_window_layers=2, qkv_bias=True,
+                     rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
+         features=["qkv_bias", "shared_expert_sigmoid_gate", "shared_ne_moe_intermediate", "mlp_only_layers_1_dense",
+                   "norm_topk_prob_false", "top2_of_8", "use_sliding_window_false_with_sliding_window_4",
+                   "hub_style_config"],
+         description="qwen2-moe-f32's architecture with BF16 weights, no sliding window: the hub-style (4.x) config "
+                     "says use_sliding_window false next to sliding_window 4 and max_window_layers 2 (the window "
+                     "must be ignored), no qkv_bias key (biases implied)"),
+    dict(name="mixtral-f32", family="mixtral", seed=5401, dtype=torch.float32, style="5.x", seq_len=18,
+         layers=2, top_k=2, tie=False,
+         config=dict(num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=24,
+                     num_local_experts=EXPERTS, num_experts_per_tok=2, sliding_window=6, rms_norm_eps=1e-5,
+                     rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
+         features=["gqa_4_2", "top2_of_8", "always_renormalised", "sliding_window_6_all_layers"],
+         description="Mixtral, F32: GQA 4/2, top-2 of 8 always renormalised, sliding_window 6 on every layer, "
+                     "5.x config (head_dim null)"),
+    dict(name="mixtral-bf16", family="mixtral", seed=6402, dtype=torch.bfloat16, style="4.x", seq_len=16,
+         layers=2, top_k=2, tie=False,
+         config=dict(num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=24,
+                     num_local_experts=EXPERTS, num_experts_per_tok=2, sliding_window=None, rms_norm_eps=1e-5,
+                     rope_parameters={"rope_type": "default", "rope_theta": 1000000.0}),
+         features=["gqa_4_2", "top2_of_8", "always_renormalised", "sliding_window_null", "hub_style_config"],
+         description="mixtral-f32's architecture with BF16 weights and sliding_window null; hub-style (4.x) config"),
+    dict(name="granitemoe-f32", family="granitemoe", seed=5501, dtype=torch.float32, style="5.x", seq_len=16,
+         layers=2, top_k=2, tie=False,
+         config=dict(num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=16,
+                     num_local_experts=EXPERTS, num_experts_per_tok=2, embedding_multiplier=6.0,
+                     residual_multiplier=0.22, attention_multiplier=0.05, logits_scaling=3.0, tie_word_embeddings=False,
+                     rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+         features=["embedding_multiplier_6", "residual_multiplier_0.22", "attention_multiplier_0.05",
+                   "logits_scaling_3", "topk_then_softmax_router", "packed_experts", "gqa_4_2", "untied"],
+         description="GraniteMoE, F32: embedding_multiplier 6, residual_multiplier 0.22, attention_multiplier 0.05 "
+                     "(replaces 1/sqrt(head_dim)), logits divided by logits_scaling 3, top-k of the logits then "
+                     "softmax over the k, packed experts input_linear [E,2I,H] (gate rows first, then up) / "
+                     "output_linear [E,H,I], GQA 4/2, untied lm_head, 5.x config"),
+    dict(name="granitemoe-bf16", family="granitemoe", seed=5502, dtype=torch.bfloat16, style="4.x", seq_len=15,
+         layers=2, top_k=2, tie=True,
+         config=dict(num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=16,
+                     num_local_experts=EXPERTS, num_experts_per_tok=2, embedding_multiplier=6.0,
+                     residual_multiplier=0.22, attention_multiplier=0.05, logits_scaling=3.0, tie_word_embeddings=True,
+                     rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+         features=["embedding_multiplier_6", "residual_multiplier_0.22", "attention_multiplier_0.05",
+                   "logits_scaling_3", "topk_then_softmax_router", "packed_experts", "gqa_4_2", "tied",
+                   "hub_style_config"],
+         description="granitemoe-f32's architecture with BF16 weights and tied embeddings (no lm_head.weight "
+                     "stored); hub-style (4.x) config"),
+    dict(name="phimoe-f32", family="phimoe", seed=5601, dtype=torch.float32, style="5.x", seq_len=16,
+         layers=2, top_k=2, tie=False,
+         config=dict(num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=16,
+                     num_local_experts=EXPERTS, num_experts_per_tok=2, attention_bias=True, lm_head_bias=True,
+                     router_jitter_noise=0.01, input_jitter_noise=0.0, sliding_window=None, rms_norm_eps=1e-5,
+                     rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+         features=["layernorm_with_bias", "attention_bias_qkvo", "lm_head_bias", "sparsemixer_top2",
+                   "router_jitter_noise_0.01", "gqa_4_2", "default_rope"],
+         description="PhiMoE, F32: LayerNorm (with bias, eps = rms_norm_eps) for input/post-attention/final norms, "
+                     "q/k/v/o biases, lm_head bias, sparsemixer top-2 router with router_jitter_noise 0.01, "
+                     "GQA 4/2, default RoPE (theta 10000, no longrope), 5.x config"),
+    dict(name="phimoe-bf16", family="phimoe", seed=6602, dtype=torch.bfloat16, style="4.x", seq_len=16,
+         layers=2, top_k=2, tie=False,
+         config=dict(num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=16,
+                     num_local_experts=EXPERTS, num_experts_per_tok=2, attention_bias=True, lm_head_bias=True,
+                     router_jitter_noise=0.01, input_jitter_noise=0.0, sliding_window=MAX_POS, rms_norm_eps=1e-5,
+                     rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
+         features=["layernorm_with_bias", "attention_bias_qkvo", "lm_head_bias", "sparsemixer_top2",
+                   "router_jitter_noise_0.01", "gqa_4_2", "default_rope", "sliding_window_eq_max_position",
+                   "hub_style_config"],
+         description="phimoe-f32's architecture with BF16 weights; hub-style (4.x) config with architectures "
+                     "[\"PhiMoEForCausalLM\"] (the hub spelling) and sliding_window 128 = max_position_embeddings "
+                     "(as the hub's 131072: no effect), rope_scaling null (no longrope)"),
+]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Building and loading.
+# ---------------------------------------------------------------------------------------------------------
+
+def hf_config(spec):
+    fam = FAMILIES[spec["family"]]
+    return fam["cfg"](**{**COMMON, "tie_word_embeddings": spec["tie"], **spec["config"]})
+
+
+def randomise(model, seed):
+    """Overwrites every parameter from a seeded generator (named_parameters skips a tied lm_head)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "embed_tokens" in name:
+                p.copy_(torch.randn(p.shape, generator=gen) * EMBED_STD)
+            elif name.endswith("norm.weight"):
+                lo, hi = NORM_RANGE
+                p.copy_(lo + (hi - lo) * torch.rand(p.shape, generator=gen))
+            elif name.endswith(".bias"):  # attention, LayerNorm and lm_head biases
+                p.copy_(torch.randn(p.shape, generator=gen) * BIAS_STD)
+            else:  # q/k/v/o, routers, shared expert + gate, dense MLPs, fused experts, lm_head
+                p.copy_(torch.randn(p.shape, generator=gen) * INIT_STD)
+
+
+def _resolve(value, c):
+    return c[value[1:]] if isinstance(value, str) and value.startswith("@") else value
+
+
+def write_hub_config(out_dir, spec):
+    """Rewrites config.json with the field set of the family's flagship hub file (4.x style). pad_token_id (1)
+    is kept in every file so that HF loads the same config (most flagship files have no pad_token_id)."""
+    hub = HUB_STYLE[spec["family"]]
+    path = os.path.join(out_dir, "config.json")
+    with open(path) as f:
+        c = json.load(f)
+    old = {k: c[k] for k in hub["keys"]}
+    old["pad_token_id"] = c["pad_token_id"]
+    for k, v in hub["extra"].items():
+        old[k] = _resolve(v, c)
+    if spec["family"] == "qwen2_moe":
+        # the 5.x file holds sliding_window 0 when use_sliding_window is false (HF's __post_init__)
+        old["sliding_window"] = spec["hub_sliding_window"]
+    if hub["architectures"]:
+        old["architectures"] = hub["architectures"]
+    old["rope_theta"] = c["rope_parameters"]["rope_theta"]
+    old["rope_scaling"] = None
+    old["torch_dtype"] = c["dtype"]
+    old["transformers_version"] = hub["version"]  # as in the flagship hub file; written by hand here
+    with open(path, "w") as f:
+        json.dump(old, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+def load_hf(spec, out_dir, dtype, impl="eager", **overrides):
+    kw = {} if impl == "default" else dict(attn_implementation="eager", experts_implementation="eager")
+    m = FAMILIES[spec["family"]]["cls"].from_pretrained(out_dir, dtype=dtype, **kw, **overrides)
+    return m.eval()
+
+
+def block_of(layer, fam):
+    return getattr(layer, FAMILIES[fam]["block"])
+
+
+def moe_layers(m, fam):
+    return [i for i, layer in enumerate(m.model.layers) if hasattr(block_of(layer, fam), "experts")]
+
+
+def routers(m, fam):
+    return [getattr(block_of(m.model.layers[i], fam), FAMILIES[fam]["router"]) for i in moe_layers(m, fam)]
+
+
+def config_view(cfg):
+    d = cfg.to_dict()
+    for k in ["dtype", "torch_dtype", "transformers_version", "architectures", "_name_or_path",
+              "hidden_dropout", "original_max_position_embeddings", "max_window_layers"]:
+        d.pop(k, None)
+    return d
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Goldens.
+# ---------------------------------------------------------------------------------------------------------
+
+@torch.no_grad()
+def hf_goldens(m, fam, ids):
+    """Batched forward (no padding) with hooks on each MoE block (input) and its router (outputs)."""
+    layers = moe_layers(m, fam)
+    moe_in, gate_out, shared, handles = [], [], [], []
+    for i in layers:
+        blk = block_of(m.model.layers[i], fam)
+        handles.append(blk.register_forward_hook(lambda mod, args, out: moe_in.append(args[0].clone())))
+        handles.append(getattr(blk, FAMILIES[fam]["router"]).register_forward_hook(
+            lambda mod, args, out: gate_out.append(tuple(t.clone() for t in FAMILIES[fam]["unpack"](out)))))
+        if fam == "qwen2_moe":
+            handles.append(blk.shared_expert_gate.register_forward_hook(
+                lambda mod, args, out: shared.append(torch.sigmoid(out.float()).clone())))
+    out = m(input_ids=ids, output_router_logits=True)
+    for h in handles:
+        h.remove()
+    B, S = ids.shape
+    Lm = len(layers)
+    assert len(moe_in) == Lm and len(gate_out) == Lm, (len(moe_in), len(gate_out), Lm)
+    assert len(out.router_logits) == Lm, "output_router_logits has one entry per MoE layer"
+    router = torch.stack([r.reshape(B, S, -1) for r in out.router_logits], dim=2)  # [B,S,Lm,E]
+    hook_router = torch.stack([g[0].reshape(B, S, -1) for g in gate_out], dim=2)
+    assert torch.equal(router.float(), hook_router.float()), "output_router_logits differs from the router's own logits"
+    k = gate_out[0][2].shape[-1]
+    g = {
+        "logits": out.logits.float(),
+        "router_logits": router.float(),
+        "topk_ids": torch.stack([x[2].reshape(B, S, k) for x in gate_out], dim=2).to(torch.int32),
+        "topk_weights": torch.stack([x[1].reshape(B, S, k) for x in gate_out], dim=2).float(),
+        "hidden_in_moe": torch.stack([h.reshape(B, S, -1) for h in moe_in], dim=2).float(),
+    }
+    if fam == "qwen2_moe":
+        assert len(shared) == Lm
+        g["shared_gate"] = torch.stack([s.reshape(B, S) for s in shared], dim=2).float()
+    return g
+
+
+@torch.no_grad()
+def hf_logits(m, ids):
+    return m(input_ids=ids).logits.float()
+
+
+@torch.no_grad()
+def hf_greedy(m, prompts):
+    gen = m.generate(input_ids=prompts, attention_mask=torch.ones_like(prompts), do_sample=False, num_beams=1,
+                     max_new_tokens=NEW_TOKENS, min_new_tokens=NEW_TOKENS, eos_token_id=None, pad_token_id=1)
+    assert gen.shape == (prompts.shape[0], PROMPT_LEN + NEW_TOKENS), gen.shape
+    return gen[:, PROMPT_LEN:].to(torch.int32)
+
+
+@torch.no_grad()
+def hf_loss(m, ids):
+    # labels -> HF's ForCausalLMLoss (shift by one, mean). output_router_logits stays off: with it on,
+    # HF adds router_aux_loss_coef * aux_loss into .loss.
+    return torch.stack([m(input_ids=ids[b : b + 1], labels=ids[b : b + 1]).loss for b in range(ids.shape[0])]).float()
+
+
+def fmt(x):
+    return f"{x:.3g}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Router margins and the sparsemixer re-derivation.
+# ---------------------------------------------------------------------------------------------------------
+
+def router_margin(gold, rule, k):
+    """Smallest gap between consecutive ranks 1..k+1 of the quantity the router ranks by."""
+    lg = gold["router_logits"].double()
+    if rule == "softmax_topk":
+        v = torch.softmax(lg, -1)
+    else:  # granite top-k of the logits; sparsemixer argmax, then argmax of the rest
+        v = lg
+    sv = v.sort(-1, descending=True).values[..., : k + 1]
+    return (sv[..., :-1] - sv[..., 1:]).min().item()
+
+
+def sparsemixer_reference(logits, eps):
+    """Eval-mode sparsemixer in float64, restated from HF's modeling_phimoe. logits [..., E].
+    Returns ids [...,2], weights [...,2], survivors [...,2] (experts left in each masked softmax),
+    and the smallest distance of any mask decision from its threshold 2*eps."""
+    s = logits.double()
+    out_ids, out_w, surv, dist = [], [], [], []
+    scores = s
+    for stage in range(2):
+        mx, idx = scores.max(-1, keepdim=True)
+        factor = s.abs().clamp(min=mx)
+        rel = (mx - s) / factor
+        masked = rel > 2 * eps
+        if stage == 1:
+            masked = masked | torch.isinf(scores)
+        kept = scores.masked_fill(masked, float("-inf"))
+        w = torch.softmax(kept, -1).gather(-1, idx)
+        out_ids.append(idx)
+        out_w.append(w)
+        surv.append((~masked).sum(-1, keepdim=True))
+        live = ~torch.isinf(scores) & (scores != mx)  # the experts a decision was made about
+        dist.append(torch.where(live, (rel - 2 * eps).abs(), torch.full_like(rel, float("inf"))).min())
+        scores = torch.scatter(s, -1, idx, float("-inf"))
+    return torch.cat(out_ids, -1), torch.cat(out_w, -1), torch.cat(surv, -1), min(d.item() for d in dist)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Feature sensitivity: each variant changes one feature in HF; all must move the logits by > 1e-2.
+# ---------------------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def patched_repeat_kv(mod):
+    """GQA mistake: query head j reads kv head j % n_kv (tile) instead of j // (n_q / n_kv) (interleave)."""
+    orig = mod.repeat_kv
+    mod.repeat_kv = lambda h, n: h if n == 1 else h.repeat(1, n, 1, 1)
+    try:
+        yield
+    finally:
+        mod.repeat_kv = orig
+
+
+def zero_params(pattern):
+    import re
+
+    rx = re.compile(pattern)
+
+    def apply(m):
+        hit = 0
+        with torch.no_grad():
+            for n, p in m.named_parameters():
+                if rx.search(n):
+                    p.zero_()
+                    hit += 1
+        assert hit, f"no parameter matches {pattern}"
+    return apply
+
+
+def ones_params(pattern):
+    import re
+
+    rx = re.compile(pattern)
+
+    def apply(m):
+        hit = 0
+        with torch.no_grad():
+            for n, p in m.named_parameters():
+                if rx.search(n):
+                    p.fill_(1.0)
+                    hit += 1
+        assert hit, f"no parameter matches {pattern}"
+    return apply
+
+
+def set_router_attr(fam, attr, fn):
+    def apply(m):
+        for r in routers(m, fam):
+            setattr(r, attr, fn(getattr(r, attr)))
+    return apply
+
+
+def replace_router(fam, forward):
+    def apply(m):
+        for r in routers(m, fam):
+            r.forward = types.MethodType(forward, r)
+    return apply
+
+
+def _router_softmax_topk_no_renorm(self, h):
+    h = h.reshape(-1, self.hidden_dim)
+    lg = torch.nn.functional.linear(h, self.weight)
+    p = torch.softmax(lg.float(), -1)
+    v, i = torch.topk(p, self.top_k, -1)
+    return lg, v, i
+
+
+def _granite_softmax_all_topk(self, h):
+    lg = torch.nn.functional.linear(h, self.weight).float()
+    p = torch.softmax(lg, -1)
+    v, i = p.topk(self.top_k, -1)
+    return i, v.type_as(h), lg
+
+
+def _phimoe_softmax_topk_renorm(self, h):
+    lg = torch.nn.functional.linear(h, self.weight)
+    p = torch.softmax(lg.float(), -1)
+    v, i = torch.topk(p, self.top_k, -1)
+    return lg, (v / v.sum(-1, keepdim=True)).to(lg.dtype), i
+
+
+def qk_norm_per_head(m):
+    """flex_olmo mistake: RMS-normalise each head's 16 values instead of the whole q (64) / k (32) vector."""
+    for layer in m.model.layers:
+        at = layer.self_attn
+        for norm in (at.q_norm, at.k_norm):
+            def fwd(self, x, hd=at.head_dim):
+                shp = x.shape
+                xh = x.float().view(*shp[:-1], -1, hd)
+                xh = xh * torch.rsqrt(xh.pow(2).mean(-1, keepdim=True) + self.variance_epsilon)
+                return (self.weight * xh.view(shp)).to(x.dtype)
+            norm.forward = types.MethodType(fwd, norm)
+
+
+def qk_norm_whole_width(m):
+    """qwen3_moe mistake: RMS-normalise the whole q (4x24) / k (2x24) vector instead of each head."""
+    for layer in m.model.layers:
+        for norm in (layer.self_attn.q_norm, layer.self_attn.k_norm):
+            def fwd(self, x):  # x [B, S, heads, head_dim]
+                xf = x.float()
+                var = xf.pow(2).mean(dim=(-2, -1), keepdim=True)
+                return self.weight * (xf * torch.rsqrt(var + self.variance_epsilon)).to(x.dtype)
+            norm.forward = types.MethodType(fwd, norm)
+
+
+def no_qk_norm(m):
+    for layer in m.model.layers:
+        for norm in (layer.self_attn.q_norm, layer.self_attn.k_norm):
+            norm.forward = types.MethodType(lambda self, x: x, norm)
+
+
+def flex_pre_norm(m):
+    """flex_olmo mistake: OLMoE-style pre-norm (norm the block input) instead of norming the block output."""
+    for layer in m.model.layers:
+        def fwd(self, hidden_states, attention_mask=None, position_ids=None, past_key_values=None,
+                position_embeddings=None, **kwargs):
+            a, _ = self.self_attn(hidden_states=self.post_attention_layernorm(hidden_states),
+                                  attention_mask=attention_mask, position_ids=position_ids,
+                                  past_key_values=past_key_values, position_embeddings=position_embeddings, **kwargs)
+            h = hidden_states + a
+            return h + self.mlp(self.post_feedforward_layernorm(h))
+        layer.forward = types.MethodType(fwd, layer)
+
+
+def attn_scaling(value_fn):
+    def apply(m):
+        for layer in m.model.layers:
+            layer.self_attn.scaling = value_fn(layer.self_attn)
+    return apply
+
+
+def dense_mlp_zeroed(fam):
+    def apply(m):
+        dense = [i for i in range(len(m.model.layers)) if i not in moe_layers(m, fam)]
+        assert dense
+        with torch.no_grad():
+            for i in dense:
+                m.model.layers[i].mlp.down_proj.weight.zero_()
+    return apply
+
+
+def qwen2_shared_gate_ignored(m):
+    """qwen2_moe mistake: add the shared expert with weight 1 (no sigmoid gate)."""
+    for i in moe_layers(m, "qwen2_moe"):
+        blk = m.model.layers[i].mlp
+        blk.shared_expert_gate.forward = types.MethodType(
+            lambda self, x: torch.full((*x.shape[:-1], 1), 1e4, dtype=x.dtype), blk.shared_expert_gate)
+
+
+def granite_swap_gate_up(m):
+    """granitemoe mistake: read input_linear's first half as up and the second as gate."""
+    with torch.no_grad():
+        for i in moe_layers(m, "granitemoe"):
+            w = m.model.layers[i].block_sparse_moe.experts.gate_up_proj
+            half = w.shape[1] // 2
+            w.copy_(torch.cat([w[:, half:], w[:, :half]], dim=1))
+
+
+def layernorm_as_rmsnorm(m):
+    """phimoe mistake: RMSNorm (weight only, no mean subtraction, no bias) in place of LayerNorm."""
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.LayerNorm):
+            def fwd(self, x):
+                xf = x.float()
+                return (self.weight * xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype)
+            mod.forward = types.MethodType(fwd, mod)
+
+
+def variants_for(spec):
+    """[(name, config overrides, patch function or None, context manager factory or None)]."""
+    fam, cfg = spec["family"], spec["config"]
+    mod = FAMILIES[fam]["mod"]
+    gqa = cfg["num_key_value_heads"] != cfg["num_attention_heads"]
+    v = []
+    if gqa:
+        v.append(("gqa_kv_head_j_mod_nkv", {}, None, lambda: patched_repeat_kv(mod)))
+    theta = (cfg.get("rope_parameters") or {}).get("rope_theta", 500000.0)
+    other = 10000.0 if theta != 10000.0 else 1000000.0
+    v.append((f"rope_theta_{other:g}", {"rope_parameters": {"rope_type": "default", "rope_theta": other}}, None, None))
+    if fam == "flex_olmo":
+        v += [("pre_norm_instead_of_post_norm", {}, flex_pre_norm, None),
+              ("qk_norm_per_head", {}, qk_norm_per_head, None),
+              ("no_qk_norm", {}, no_qk_norm, None),
+              ("unit_post_feedforward_norm", {}, ones_params(r"post_feedforward_layernorm\.weight"), None),
+              # renormalising the top-k weights scales each token's MoE output by one number, which
+              # post_feedforward_layernorm (RMSNorm) divides out again: expected to be (almost) invisible
+              ("flip_norm_topk_prob", {}, set_router_attr(fam, "norm_topk_prob", lambda x: not x), None, "invisible")]
+    if fam == "qwen3_moe":
+        v += [("scaling_1_over_sqrt_hidden_over_heads", {}, attn_scaling(lambda a: (HIDDEN // 4) ** -0.5), None),
+              ("qk_norm_whole_width", {}, qk_norm_whole_width, None),
+              ("no_qk_norm", {}, no_qk_norm, None),
+              ("flip_norm_topk_prob", {}, set_router_attr(fam, "norm_topk_prob", lambda x: not x), None),
+              ("dense_layer_mlp_zeroed", {}, dense_mlp_zeroed(fam), None)]
+        if cfg["attention_bias"]:
+            v += [("zero_qkv_bias", {}, zero_params(r"self_attn\.[qkv]_proj\.bias"), None),
+                  ("zero_o_bias", {}, zero_params(r"self_attn\.o_proj\.bias"), None)]
+    if fam == "qwen2_moe":
+        v += [("zero_qkv_bias", {}, zero_params(r"self_attn\.[qkv]_proj\.bias"), None),
+              ("shared_gate_ignored", {}, qwen2_shared_gate_ignored, None),
+              ("shared_expert_dropped", {}, zero_params(r"shared_expert\.down_proj\.weight"), None),
+              ("flip_norm_topk_prob", {}, set_router_attr(fam, "norm_topk_prob", lambda x: not x), None),
+              ("dense_layer_mlp_zeroed", {}, dense_mlp_zeroed(fam), None)]
+        L = cfg["num_hidden_layers"]
+        if cfg["use_sliding_window"]:
+            W = cfg["sliding_window"]
+            v += [("no_sliding_window", {"layer_types": ["full_attention"] * L}, None, None),
+                  ("sliding_window_on_all_layers", {"layer_types": ["sliding_attention"] * L}, None, None),
+                  (f"sliding_window_{W - 1}", {"sliding_window": W - 1}, None, None),
+                  (f"sliding_window_{W + 1}", {"sliding_window": W + 1}, None, None)]
+        else:
+            W = spec["hub_sliding_window"]
+            v += [(f"use_sliding_window_ignored_window_{W}_on_layer0",
+                   {"sliding_window": W, "layer_types": ["sliding_attention"] + ["full_attention"] * (L - 1)},
+                   None, None)]
+    if fam == "mixtral":
+        v += [("no_renormalisation", {}, replace_router(fam, _router_softmax_topk_no_renorm), None)]
+        if cfg["sliding_window"]:
+            W = cfg["sliding_window"]
+            v += [("no_sliding_window", {"sliding_window": None}, None, None),
+                  (f"sliding_window_{W - 1}", {"sliding_window": W - 1}, None, None),
+                  (f"sliding_window_{W + 1}", {"sliding_window": W + 1}, None, None)]
+        else:
+            v += [("sliding_window_6", {"sliding_window": 6}, None, None)]
+    if fam == "granitemoe":
+        hd = HIDDEN // cfg["num_attention_heads"]
+        v += [("embedding_multiplier_1", {"embedding_multiplier": 1.0}, None, None),
+              ("residual_multiplier_1", {"residual_multiplier": 1.0}, None, None),
+              ("attention_multiplier_1", {"attention_multiplier": 1.0}, None, None),
+              ("attention_multiplier_1_over_sqrt_head_dim", {"attention_multiplier": hd ** -0.5}, None, None),
+              ("logits_scaling_1", {"logits_scaling": 1.0}, None, None),
+              ("softmax_over_all_then_topk_no_renorm", {}, replace_router(fam, _granite_softmax_all_topk), None),
+              ("input_linear_gate_up_swapped", {}, granite_swap_gate_up, None)]
+    if fam == "phimoe":
+        v += [("zero_qkv_bias", {}, zero_params(r"self_attn\.[qkv]_proj\.bias"), None),
+              ("zero_o_bias", {}, zero_params(r"self_attn\.o_proj\.bias"), None),
+              ("zero_layernorm_bias", {}, zero_params(r"norm\.bias"), None),
+              ("zero_lm_head_bias", {}, zero_params(r"^lm_head\.bias"), None),
+              ("rmsnorm_instead_of_layernorm", {}, layernorm_as_rmsnorm, None),
+              ("softmax_top2_renormalised_router", {}, replace_router(fam, _phimoe_softmax_topk_renorm), None),
+              ("jitter_eps_inf_no_mask", {}, set_router_attr(fam, "router_jitter_noise", lambda x: 1e9), None),
+              ("jitter_eps_0_mask_all_but_max", {}, set_router_attr(fam, "router_jitter_noise", lambda x: 0.0), None)]
+    return v
+
+
+def sensitivity(spec, out_dir, ids, base):
+    moved, invisible = {}, {}
+    for name, overrides, patch, ctx, *expect in variants_for(spec):
+        m = load_hf(spec, out_dir, torch.float32, **overrides)
+        if patch is not None:
+            patch(m)
+        with (ctx() if ctx else contextlib.nullcontext()):
+            lg = hf_logits(m, ids)
+        d = (lg - base).abs().max().item()
+        if expect == ["invisible"]:
+            assert d < 1e-3, f"{spec['name']}: variant {name} was expected to be invisible but moves {d}"
+            invisible[name] = fmt(d)
+            continue
+        assert d > SENSITIVITY_MIN, f"{spec['name']}: variant {name} moves the logits only by {d}"
+        moved[name] = fmt(d)
+    return moved, invisible
+
+
+# ---------------------------------------------------------------------------------------------------------
+# One fixture.
+# ---------------------------------------------------------------------------------------------------------
+
+def make_fixture(spec):
+    name, fam = spec["name"], spec["family"]
+    out_dir = os.path.join(MODELS, name)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    torch.manual_seed(spec["seed"])
+    model = FAMILIES[fam]["cls"](hf_config(spec))
+    randomise(model, spec["seed"])
+    model = model.to(spec["dtype"])
+    model.save_pretrained(out_dir)
+    checks = {}
+    if spec["style"] == "4.x":
+        saved_5x = config_view(AutoConfig.from_pretrained(out_dir))
+        write_hub_config(out_dir, spec)
+        hub = config_view(AutoConfig.from_pretrained(out_dir))
+        diff = sorted(k for k in set(saved_5x) | set(hub) if saved_5x.get(k) != hub.get(k))
+        assert not diff, f"{name}: hub-style config loads differently in HF: {[(k, saved_5x.get(k), hub.get(k)) for k in diff]}"
+        checks["hub_config_loads_as_saved_config"] = True
+    stored = sorted(f for f in os.listdir(out_dir) if f.endswith(".safetensors"))
+    assert stored == ["model.safetensors"], stored
+    with safe_open(os.path.join(out_dir, "model.safetensors"), "pt") as f:
+        ckpt_names = sorted(f.keys())
+    assert ("lm_head.weight" in ckpt_names) == (not spec["tie"]), "lm_head.weight presence vs tie"
+
+    # The goldens come from what HF loads back from disk (bf16 weights widened to f32 exactly).
+    m = load_hf(spec, out_dir, torch.float32)
+    sd = dict(model.state_dict())
+    for pname, p in m.state_dict().items():
+        assert torch.equal(p, sd[pname].float()), f"{pname} did not round-trip"
+    tied = m.lm_head.weight.data_ptr() == m.model.embed_tokens.weight.data_ptr()
+    assert tied == spec["tie"], f"tie_word_embeddings={spec['tie']} but HF tied={tied}"
+    mlayers = moe_layers(m, fam)
+    assert len(m.model.layers) == spec["layers"]
+
+    gen = torch.Generator().manual_seed(spec["seed"] + 1)
+    ids = torch.randint(0, VOCAB, (BATCH, spec["seq_len"]), generator=gen)
+    gold = hf_goldens(m, fam, ids)
+    gold["input_ids"] = ids.to(torch.int32)
+    gold["greedy_ids"] = hf_greedy(m, ids[:, :PROMPT_LEN].clone())
+    gold["loss"] = hf_loss(m, ids)
+    k = spec["top_k"]
+    assert gold["topk_ids"].shape[-1] == k
+
+    # Batched vs one sequence at a time.
+    single = torch.cat([hf_logits(m, ids[b : b + 1]) for b in range(BATCH)])
+    checks["batched_vs_single_logits_maxdiff"] = fmt((single - gold["logits"]).abs().max().item())
+    # HF's default kernels (sdpa attention, grouped_mm experts) vs the eager ones used for the goldens.
+    md = load_hf(spec, out_dir, torch.float32, impl="default")
+    checks["hf_default_impl"] = f"{md.config._attn_implementation}+{md.config._experts_implementation}"
+    d = (hf_goldens(md, fam, ids)["logits"] - gold["logits"]).abs().max().item()
+    assert d < 1e-3, d
+    checks["hf_default_impl_vs_eager_logits_maxdiff"] = fmt(d)
+    checks["f32_logits_absmax"] = fmt(gold["logits"].abs().max().item())
+    lp = torch.log_softmax(gold["logits"].double(), -1)
+    manual = -lp[:, :-1].gather(-1, ids[:, 1:, None]).squeeze(-1).mean(-1)
+    assert (manual - gold["loss"].double()).abs().max() < 1e-5
+
+    # Greedy (KV cache) vs full recomputation without a cache, and the greedy margin.
+    greedy_margin = float("inf")
+    for b in range(BATCH):
+        full = torch.cat([ids[b, :PROMPT_LEN], gold["greedy_ids"][b].long()])[None]
+        lg = m(input_ids=full, use_cache=False).logits.float()[0, PROMPT_LEN - 1 : -1]
+        assert torch.equal(lg.argmax(-1).to(torch.int32), gold["greedy_ids"][b]), "cached greedy != recomputation"
+        top2 = lg.double().topk(2, -1).values
+        greedy_margin = min(greedy_margin, (top2[:, 0] - top2[:, 1]).min().item())
+    checks["greedy_matches_full_recompute_without_cache"] = True
+
+    # Router margins: an engine with f32 rounding must not flip a routing or greedy decision.
+    rule = FAMILIES[fam]["rule"]
+    rmargin = router_margin(gold, rule, k)
+    assert rmargin > ROUTER_GAP_MIN and greedy_margin > GREEDY_GAP_MIN, (name, rmargin, greedy_margin)
+    key = {"softmax_topk": "min_router_prob_gap_within_top_k_plus_1",
+           "topk_logits": "min_router_logit_gap_within_top_k_plus_1",
+           "sparsemixer": "min_router_logit_gap_within_top_3"}[rule]
+    checks[key] = fmt(rmargin)
+    checks["min_greedy_top1_top2_logit_gap"] = fmt(greedy_margin)
+
+    # The recorded weights follow the family's documented rule (a self-check of the layout notes).
+    lg64 = gold["router_logits"].double()
+    if rule == "softmax_topk":
+        p = torch.softmax(lg64, -1)
+        v, i = p.topk(k, -1)
+        renorm = fam == "mixtral" or spec["config"].get("norm_topk_prob", False)
+        w = v / v.sum(-1, keepdim=True) if renorm else v
+    elif rule == "topk_logits":
+        v, i = lg64.topk(k, -1)
+        w = torch.softmax(v, -1)
+    else:
+        eps = spec["config"]["router_jitter_noise"]
+        i, w, surv, dist = sparsemixer_reference(lg64, eps)
+        n = surv.numel()
+        masked_some = int((surv < EXPERTS - torch.tensor([0, 1])).sum().item())  # stage 2 excludes top1 itself
+        several = int((surv >= 2).sum().item())
+        assert masked_some > 0 and several > 0, (masked_some, several)
+        assert dist > 1e-4, f"a jitter-mask decision is within {dist} of its threshold"
+        checks["sparsemixer_decisions"] = n
+        checks["sparsemixer_masked_softmax_differs_from_plain_softmax"] = masked_some
+        checks["sparsemixer_decisions_with_2plus_survivors"] = several
+        checks["sparsemixer_survivor_histogram"] = {str(c): int((surv == c).sum().item())
+                                                    for c in sorted(set(surv.flatten().tolist()))}
+        checks["sparsemixer_min_distance_to_mask_threshold"] = fmt(dist)
+    assert torch.equal(i.to(torch.int32), gold["topk_ids"]), f"{name}: topk_ids do not follow the router rule"
+    wd = (w.float() - gold["topk_weights"]).abs().max().item()
+    assert wd < 1e-6, f"{name}: topk_weights do not follow the router rule ({wd})"
+    checks["topk_weights_vs_rule_recomputation_maxdiff"] = fmt(wd)
+    if fam == "qwen2_moe":
+        hs = gold["hidden_in_moe"].double()
+        gw = torch.stack([m.model.layers[l].mlp.shared_expert_gate.weight[0].double() for l in mlayers])  # [Lm,H]
+        sg = torch.sigmoid((hs * gw).sum(-1))
+        checks["shared_gate_vs_recomputation_maxdiff"] = fmt((sg.float() - gold["shared_gate"]).abs().max().item())
+        checks["shared_gate_range"] = [fmt(gold["shared_gate"].min().item()), fmt(gold["shared_gate"].max().item())]
+
+    # Routers are not degenerate: every MoE layer uses most experts and several different top-1 experts.
+    tk = gold["topk_ids"]
+    used = [int(torch.unique(tk[:, :, l, :]).numel()) for l in range(len(mlayers))]
+    top1 = [int(torch.unique(tk[:, :, l, 0]).numel()) for l in range(len(mlayers))]
+    assert min(used) >= 6 and min(top1) >= 3, f"{name}: router degenerate (used {used}, top1 {top1})"
+    checks["experts_used_per_moe_layer"] = used
+    checks["distinct_top1_per_moe_layer"] = top1
+
+    # Sliding window: which keys a query sees (eager attention probabilities of the first sliding layer).
+    W = getattr(m.config, "sliding_window", None)
+    sliding_layers = [i for i in range(spec["layers"]) if _is_sliding(m.config, i)]
+    if sliding_layers:
+        with torch.no_grad():
+            att = m(input_ids=ids, output_attentions=True).attentions
+        S = spec["seq_len"]
+        q = torch.arange(S)[:, None]
+        kk = torch.arange(S)[None, :]
+        want = (kk <= q) & (kk > q - W)
+        for i in range(spec["layers"]):
+            seen = att[i][0, 0] > 0
+            exp = want if i in sliding_layers else (kk <= q)
+            assert torch.equal(seen, exp), f"layer {i} attention pattern"
+        checks["sliding_layers"] = sliding_layers
+        checks["sliding_window_visible_keys"] = (f"query at position p attends keys max(0, p-{W - 1})..p "
+                                                 f"({W} keys including itself) on layers {sliding_layers}; "
+                                                 f"other layers full causal")
+
+    if spec["dtype"] == torch.bfloat16:
+        mb = load_hf(spec, out_dir, torch.bfloat16)
+        gb = hf_goldens(mb, fam, ids)
+        gold["logits_bf16"] = gb["logits"]
+        dd = (gold["logits_bf16"] - gold["logits"]).abs()
+        checks["bf16_vs_f32_logits_maxdiff"] = fmt(dd.max().item())
+        checks["bf16_vs_f32_logits_meandiff"] = fmt(dd.mean().item())
+        checks["bf16_topk_ids_agreement"] = fmt((gb["topk_ids"] == gold["topk_ids"]).double().mean().item())
+        checks["bf16_argmax_agreement"] = fmt(
+            (gold["logits_bf16"].argmax(-1) == gold["logits"].argmax(-1)).double().mean().item())
+        checks["bf16_greedy_equal"] = bool(torch.equal(hf_greedy(mb, ids[:, :PROMPT_LEN].clone()), gold["greedy_ids"]))
+
+    checks["feature_sensitivity"], invisible = sensitivity(spec, out_dir, ids, gold["logits"])
+    if invisible:
+        checks["feature_insensitive_by_construction"] = invisible
+
+    save_file({kk_: vv.contiguous() for kk_, vv in gold.items()}, os.path.join(out_dir, "golden.safetensors"),
+              metadata={"fixture": name})  # one key: safetensors writes metadata in hash order
+
+    Lm, S, H, V = len(mlayers), spec["seq_len"], HIDDEN, VOCAB
+    moe_in_doc = ("the residual stream entering the MoE block (FlexOlmo has no pre-MoE norm: post-norm block)"
+                  if fam == "flex_olmo" else "the MoE block input (after post_attention_layernorm)")
+    layouts = {
+        "input_ids": ("I32", [BATCH, S], "[B, S] token ids; each row is one sequence, positions 0..S-1"),
+        "logits": ("F32", [BATCH, S, V], "[B, S, V] lm_head output, f32 compute"
+                   + (" (already divided by logits_scaling)" if fam == "granitemoe" else "")
+                   + (" (including lm_head.bias)" if fam == "phimoe" else "")),
+        "router_logits": ("F32", [BATCH, S, Lm, EXPERTS],
+                          f"[B, S, Lm, E] pre-softmax router logits of the MoE layers {mlayers} only "
+                          f"(hook on {FAMILIES[fam]['block']}.{FAMILIES[fam]['router']})"),
+        "topk_ids": ("I32", [BATCH, S, Lm, k],
+                     f"[B, S, Lm, k] experts chosen, in the order HF's router returns them: {FAMILIES[fam]['router_doc']}"),
+        "topk_weights": ("F32", [BATCH, S, Lm, k], "[B, S, Lm, k] weights applied to those experts' outputs"),
+        "hidden_in_moe": ("F32", [BATCH, S, Lm, H], f"[B, S, Lm, H] what the router reads: {moe_in_doc}"),
+        "greedy_ids": ("I32", [BATCH, NEW_TOKENS],
+                       f"[B, G] greedy new tokens after each sequence's first {PROMPT_LEN} input_ids (prompt not included)"),
+        "loss": ("F32", [BATCH], "[B] per sequence mean next-token NLL (natural log) over positions 1..S-1"),
+    }
+    if "shared_gate" in gold:
+        layouts["shared_gate"] = ("F32", [BATCH, S, Lm],
+                                  "[B, S, Lm] sigmoid(shared_expert_gate . hidden_in_moe): the shared expert's weight")
+    if "logits_bf16" in gold:
+        layouts["logits_bf16"] = ("F32", [BATCH, S, V],
+                                  "[B, S, V] logits of HF running fully in bf16 (bf16 weights and activations), widened to f32")
+    assert set(layouts) == set(gold), (set(layouts) ^ set(gold))
+    for kk_, (dt, shape, _) in layouts.items():
+        t = gold[kk_]
+        assert list(t.shape) == shape and {"I32": torch.int32, "F32": torch.float32}[dt] == t.dtype, (kk_, t.shape, t.dtype)
+    meta = {
+        "fixture": name,
+        "family": m.config.model_type,
+        "description": spec["description"],
+        "features": spec["features"],
+        "moe_layers": mlayers,
+        "generated_by": "tools/reference/make_family_fixtures.py",
+        "versions": {"transformers": transformers.__version__, "torch": torch.__version__,
+                     "safetensors": safetensors.__version__, "numpy": np.__version__},
+        "seed": spec["seed"],
+        "weights": {"dtype": str(spec["dtype"]).replace("torch.", ""), "files": stored,
+                    "tie_word_embeddings": spec["tie"], "config_style": spec["style"],
+                    "hub_flagship": HUB_STYLE[fam]["flagship"] if spec["style"] == "4.x" else None,
+                    "layer0_tensors": [n for n in ckpt_names if n.startswith("model.layers.0.")],
+                    "init": f"linear/router/experts N(0,{INIT_STD}), embed N(0,{EMBED_STD}), every bias "
+                            f"N(0,{BIAS_STD}), norm weights U{NORM_RANGE}"},
+        "hf_settings": {"class": type(m).__name__, "attn_implementation": "eager",
+                        "experts_implementation": "eager", "compute_dtype": "float32", "mode": "eval",
+                        "batched": "both sequences in one batch, no padding, no attention_mask",
+                        "hooks": {"hidden_in_moe": f"model.layers[i].{FAMILIES[fam]['block']} input",
+                                  "router": f"model.layers[i].{FAMILIES[fam]['block']}.{FAMILIES[fam]['router']} output"}},
+        "router_rule": FAMILIES[fam]["router_doc"],
+        "tensors": {kk_: {"dtype": dt, "shape": shape, "layout": lay} for kk_, (dt, shape, lay) in layouts.items()},
+        "sequences": ids.tolist(),
+        "greedy": {"prompt_len": PROMPT_LEN, "new_tokens": NEW_TOKENS, "eos_token_id": None,
+                   "how": "model.generate(do_sample=False, num_beams=1, KV cache on); eos_token_id null: no EOS "
+                          "stopping; equals argmax of a cache-free recomputation at every step"},
+        "loss_note": "HF labels=input_ids loss, one sequence at a time, output_router_logits off (aux loss not included)",
+        "checks": checks,
+    }
+    with open(os.path.join(out_dir, "golden.json"), "w") as f:
+        json.dump(meta, f, indent=2, sort_keys=True)
+        f.write("\n")
+    size = sum(os.path.getsize(os.path.join(out_dir, f)) for f in os.listdir(out_dir))
+    assert size < MAX_DIR_BYTES, f"{name} is {size} bytes"
+    print(f"{name}: {size} bytes; moe layers {mlayers}; router margin {checks[key]}, greedy margin "
+          f"{checks['min_greedy_top1_top2_logit_gap']}; sensitivity min "
+          f"{min(float(x) for x in checks['feature_sensitivity'].values()):.3g}")
+    return size
+
+
+def _is_sliding(config, i):
+    lt = getattr(config, "layer_types", None)
+    if lt is not None:
+        return lt[i] == "sliding_attention"
+    return getattr(config, "sliding_window", None) is not None
+
+
+def main():
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    transformers.logging.set_verbosity_error()
+    os.makedirs(MODELS, exist_ok=True)
+    total = 0
+    for spec in FIXTURES:
+        total += make_fixture(spec)
+    print(f"total {total} bytes")
+
+
+if __name__ == "__main__":
+    main()
