@@ -2,7 +2,7 @@
 classes (FlexOlmo, Qwen3-MoE, Qwen2-MoE, Mixtral, GraniteMoE, PhiMoE) and saves golden outputs for the Java
 engine's tests. The OLMoE fixtures come from make_fixtures.py, whose layout this script follows.
 
-    python3 tools/reference/make_family_fixtures.py        # a venv with tools/reference's requirements
+    python3 tools/reference/make_family_fixtures.py        # in a venv made from tools/requirements.txt (~10 s, CPU)
 
 Two fixtures per family: `<family>-f32` (F32 weights, config.json exactly as save_pretrained writes it, 5.x
 style) and `<family>-bf16` (BF16 weights, config.json rewritten to the field set of the family's flagship
@@ -273,14 +273,16 @@ FIXTURES = [
     dict(name="granitemoe-bf16", family="granitemoe", seed=5502, dtype=torch.bfloat16, style="4.x", seq_len=15,
          layers=2, top_k=2, tie=True,
          config=dict(num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=16,
-                     num_local_experts=EXPERTS, num_experts_per_tok=2, embedding_multiplier=6.0,
-                     residual_multiplier=0.22, attention_multiplier=0.05, logits_scaling=3.0, tie_word_embeddings=True,
+                     num_local_experts=EXPERTS, num_experts_per_tok=2, embedding_multiplier=0.5,
+                     residual_multiplier=2.0, attention_multiplier=0.0625, logits_scaling=4.0, tie_word_embeddings=True,
                      rms_norm_eps=1e-6, rope_parameters={"rope_type": "default", "rope_theta": 10000.0}),
-         features=["embedding_multiplier_6", "residual_multiplier_0.22", "attention_multiplier_0.05",
-                   "logits_scaling_3", "topk_then_softmax_router", "packed_experts", "gqa_4_2", "tied",
+         features=["embedding_multiplier_0.5", "residual_multiplier_2", "attention_multiplier_0.0625",
+                   "logits_scaling_4", "topk_then_softmax_router", "packed_experts", "gqa_4_2", "tied",
                    "hub_style_config"],
-         description="granitemoe-f32's architecture with BF16 weights and tied embeddings (no lm_head.weight "
-                     "stored); hub-style (4.x) config"),
+         description="granitemoe-f32's architecture with BF16 weights, tied embeddings (no lm_head.weight stored) "
+                     "and other multipliers: embedding 0.5, residual 2, attention 0.0625 (= 1/head_dim, as the "
+                     "hub's 1/64), logits_scaling 4 (with a tied random lm_head and a large embedding_multiplier "
+                     "greedy decoding only repeats the last prompt token); hub-style (4.x) config"),
     dict(name="phimoe-f32", family="phimoe", seed=5601, dtype=torch.float32, style="5.x", seq_len=16,
          layers=2, top_k=2, tie=False,
          config=dict(num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, intermediate_size=16,
@@ -825,6 +827,9 @@ def make_fixture(spec):
         top2 = lg.double().topk(2, -1).values
         greedy_margin = min(greedy_margin, (top2[:, 0] - top2[:, 1]).min().item())
     checks["greedy_matches_full_recompute_without_cache"] = True
+    distinct = [len(set(r.tolist())) for r in gold["greedy_ids"]]
+    assert min(distinct) >= 2, f"{name}: greedy continuation repeats one token: {gold['greedy_ids'].tolist()}"
+    checks["greedy_distinct_tokens_per_row"] = distinct
 
     # Router margins: an engine with f32 rounding must not flip a routing or greedy decision.
     rule = FAMILIES[fam]["rule"]

@@ -98,8 +98,8 @@ public final class DecodeEfficiency {
     }
 
     /**
-     * Bytes of the checkpoint's tensors one decode step reads. Expert tensors (names containing ".experts.") count
-     * top-k / experts of their size, the embedding table none (one row of it is read) unless lm_head is tied to it.
+     * Bytes of the checkpoint's tensors one decode step reads. Routed expert tensors (per expert or packed, as the
+     * family stores them) count top-k / experts of their size, the embedding table none (one row of it is read) unless lm_head is tied to it.
      */
     static long bytesPerToken(Checkpoint checkpoint, ModelConfig config) {
         double bytes = 0;
@@ -107,7 +107,7 @@ public final class DecodeEfficiency {
         for (String name : checkpoint.tensorNames()) {
             long size = checkpoint.info(name).byteSize();
             if (name.contains("embed_tokens") && !config.tieWordEmbeddings()) continue; // tied: it is lm_head too
-            bytes += name.contains(".experts.") ? size * expertShare : size;
+            bytes += config.isRoutedExpertTensor(name) ? size * expertShare : size;
         }
         return Math.round(bytes);
     }

@@ -101,7 +101,7 @@ public final class Architectures {
         String modelType = t != null && t.isTextual() ? t.textValue() : null;
         if (!isSupported(config)) {
             return new ArchitectureSummary(modelType, Map.of(), null, null,
-                    "the engine supports model_type " + Families.supported() + ": no parameter counts from the config");
+                    "the engine supports model_type " + Families.supported() + " only: no parameter counts from the config");
         }
         ModelConfig c;
         try {
@@ -111,9 +111,10 @@ public final class Architectures {
         }
         Map<String, Object> facts = new LinkedHashMap<>();
         int moe = c.numMoeLayers();
-        facts.put("layers", c.numHiddenLayers() + (moe < c.numHiddenLayers()
-                ? " (MoE: " + Arrays.toString(c.moeLayers()) + ", the rest dense with intermediate " + c.intermediateSize() + ")"
-                : ""));
+        facts.put("layers", c.numHiddenLayers());
+        if (moe < c.numHiddenLayers()) {
+            facts.put("moe_layers", Arrays.toString(c.moeLayers()) + "; the others dense, intermediate " + c.intermediateSize());
+        }
         facts.put("hidden_size", c.hiddenSize());
         facts.put("attention_heads", c.numAttentionHeads() + " (kv " + c.numKeyValueHeads() + ", head dim " + c.headDim() + ")");
         facts.put("attention", attentionFacts(c));

@@ -102,6 +102,15 @@ public record ModelConfig(
         return "model.layers." + moeLayers[m] + "." + names.moeBlock() + "." + names.router() + ".weight";
     }
 
+    /** Whether a checkpoint tensor holds routed experts (of which a token reads top-k / experts), per expert or packed. */
+    public boolean isRoutedExpertTensor(String name) {
+        return switch (names.experts()) {
+            case TensorNames.PerExpert n -> name.contains("." + names.moeBlock() + ".experts.");
+            case TensorNames.Packed n -> name.contains("." + names.moeBlock() + "." + n.input() + ".")
+                    || name.contains("." + names.moeBlock() + "." + n.output() + ".");
+        };
+    }
+
     public boolean hasSharedExpert() {
         return sharedExpertIntermediateSize > 0;
     }

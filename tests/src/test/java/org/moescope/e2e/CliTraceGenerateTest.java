@@ -86,8 +86,13 @@ class CliTraceGenerateTest {
         Path out = dir.resolve("never.safetensors");
         String config = Files.readString(good.resolve("config.json"));
 
+        expectBad(run("trace", "--model", copyWith(good, "llama4", config.replace("\"olmoe\"", "\"llama4_text\"")).toString(),
+                "--tokens", "1,2", "--out", out.toString()), "unsupported architecture llama4_text; supported: olmoe, "
+                + "flex_olmo, qwen2_moe, qwen3_moe, mixtral, granitemoe, phimoe", out);
+        // a family's config with the tensors of another: the first tensor the family does not expect is named
         expectBad(run("trace", "--model", copyWith(good, "mixtral", config.replace("\"olmoe\"", "\"mixtral\"")).toString(),
-                "--tokens", "1,2", "--out", out.toString()), "unsupported architecture mixtral; supported: olmoe", out);
+                "--tokens", "1,2", "--out", out.toString()), "unexpected tensor 'model.layers.0.mlp.experts.0.down_proj.weight' "
+                + "for a mixtral config.json", out);
         expectBad(run("trace", "--model", copyWith(good, "layers", config.replaceFirst("\"num_hidden_layers\": 3",
                 "\"num_hidden_layers\": 4")).toString(), "--tokens", "1,2", "--out", out.toString()),
                 "missing tensor 'model.layers.3.input_layernorm.weight'", out);
