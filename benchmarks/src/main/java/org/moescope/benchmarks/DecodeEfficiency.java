@@ -117,7 +117,7 @@ public final class DecodeEfficiency {
         int[] prompt = new int[PROMPT_TOKENS];
         for (int i = 0; i < prompt.length; i++) prompt[i] = random.nextInt(model.config().vocabSize());
         return Generation.generate(model, prompt, TOKENS_PER_GENERATION, Sampler.greedy(model.config().vocabSize()),
-                null, null);
+                null, null, null);
     }
 
     /** Decode tokens per second over generations lasting at least DECODE_BURST_SECONDS of decode time. */

@@ -36,8 +36,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "HF checkpoint directory.")
-    Path model;
+    @Mixin
+    ModelOptions.Model modelOption;
 
     @Option(names = "--samples", defaultValue = "8", description = "Prefill samples (default: ${DEFAULT-VALUE}).")
     int samples;
@@ -81,7 +81,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         var err = spec.commandLine().getErr();
         long t0 = System.nanoTime();
-        try (MoeModel m = Engines.load(model, backend.name, err)) {
+        try (MoeModel m = Engines.load(modelOption.dir, backend.name, err)) {
             double loadSeconds = (System.nanoTime() - t0) / 1e9;
             Tracer.Options prefillOpts = new Tracer.Options(false, false, false, tokensPerCall);
             int vocab = m.config().vocabSize();
@@ -105,7 +105,7 @@ public final class BenchCommand implements Callable<Integer> {
                         // compiled (mini: 47-65 instead of 75-84 tok/s).
                         long until = System.nanoTime() + 2_000_000_000L;
                         do {
-                            Generation.generate(m, prompt, decodeTokens, Sampler.greedy(vocab), null, null);
+                            Generation.generate(m, prompt, decodeTokens, Sampler.greedy(vocab), null, null, null);
                         } while (System.nanoTime() < until);
                     }
                 }
@@ -117,10 +117,10 @@ public final class BenchCommand implements Callable<Integer> {
                 Generation.Result gen = null;
                 if (doDecode) {
                     err.println("bench: decode " + decodeTokens + " tokens");
-                    gen = Generation.generate(m, prompt, decodeTokens, Sampler.greedy(vocab), null, null);
+                    gen = Generation.generate(m, prompt, decodeTokens, Sampler.greedy(vocab), null, null, null);
                 }
                 ObjectNode j = new ObjectMapper().createObjectNode();
-                j.put("model", model.toString());
+                j.put("model", modelOption.dir.toString());
                 j.put("dtype", m.config().dtype());
                 j.put("backend", m.backend());
                 j.put("threads", Runtime.getRuntime().availableProcessors());

@@ -7,6 +7,7 @@ import org.moescope.model.Sampler;
 import org.moescope.tokenizer.StreamingDecoder;
 import org.moescope.tokenizer.Tokenizer;
 import org.moescope.trace.Sample;
+import org.moescope.trace.SequenceRoutes;
 import org.moescope.trace.Tracer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -17,7 +18,6 @@ import picocli.CommandLine.Spec;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -31,8 +31,8 @@ public final class GenerateCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "HF checkpoint directory.")
-    Path model;
+    @Mixin
+    ModelOptions.Model modelOption;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Prompt prompt;
@@ -45,8 +45,8 @@ public final class GenerateCommand implements Callable<Integer> {
         String text;
     }
 
-    @Option(names = "--tokenizer", description = "tokenizer.json (default: the model directory's).")
-    Path tokenizer;
+    @Mixin
+    ModelOptions.TokenizerFile tokenizerOption;
 
     @Option(names = "--max-new-tokens", defaultValue = "64", description = "Default: ${DEFAULT-VALUE}.")
     int maxNewTokens;
@@ -69,7 +69,8 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--routes", description = "Also write the routes of prompt + generated text to this route file.")
+    @Option(names = "--routes", description = "Also write the routes of prompt + generated text to this route file, "
+            + "as the prefill and the decode steps chose them.")
     Path routes;
 
     @Mixin
@@ -85,11 +86,13 @@ public final class GenerateCommand implements Callable<Integer> {
         if (minP < 0 || minP >= 1) throw new BadInputException("--min-p must be in [0, 1)");
         if (repeatPenalty <= 0) throw new BadInputException("--repeat-penalty must be > 0");
         if (topK < 0) throw new BadInputException("--top-k must be >= 0");
-        try (MoeModel m = Engines.load(model, backend.name, err)) {
+        try (MoeModel m = Engines.load(modelOption.dir, backend.name, err)) {
             int vocab = m.config().vocabSize();
-            Tokenizer tok = prompt.text != null || tokenizer != null ? Engines.tokenizer(model, tokenizer) : null;
+            Tokenizer tok = prompt.text != null || tokenizerOption.file != null
+                    ? Engines.tokenizer(modelOption.dir, tokenizerOption.file) : null;
             if (prompt.text != null && tok == null) {
-                throw new BadInputException("--prompt needs a tokenizer: " + model + " has no tokenizer.json; give --tokenizer");
+                throw new BadInputException("--prompt needs a tokenizer: " + modelOption.dir
+                        + " has no tokenizer.json; give --tokenizer");
             }
             int[] ids;
             if (prompt.text != null) {
@@ -111,16 +114,18 @@ public final class GenerateCommand implements Callable<Integer> {
             if (eos == null && tok != null && tok.eosTokenId().isPresent()) eos = tok.eosTokenId().getAsInt();
             final Integer stopId = eos;
             IntPredicate stop = stopId == null ? null : id -> id == stopId;
+            // The routes of the forward calls that chose the tokens: the prompt's prefill, then each decode step.
+            SequenceRoutes recorded = routes != null ? new SequenceRoutes(m.config()) : null;
             Generation.Result r;
             if (prompt.text != null) {
                 StreamingDecoder dec = tok.streamingDecoder(true);
                 r = Generation.generate(m, ids, maxNew, sampler, stop, id -> {
                     out.print(dec.next(id));
                     out.flush();
-                });
+                }, recorded);
                 out.println(dec.finish());
             } else {
-                r = Generation.generate(m, ids, maxNew, sampler, stop, null);
+                r = Generation.generate(m, ids, maxNew, sampler, stop, null, recorded);
                 out.println(Arrays.toString(r.tokens()).replace(" ", ""));
             }
             int decoded = Math.max(0, r.tokens().length - 1);
@@ -133,10 +138,10 @@ public final class GenerateCommand implements Callable<Integer> {
                 System.arraycopy(r.tokens(), 0, all, ids.length, r.tokens().length);
                 Map<String, String> meta = new LinkedHashMap<>();
                 meta.put("moescope_version", Main.VERSION);
-                meta.put("model_path", model.toString());
+                meta.put("model_path", modelOption.dir.toString());
                 meta.put("data_path", "-");
                 meta.put("generated_from", Integer.toString(ids.length));
-                Tracer.trace(m, List.of(new Sample("generated", null, all, 1)), routes, meta, Tracer.Options.defaults(), null);
+                Tracer.writeSequence(m, new Sample("generated", null, all, 1), recorded, r.nll(), routes, meta);
                 err.println("routes written to " + routes);
             }
         }

@@ -8,7 +8,21 @@ final class ModelOptions {
     private ModelOptions() {
     }
 
-    /** --backend: trace, generate, bench. */
+    /** --model: the checkpoint that trace, generate and bench run. */
+    static final class Model {
+        @Option(names = "--model", required = true, paramLabel = "DIR",
+                description = "HF checkpoint directory (config.json + safetensors) of a supported family.")
+        java.nio.file.Path dir;
+    }
+
+    /** --tokenizer: trace (text samples) and generate (text prompts). */
+    static final class TokenizerFile {
+        @Option(names = "--tokenizer", paramLabel = "FILE",
+                description = "tokenizer.json for text (default: the model directory's).")
+        java.nio.file.Path file;
+    }
+
+    /** --backend: trace, generate, bench, monitor. */
     static final class Backend {
         @Option(names = "--backend", paramLabel = "<backend>", defaultValue = "auto", description = "cpu | tornado | auto: auto runs on TornadoVM when it has a device, else on the CPU (default: ${DEFAULT-VALUE}).")
         String name;

@@ -2,7 +2,6 @@ package org.moescope.cli;
 
 import org.moescope.model.family.Families;
 import org.moescope.errors.BadInputException;
-import org.moescope.kernels.VectorKernels;
 import org.moescope.model.ModelConfig;
 import org.moescope.checkpoint.Checkpoint;
 import org.moescope.monitor.Checkpoints;
@@ -101,6 +100,9 @@ public final class MonitorCommand implements Callable<Integer> {
     @Mixin
     ModelOptions.BatchTokens batchTokens;
 
+    @Mixin
+    ModelOptions.Backend backend;
+
     @Override
     public Integer call() throws IOException {
         var stdout = spec.commandLine().getOut();
@@ -150,7 +152,7 @@ public final class MonitorCommand implements Callable<Integer> {
             case "auto" -> {
                 try (Checkpoint first = Checkpoint.open(series.entries().get(0).dir())) {
                     ModelConfig c = Families.parse(first.config(), first.dir().resolve(Checkpoint.CONFIG));
-                    yield (long) train.size() * c.numHiddenLayers() * c.hiddenSize() * 4 <= 200L << 20;
+                    yield (long) train.size() * c.numMoeLayers() * c.hiddenSize() * 4 <= 200L << 20;
                 }
             }
             default -> throw new BadInputException("--effective-dimension takes auto, on or off");
@@ -159,7 +161,7 @@ public final class MonitorCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         List<MonitorTracing.CheckpointData> traced;
         try (ProgressBar bar = new ProgressBar(err, "monitor: tracing " + series.entries().size() + " checkpoints", total, "tok")) {
-            traced = MonitorTracing.run(series, tracingData, out, new VectorKernels(), tokensPerCall, saveHidden, Main.VERSION,
+            traced = MonitorTracing.run(series, tracingData, out, dir -> Engines.load(dir, backend.name, err), tokensPerCall, saveHidden, Main.VERSION,
                     bar::update);
         }
         long resumed = traced.stream().filter(MonitorTracing.CheckpointData::resumed).count();

@@ -25,8 +25,8 @@ public final class TraceCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "HF checkpoint directory (config.json + safetensors).")
-    Path model;
+    @Mixin
+    ModelOptions.Model modelOption;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Input input;
@@ -39,8 +39,8 @@ public final class TraceCommand implements Callable<Integer> {
         Path data;
     }
 
-    @Option(names = "--tokenizer", description = "tokenizer.json for \"text\" samples (default: the model directory's).")
-    Path tokenizer;
+    @Mixin
+    ModelOptions.TokenizerFile tokenizerOption;
 
     @Option(names = "--out", required = true, description = "Route file to write (.safetensors).")
     Path out;
@@ -65,19 +65,20 @@ public final class TraceCommand implements Callable<Integer> {
         var err = spec.commandLine().getErr();
         var stdout = spec.commandLine().getOut();
         Integer tokensPerCall = batchTokens.checked();
-        try (MoeModel m = Engines.load(model, backend.name, err)) {
+        try (MoeModel m = Engines.load(modelOption.dir, backend.name, err)) {
             List<Sample> samples;
             String dataPath;
             if (input.tokens != null) {
                 samples = List.of(new Sample(null, null, Engines.parseTokenList(input.tokens, m.config().vocabSize()), 1));
                 dataPath = "-";
             } else {
-                samples = SampleReader.read(input.data, m.config().vocabSize(), Engines.textEncoder(model, tokenizer));
+                samples = SampleReader.read(input.data, m.config().vocabSize(),
+                        Engines.textEncoder(modelOption.dir, tokenizerOption.file));
                 dataPath = input.data.toString();
             }
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("moescope_version", Main.VERSION);
-            meta.put("model_path", model.toString());
+            meta.put("model_path", modelOption.dir.toString());
             meta.put("data_path", dataPath);
             long total = samples.stream().mapToLong(s -> s.ids().length).sum();
             Tracer.Result r;

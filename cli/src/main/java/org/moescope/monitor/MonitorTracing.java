@@ -5,8 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.moescope.checkpoint.Checkpoint;
 import org.moescope.errors.BadInputException;
-import org.moescope.kernels.Kernels;
-import org.moescope.model.MoeTransformer;
+import org.moescope.model.MoeModel;
 import org.moescope.output.AtomicFiles;
 import org.moescope.routing.RouteFile;
 import org.moescope.trace.Sample;
@@ -18,6 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.LongConsumer;
 
 /**
@@ -53,11 +53,12 @@ public final class MonitorTracing {
     }
 
     /**
+     * @param loader      loads a checkpoint on the backend the user chose (Engines.load: --backend, with its fallback)
      * @param batchTokens tokens per forward call; null: {@link Tracer#batchTokensFor} of each checkpoint's config
      * @param saveHidden  also store each sample's mean MoE-input hidden state (route field hidden_mean), for the
      *                    effective dimension of the routing kernel
      */
-    public static List<CheckpointData> run(Checkpoints checkpoints, Data data, Path outDir, Kernels kernels,
+    public static List<CheckpointData> run(Checkpoints checkpoints, Data data, Path outDir, Function<Path, MoeModel> loader,
                                            Integer batchTokens, boolean saveHidden, String version, LongConsumer progress) {
         Path routesDir = outDir.resolve("routes");
         removeUnfinished(routesDir);
@@ -70,7 +71,7 @@ public final class MonitorTracing {
             if (resumed != null) {
                 out.add(resumed);
             } else {
-                out.add(traceOne(e, routes, eval, data, kernels, batchTokens, saveHidden, version, done, progress));
+                out.add(traceOne(e, routes, eval, data, loader, batchTokens, saveHidden, version, done, progress));
             }
             done += data.tokensPerCheckpoint();
             if (progress != null) progress.accept(done);
@@ -94,10 +95,11 @@ public final class MonitorTracing {
         }
     }
 
-    private static CheckpointData traceOne(Checkpoints.Entry e, Path routes, Path eval, Data data, Kernels kernels,
+    private static CheckpointData traceOne(Checkpoints.Entry e, Path routes, Path eval, Data data,
+                                           Function<Path, MoeModel> loader,
                                            Integer batchTokens, boolean saveHidden, String version, long doneBefore,
                                            LongConsumer progress) {
-        try (MoeTransformer model = MoeTransformer.load(e.dir(), kernels)) {
+        try (MoeModel model = loader.apply(e.dir())) {
             Tracer.Options opts = new Tracer.Options(false, false, saveHidden, batchTokens);
             LongConsumer sub = progress == null ? null : t -> progress.accept(doneBefore + t);
             // Resumable: a checkpoint of a real series can take hours to trace; a rerun goes on within it.
@@ -123,7 +125,7 @@ public final class MonitorTracing {
     }
 
     /** {accuracy, mean loss} over a split, NaN for an absent split. */
-    private static double[] evaluate(MoeTransformer model, List<Sample> samples, Tracer.Options opts, LongConsumer progress,
+    private static double[] evaluate(MoeModel model, List<Sample> samples, Tracer.Options opts, LongConsumer progress,
                                      long offset) {
         if (samples == null || samples.isEmpty()) return new double[] {Double.NaN, Double.NaN};
         Tracer.Result r = Tracer.trace(model, samples, null, Map.of(), opts,

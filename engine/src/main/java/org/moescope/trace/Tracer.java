@@ -337,6 +337,41 @@ public final class Tracer {
         }
     }
 
+    /**
+     * Writes the route file of one sequence whose routes were recorded while it ran (generate --routes): the rows of
+     * {@code routes}, in token order, and its loss, the mean of {@code nll} (the next-token NLL at every position but
+     * the last). The file has the layout of a trace of that one sample.
+     */
+    public static void writeSequence(MoeModel model, Sample sample, SequenceRoutes routes, float[] nll, Path out,
+                                     Map<String, String> metadata) {
+        ModelConfig c = model.config();
+        int n = sample.ids().length;
+        if (routes.tokens() != n || nll.length != n - 1) {
+            throw new IllegalStateException("routes of " + routes.tokens() + " tokens, " + nll.length
+                    + " losses, for a sample of " + n);
+        }
+        int L = c.numMoeLayers(), E = c.numExperts(), K = c.numExpertsPerTok();
+        RouteFile.Dims dims = new RouteFile.Dims(1, n, L, K, E, c.vocabSize(), c.hiddenSize(), false, false, false,
+                c.hasSharedExpert());
+        double sum = 0;
+        for (float v : nll) sum += v;
+        float loss = n > 1 ? (float) (sum / (n - 1)) : Float.NaN;
+        float[] mean = new float[L * E];
+        for (int i = 0; i < mean.length; i++) mean[i] = (float) (routes.probSum[i] / n);
+        try (RouteFileWriter writer = new RouteFileWriter(out, dims, new long[] {0, n},
+                standardMetadata(model, List.of(sample), metadata))) {
+            writer.writeTokenRows(RouteFile.Field.INPUT_IDS, 0, sample.ids());
+            writer.writeTokenRows(RouteFile.Field.TOPK_IDS, 0, java.util.Arrays.copyOf(routes.topkIds, n * L * K));
+            writer.writeTokenRows(RouteFile.Field.TOPK_WEIGHTS, 0, java.util.Arrays.copyOf(routes.topkWeights, n * L * K));
+            writer.writeSampleRow(RouteFile.Field.ROUTER_PROBS_MEAN, 0, mean);
+            writer.writeSampleRow(RouteFile.Field.LOSS, 0, new float[] {loss});
+            if (routes.sharedGate != null) {
+                writer.writeTokenRows(RouteFile.Field.SHARED_EXPERT_GATE, 0, java.util.Arrays.copyOf(routes.sharedGate, n * L));
+            }
+            writer.commit();
+        }
+    }
+
     private static Map<String, String> standardMetadata(MoeModel model, List<Sample> samples, Map<String, String> extra) {
         ModelConfig c = model.config();
         Map<String, String> m = new LinkedHashMap<>();

@@ -30,6 +30,22 @@ class CliBackendTest {
     }
 
     @Test
+    void monitorTakesTheBackendThroughTheSamePath() throws Exception {
+        // monitor loads each checkpoint through Engines.load like trace: --backend tornado is refused the same way,
+        // before anything is written
+        java.nio.file.Path out = java.nio.file.Files.createTempDirectory("monitor-backend").resolve("report");
+        var r = run("monitor", "--checkpoints", CliTraceGenerateTest.fixtures().resolve("grokking/checkpoints").toString(),
+                "--data", CliTraceGenerateTest.fixtures().resolve("grokking/train.jsonl").toString(), "--out",
+                out.toString(), "--backend", "tornado");
+        assertEquals(2, r.status(), r.err());
+        String msg = r.err().strip();
+        assertTrue(msg.lines().anyMatch(l -> l.contains("TORNADOVM_HOME") && l.contains("-Ptornado")), msg);
+        var unknown = run("monitor", "--backend", "cuda", "--out", out.toString());
+        assertEquals(2, unknown.status());
+        assertTrue(unknown.err().contains("--backend cuda"), unknown.err());
+    }
+
+    @Test
     void unknownBackendIsBadInput() {
         var r = run("generate", "--model", tiny(), "--tokens", "1,2,3", "--backend", "cuda");
         assertEquals(2, r.status());
