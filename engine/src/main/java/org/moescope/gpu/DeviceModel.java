@@ -75,7 +75,8 @@ public final class DeviceModel implements MoeModel {
     public static String unsupported(ModelConfig c) {
         if (c.postNorm()) return "post-norm blocks";
         if (c.norm() != ModelConfig.Norm.RMS) return "LayerNorm";
-        if (c.qkNorm() != ModelConfig.QkNorm.WHOLE) return "q/k norm " + c.qkNorm().name().toLowerCase().replace('_', ' ');
+        if (c.qkNorm() == ModelConfig.QkNorm.NONE) return "no q/k norm";
+        if (c.qkNorm() == ModelConfig.QkNorm.PER_HEAD) return "per-head q/k norm";
         if (c.qkvBias() || c.oBias() || c.lmHeadBias()) return "biases";
         if (java.util.Arrays.stream(c.slidingWindows()).anyMatch(w -> w > 0)) return "sliding-window attention";
         if (c.qDim() != c.hiddenSize()) return "head_dim other than hidden_size / num_attention_heads";

@@ -246,4 +246,17 @@ class DeviceModelTest {
         assertTrue(e.getMessage().contains("cannot run Q8_0 checkpoints") && e.getMessage().contains("--backend cpu"),
                 e.getMessage());
     }
+
+    @Test
+    void aFamilyTheDeviceKernelsLackIsABackendItCannotRunNamingWhatIsMissing() {
+        String[][] cases = {{"flex-olmo-f32", "post-norm blocks"}, {"qwen3-moe-f32", "per-head q/k norm"},
+                {"qwen2-moe-f32", "no q/k norm"}, {"mixtral-f32", "no q/k norm"}, {"granitemoe-f32", "no q/k norm"},
+                {"phimoe-f32", "LayerNorm"}};
+        for (String[] c : cases) {
+            var e = assertThrows(BackendStartupException.class,
+                    () -> jvm(Fixtures.model(c[0]), 4, 16, ThreadOrder.FORWARD), c[0]);
+            assertTrue(e.getMessage().contains("(" + c[1] + ";") && e.getMessage().contains("--backend cpu"),
+                    e.getMessage());
+        }
+    }
 }
