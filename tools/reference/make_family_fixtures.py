@@ -1,5 +1,5 @@
-"""Builds tiny random checkpoints of six more MoE families under fixtures/models/ with HF transformers' own
-classes (FlexOlmo, Qwen3-MoE, Qwen2-MoE, Mixtral, GraniteMoE, PhiMoE) and saves golden outputs for the Java
+"""Builds tiny random checkpoints of seven more MoE families under fixtures/models/ with HF transformers' own
+classes (FlexOlmo, Qwen3-MoE, Qwen2-MoE, Mixtral, GraniteMoE, PhiMoE, GLM-4.5) and saves golden outputs for the Java
 engine's tests. The OLMoE fixtures come from make_fixtures.py, whose layout this script follows.
 
     python3 tools/reference/make_family_fixtures.py        # in a venv made from tools/requirements.txt (~10 s, CPU)
@@ -31,11 +31,13 @@ import safetensors
 import torch
 import transformers
 from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from transformers import (
     AutoConfig,
     FlexOlmoConfig,
     FlexOlmoForCausalLM,
+    Glm4MoeConfig,
+    Glm4MoeForCausalLM,
     GraniteMoeConfig,
     GraniteMoeForCausalLM,
     MixtralConfig,
@@ -48,6 +50,7 @@ from transformers import (
     Qwen3MoeForCausalLM,
 )
 from transformers.models.flex_olmo import modeling_flex_olmo
+from transformers.models.glm4_moe import modeling_glm4_moe
 from transformers.models.granitemoe import modeling_granitemoe
 from transformers.models.mixtral import modeling_mixtral
 from transformers.models.phimoe import modeling_phimoe
@@ -76,7 +79,7 @@ COMMON = dict(vocab_size=VOCAB, hidden_size=HIDDEN, max_position_embeddings=MAX_
 # Families: HF classes, where the MoE block and its router live, how to read the router's output.
 # ---------------------------------------------------------------------------------------------------------
 
-def _unpack_lwi(out):  # (router_logits, weights, ids): flex_olmo, qwen3_moe, qwen2_moe, mixtral, phimoe
+def _unpack_lwi(out):  # (router_logits, weights, ids): flex_olmo, qwen3_moe, qwen2_moe, mixtral, phimoe, glm4_moe
     return out[0], out[1], out[2]
 
 
@@ -106,6 +109,13 @@ FAMILIES = {
                    router_doc="sparsemixer (eval): top1 = argmax logit, weight = softmax over the experts with "
                               "(max - s) / max(|s|, max) <= 2*router_jitter_noise; top2 = argmax with top1 removed, "
                               "same masked softmax relative to the second max (top1 excluded)"),
+    "glm4_moe": dict(cfg=Glm4MoeConfig, cls=Glm4MoeForCausalLM, mod=modeling_glm4_moe, block="mlp",
+                     router="gate", unpack=_unpack_lwi, rule="sigmoid_grouped",
+                     router_doc="DeepSeek-V3 rule: s = sigmoid(logits); choice = s + e_score_correction_bias; keep the "
+                                "topk_group of n_group groups with the largest sum of their two best choices; top-k of "
+                                "choice within them; weights = s at those experts, renormalised iff norm_topk_prob "
+                                "(+1e-20), times routed_scaling_factor. HF's topk is unsorted: the goldens list the "
+                                "experts by descending choice, the weights in the same order"),
 }
 
 
@@ -170,6 +180,15 @@ HUB_STYLE = {
               "rms_norm_eps", "router_aux_loss_coef", "router_jitter_noise", "sliding_window", "tie_word_embeddings",
               "use_cache", "vocab_size"],
         extra={"hidden_dropout": 0.0, "original_max_position_embeddings": "@max_position_embeddings"}),
+    "glm4_moe": dict(
+        flagship="zai-org/GLM-4.5-Air", version="4.54.0", architectures=None,
+        keys=["architectures", "attention_bias", "attention_dropout", "eos_token_id", "first_k_dense_replace",
+              "head_dim", "hidden_act", "hidden_size", "initializer_range", "intermediate_size",
+              "max_position_embeddings", "model_type", "moe_intermediate_size", "n_group", "n_routed_experts",
+              "n_shared_experts", "norm_topk_prob", "num_attention_heads", "num_experts_per_tok", "num_hidden_layers",
+              "num_key_value_heads", "num_nextn_predict_layers", "rms_norm_eps", "routed_scaling_factor",
+              "tie_word_embeddings", "topk_group", "use_cache", "use_qk_norm", "vocab_size"],
+        extra={"partial_rotary_factor": 0.5}),
 }
 
 
@@ -309,6 +328,38 @@ FIXTURES = [
 ]
 
 
+FIXTURES += [
+    dict(name="glm4-moe-f32", family="glm4_moe", seed=5701, dtype=torch.float32, style="5.x", seq_len=16,
+         layers=3, top_k=3, tie=False, router_bias_std=0.1,
+         config=dict(num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                     intermediate_size=40, moe_intermediate_size=16, n_routed_experts=EXPERTS, num_experts_per_tok=3,
+                     n_shared_experts=1, first_k_dense_replace=1, n_group=4, topk_group=2, norm_topk_prob=True,
+                     routed_scaling_factor=2.5, attention_bias=True, use_qk_norm=True, rms_norm_eps=1e-5,
+                     rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5}),
+         features=["sigmoid_router_with_choice_bias", "group_limited_top3_2_of_4_groups", "routed_scaling_2.5",
+                   "ungated_shared_expert", "first_layer_dense", "partial_rope_0.5", "qkv_bias_no_o_bias",
+                   "per_head_qk_norm", "gqa_4_2"],
+         description="GLM-4.5 (glm4_moe), F32: DeepSeek-V3 sigmoid router with e_score_correction_bias, 8 experts in "
+                     "4 groups of which 2 are kept, top-3, renormalised, x 2.5; one ungated shared expert; layer 0 "
+                     "dense; RoPE on 8 of 16 head dims; q/k/v biases; per-head q/k RMSNorm (use_qk_norm); 5.x config"),
+    dict(name="glm4-moe-bf16", family="glm4_moe", seed=5702, dtype=torch.bfloat16, style="4.x", seq_len=15,
+         layers=3, top_k=2, tie=False, router_bias_std=0.1, nextn_layers=1,
+         config=dict(num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                     intermediate_size=40, moe_intermediate_size=16, n_routed_experts=EXPERTS, num_experts_per_tok=2,
+                     n_shared_experts=1, first_k_dense_replace=1, n_group=1, topk_group=1, norm_topk_prob=True,
+                     routed_scaling_factor=1.0, attention_bias=True, use_qk_norm=False, rms_norm_eps=1e-5,
+                     num_nextn_predict_layers=1,
+                     rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5}),
+         features=["sigmoid_router_with_choice_bias", "no_groups", "ungated_shared_expert", "first_layer_dense",
+                   "partial_rope_0.5", "qkv_bias_no_o_bias", "mtp_layer_tensors_stored_and_unused",
+                   "hub_style_config"],
+         description="glm4-moe-f32's block with BF16 weights as GLM-4.5-Air configures it (one group, top-2, scaling "
+                     "1.0, no q/k norm, flat partial_rotary_factor 0.5); the checkpoint also stores a "
+                     "multi-token-prediction layer (model.layers.3.*, num_nextn_predict_layers 1) that inference "
+                     "does not run, as the real GLM checkpoints do"),
+]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Building and loading.
 # ---------------------------------------------------------------------------------------------------------
@@ -318,10 +369,15 @@ def hf_config(spec):
     return fam["cfg"](**{**COMMON, "tie_word_embeddings": spec["tie"], **spec["config"]})
 
 
-def randomise(model, seed):
-    """Overwrites every parameter from a seeded generator (named_parameters skips a tied lm_head)."""
+def randomise(model, seed, router_bias_std=0.0):
+    """Overwrites every parameter from a seeded generator (named_parameters skips a tied lm_head), and the routers'
+    choice-only bias buffers (e_score_correction_bias: zeros in a fresh model, so a mistake in using it would not
+    show) with N(0, router_bias_std)."""
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
+        for name, b in model.named_buffers():
+            if name.endswith("e_score_correction_bias"):
+                b.copy_(torch.randn(b.shape, generator=gen) * router_bias_std)
         for name, p in model.named_parameters():
             if "embed_tokens" in name:
                 p.copy_(torch.randn(p.shape, generator=gen) * EMBED_STD)
@@ -332,6 +388,22 @@ def randomise(model, seed):
                 p.copy_(torch.randn(p.shape, generator=gen) * BIAS_STD)
             else:  # q/k/v/o, routers, shared expert + gate, dense MLPs, fused experts, lm_head
                 p.copy_(torch.randn(p.shape, generator=gen) * INIT_STD)
+
+
+def add_nextn_layer(out_dir, spec):
+    """Appends the tensors of a multi-token-prediction layer after the last layer, named as GLM-4.5 / DeepSeek-V3
+    checkpoints name theirs (model.layers.L.{enorm,hnorm,eh_proj,shared_head.norm}, L = num_hidden_layers): HF does
+    not build that layer for inference and neither does the engine, but both must accept the checkpoint."""
+    path = os.path.join(out_dir, "model.safetensors")
+    tensors = load_file(path)
+    gen = torch.Generator().manual_seed(spec["seed"] + 7)
+    L, dt = spec["layers"], spec["dtype"]
+    extra = {f"model.layers.{L}.enorm.weight": torch.ones(HIDDEN),
+             f"model.layers.{L}.hnorm.weight": torch.ones(HIDDEN),
+             f"model.layers.{L}.eh_proj.weight": torch.randn(HIDDEN, 2 * HIDDEN, generator=gen) * INIT_STD,
+             f"model.layers.{L}.shared_head.norm.weight": torch.ones(HIDDEN)}
+    tensors.update({k: v.to(dt) for k, v in extra.items()})
+    save_file(tensors, path, metadata={"format": "pt"})
 
 
 def _resolve(value, c):
@@ -412,10 +484,12 @@ def hf_goldens(m, fam, ids):
     B, S = ids.shape
     Lm = len(layers)
     assert len(moe_in) == Lm and len(gate_out) == Lm, (len(moe_in), len(gate_out), Lm)
-    assert len(out.router_logits) == Lm, "output_router_logits has one entry per MoE layer"
-    router = torch.stack([r.reshape(B, S, -1) for r in out.router_logits], dim=2)  # [B,S,Lm,E]
-    hook_router = torch.stack([g[0].reshape(B, S, -1) for g in gate_out], dim=2)
-    assert torch.equal(router.float(), hook_router.float()), "output_router_logits differs from the router's own logits"
+    hook_router = torch.stack([g[0].reshape(B, S, -1) for g in gate_out], dim=2)  # [B,S,Lm,E]
+    router = hook_router
+    if getattr(out, "router_logits", None) is not None:  # glm4_moe does not return them (transformers#48911)
+        assert len(out.router_logits) == Lm, "output_router_logits has one entry per MoE layer"
+        router = torch.stack([r.reshape(B, S, -1) for r in out.router_logits], dim=2)
+        assert torch.equal(router.float(), hook_router.float()), "output_router_logits differs from the router's own"
     k = gate_out[0][2].shape[-1]
     g = {
         "logits": out.logits.float(),
@@ -427,7 +501,36 @@ def hf_goldens(m, fam, ids):
     if fam == "qwen2_moe":
         assert len(shared) == Lm
         g["shared_gate"] = torch.stack([s.reshape(B, S) for s in shared], dim=2).float()
+    if FAMILIES[fam]["rule"] == "sigmoid_grouped":
+        # HF's torch.topk(sorted=False) leaves the experts in no defined order: list them by descending choice.
+        bias = torch.stack([r.e_score_correction_bias.float() for r in routers(m, fam)])  # [Lm, E]
+        choice = torch.sigmoid(g["router_logits"].double()) + bias.double()  # [B,S,Lm,E]
+        ids_ = g["topk_ids"].long()
+        order = choice.gather(-1, ids_).argsort(-1, descending=True)
+        g["topk_ids"] = ids_.gather(-1, order).to(torch.int32)
+        g["topk_weights"] = g["topk_weights"].gather(-1, order)
     return g
+
+
+def grouped_reference(lg, bias, cfg):
+    """The DeepSeek-V3 / GLM rule in float64, experts listed by descending choice; also the smallest gaps that
+    decide it (between the kept and the first dropped group, and the k-th and (k+1)-th expert among the kept)."""
+    k, groups, keep = cfg["num_experts_per_tok"], cfg["n_group"], cfg["topk_group"]
+    s = torch.sigmoid(lg)
+    choice = s + bias
+    gs = choice.view(*choice.shape[:-1], groups, -1).topk(min(2, EXPERTS // groups), -1).values.sum(-1)
+    gsorted = gs.sort(-1, descending=True).values
+    group_gap = (gsorted[..., keep - 1] - gsorted[..., keep]).min().item() if keep < groups else float("inf")
+    gidx = gs.topk(keep, -1).indices
+    mask = torch.zeros_like(gs).scatter_(-1, gidx, 1.0).repeat_interleave(EXPERTS // groups, -1).bool()
+    masked = choice.masked_fill(~mask, float("-inf"))
+    top = masked.topk(k + 1, -1)
+    expert_gap = (top.values[..., k - 1] - top.values[..., k]).min().item()
+    idx = top.indices[..., :k]
+    w = s.gather(-1, idx)
+    if cfg["norm_topk_prob"]:
+        w = w / (w.sum(-1, keepdim=True) + 1e-20)
+    return idx, w * cfg["routed_scaling_factor"], group_gap, expert_gap
 
 
 @torch.no_grad()
@@ -538,6 +641,14 @@ def ones_params(pattern):
                     p.fill_(1.0)
                     hit += 1
         assert hit, f"no parameter matches {pattern}"
+    return apply
+
+
+def zero_router_bias(fam):
+    def apply(m):
+        with torch.no_grad():
+            for r in routers(m, fam):
+                r.e_score_correction_bias.zero_()
     return apply
 
 
@@ -674,7 +785,8 @@ def variants_for(spec):
         v.append(("gqa_kv_head_j_mod_nkv", {}, None, lambda: patched_repeat_kv(mod)))
     theta = (cfg.get("rope_parameters") or {}).get("rope_theta", 500000.0)
     other = 10000.0 if theta != 10000.0 else 1000000.0
-    v.append((f"rope_theta_{other:g}", {"rope_parameters": {"rope_type": "default", "rope_theta": other}}, None, None))
+    rope = dict(cfg.get("rope_parameters") or {"rope_type": "default"}, rope_theta=other)
+    v.append((f"rope_theta_{other:g}", {"rope_parameters": rope}, None, None))
     if fam == "flex_olmo":
         v += [("pre_norm_instead_of_post_norm", {}, flex_pre_norm, None),
               ("qk_norm_per_head", {}, qk_norm_per_head, None),
@@ -728,6 +840,20 @@ def variants_for(spec):
               ("logits_scaling_1", {"logits_scaling": 1.0}, None, None),
               ("softmax_over_all_then_topk_no_renorm", {}, replace_router(fam, _granite_softmax_all_topk), None),
               ("input_linear_gate_up_swapped", {}, granite_swap_gate_up, None)]
+    if fam == "glm4_moe":
+        full_rope = dict(cfg["rope_parameters"], partial_rotary_factor=1.0)
+        v += [("zero_qkv_bias", {}, zero_params(r"self_attn\.[qkv]_proj\.bias"), None),
+              ("rope_on_whole_head", {"rope_parameters": full_rope}, None, None),
+              ("zero_e_score_correction_bias", {}, zero_router_bias(fam), None),
+              ("shared_experts_dropped", {}, zero_params(r"shared_experts\.down_proj\.weight"), None),
+              ("dense_layer_mlp_zeroed", {}, dense_mlp_zeroed(fam), None),
+              ("flip_norm_topk_prob", {}, set_router_attr(fam, "norm_topk_prob", lambda x: not x), None)]
+        if cfg["routed_scaling_factor"] != 1.0:
+            v += [("routed_scaling_factor_1", {}, set_router_attr(fam, "routed_scaling_factor", lambda x: 1.0), None)]
+        if cfg["n_group"] > 1:
+            v += [("no_group_limit", {}, set_router_attr(fam, "topk_group", lambda x: cfg["n_group"]), None)]
+        if cfg["use_qk_norm"]:
+            v += [("no_qk_norm", {}, no_qk_norm, None), ("qk_norm_whole_width", {}, qk_norm_whole_width, None)]
     if fam == "phimoe":
         v += [("zero_qkv_bias", {}, zero_params(r"self_attn\.[qkv]_proj\.bias"), None),
               ("zero_o_bias", {}, zero_params(r"self_attn\.o_proj\.bias"), None),
@@ -768,9 +894,11 @@ def make_fixture(spec):
     shutil.rmtree(out_dir, ignore_errors=True)
     torch.manual_seed(spec["seed"])
     model = FAMILIES[fam]["cls"](hf_config(spec))
-    randomise(model, spec["seed"])
+    randomise(model, spec["seed"], spec.get("router_bias_std", 0.0))
     model = model.to(spec["dtype"])
     model.save_pretrained(out_dir)
+    if spec.get("nextn_layers"):
+        add_nextn_layer(out_dir, spec)
     checks = {}
     if spec["style"] == "4.x":
         saved_5x = config_view(AutoConfig.from_pretrained(out_dir))
@@ -833,11 +961,18 @@ def make_fixture(spec):
 
     # Router margins: an engine with f32 rounding must not flip a routing or greedy decision.
     rule = FAMILIES[fam]["rule"]
-    rmargin = router_margin(gold, rule, k)
+    if rule == "sigmoid_grouped":
+        rbias = torch.stack([r.e_score_correction_bias.double() for r in routers(m, fam)])
+        _, _, group_gap, expert_gap = grouped_reference(gold["router_logits"].double(), rbias, spec["config"])
+        rmargin = min(group_gap, expert_gap)
+        checks["min_router_group_score_gap"] = fmt(group_gap) if group_gap != float("inf") else "no groups"
+    else:
+        rmargin = router_margin(gold, rule, k)
     assert rmargin > ROUTER_GAP_MIN and greedy_margin > GREEDY_GAP_MIN, (name, rmargin, greedy_margin)
     key = {"softmax_topk": "min_router_prob_gap_within_top_k_plus_1",
            "topk_logits": "min_router_logit_gap_within_top_k_plus_1",
-           "sparsemixer": "min_router_logit_gap_within_top_3"}[rule]
+           "sparsemixer": "min_router_logit_gap_within_top_3",
+           "sigmoid_grouped": "min_router_choice_gap_within_kept_groups"}[rule]
     checks[key] = fmt(rmargin)
     checks["min_greedy_top1_top2_logit_gap"] = fmt(greedy_margin)
 
@@ -851,6 +986,8 @@ def make_fixture(spec):
     elif rule == "topk_logits":
         v, i = lg64.topk(k, -1)
         w = torch.softmax(v, -1)
+    elif rule == "sigmoid_grouped":
+        i, w, _, _ = grouped_reference(lg64, rbias, spec["config"])
     else:
         eps = spec["config"]["router_jitter_noise"]
         i, w, surv, dist = sparsemixer_reference(lg64, eps)

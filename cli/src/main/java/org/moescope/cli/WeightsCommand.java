@@ -103,10 +103,12 @@ public final class WeightsCommand implements Runnable {
             Verify.Report report;
             try (WeightSource src = WeightSource.openDirectory(dir)) {
                 Map<String, long[]> expected = null;
+                java.util.function.Predicate<String> unused = null;
                 if (Architectures.isSupported(src.config())) {
                     expected = Architectures.expectedShapes(src.config(), src.configPath());
+                    unused = Architectures.unusedTensors(src.config(), src.configPath());
                 }
-                report = Verify.run(src, expected, manifestFile);
+                report = Verify.run(src, expected, unused, manifestFile);
             }
             report.findings().forEach(out::println);
             out.printf(Locale.ROOT, "%s: %d tensors, %,d parameters, %d file(s); shapes %s; values scanned; manifest %s "

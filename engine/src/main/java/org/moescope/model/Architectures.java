@@ -53,6 +53,12 @@ public final class Architectures {
         return Families.isSupported(config);
     }
 
+    /** The stored tensors inference never reads (multi-token-prediction layers), or null when there are none. */
+    public static java.util.function.Predicate<String> unusedTensors(JsonNode config, Path where) {
+        ModelConfig c = Families.parse(config, where);
+        return c.nextnLayers() > 0 ? c::isNextnTensor : null;
+    }
+
     /** Every tensor and its shape for a config.json (bad input when it is not a valid config of a supported family). */
     public static Map<String, long[]> expectedShapes(JsonNode config, Path where) {
         return Families.parse(config, where).expectedTensors();
@@ -120,7 +126,10 @@ public final class Architectures {
         facts.put("attention", attentionFacts(c));
         facts.put("experts", c.numExperts() + " per layer, top-" + c.numExpertsPerTok() + ", router " + c.router().label
                 + (c.router() == Router.SOFTMAX_TOPK && c.normTopkProb() ? ", renormalised" : "")
-                + (c.hasSharedExpert() ? ", gated shared expert of " + c.sharedExpertIntermediateSize() : ""));
+                + (c.hasSharedExpert() ? (c.sharedExpertGated() ? ", gated" : ", ungated") + " shared expert of "
+                + c.sharedExpertIntermediateSize() : "")
+                + (c.routedScalingFactor() != 1f ? ", weights x " + c.routedScalingFactor() : "")
+                + (c.nGroup() > 1 ? ", " + c.topkGroup() + " of " + c.nGroup() + " groups" : ""));
         facts.put("expert_intermediate", c.moeIntermediateSize());
         facts.put("norm", (c.norm() == ModelConfig.Norm.RMS ? "RMSNorm" : "LayerNorm") + (c.postNorm() ? ", post-norm" : ""));
         facts.put("vocab_size", c.vocabSize());
@@ -129,7 +138,8 @@ public final class Architectures {
         facts.put("tied_embeddings", c.tieWordEmbeddings());
         facts.put("dtype", c.dtype() == null ? "unspecified" : c.dtype());
         long expected = c.parameters();
-        return new ArchitectureSummary(modelType, facts, expected, c.activeParametersPerToken(), null);
+        return new ArchitectureSummary(modelType, facts, expected, c.activeParametersPerToken(), null,
+                c.nextnLayers() > 0 ? c::isNextnTensor : null);
     }
 
     private static String attentionFacts(ModelConfig c) {
@@ -145,6 +155,7 @@ public final class Architectures {
         long sliding = Arrays.stream(w).filter(x -> x > 0).count();
         if (sliding > 0) f.add("sliding window " + Arrays.stream(w).max().getAsInt() + " on " + sliding + " of " + w.length + " layers");
         if (c.attentionScale() != (float) (1.0 / Math.sqrt(c.headDim()))) f.add("scale " + c.attentionScale());
+        if (c.rotaryDim() != c.headDim()) f.add("RoPE on " + c.rotaryDim() + " of " + c.headDim() + " dims");
         return String.join(", ", f);
     }
 }

@@ -21,6 +21,8 @@ import java.util.Map;
  * @param clipQkv                   clamp of q, k and v to [-clip, clip] after their norms; null: none
  * @param qkvBias                   q/k/v projections have biases
  * @param oBias                     o_proj has a bias
+ * @param rotaryDim                 leading dimensions of each head that RoPE rotates (head_dim, or
+ *                                  head_dim · partial_rotary_factor); the rest pass through
  * @param slidingWindows            per layer: 0 for full causal attention, W for a window of the last W positions
  * @param attentionScale            the softmax scale of q·k (1/sqrt(head_dim), or Granite's attention_multiplier)
  * @param embeddingMultiplier       scales the embeddings (Granite); 1 elsewhere
@@ -31,7 +33,14 @@ import java.util.Map;
  * @param moeIntermediateSize       width of one routed expert
  * @param normTopkProb              renormalise the top-k probabilities to sum to one (softmax-then-top-k routers)
  * @param routerJitter              sparsemixer's jitter epsilon (PhiMoE); 0 elsewhere
- * @param sharedExpertIntermediateSize width of the sigmoid-gated shared expert; 0: none
+ * @param routedScalingFactor       multiplies the routed experts' weights (DeepSeek-V3-style routers); 1 elsewhere
+ * @param nGroup                    expert groups of a group-limited router (n_group); 1: no groups
+ * @param topkGroup                 groups a token may pick its experts from (topk_group)
+ * @param sharedExpertIntermediateSize width of the shared expert (all shared experts together); 0: none
+ * @param sharedExpertGated         the shared expert's output is scaled by sigmoid(shared_expert_gate · h) (Qwen2-MoE),
+ *                                  else added as is (GLM-4.5, DeepSeek)
+ * @param nextnLayers               multi-token-prediction layers stored after the last layer (num_nextn_predict_layers):
+ *                                  their tensors are allowed in the checkpoint and not used
  * @param dtype                     as config.json states it, e.g. "bfloat16"; null when absent
  */
 public record ModelConfig(
@@ -52,6 +61,7 @@ public record ModelConfig(
         boolean qkvBias,
         boolean oBias,
         double ropeTheta,
+        int rotaryDim,
         int[] slidingWindows,
         float attentionScale,
         float embeddingMultiplier,
@@ -66,7 +76,12 @@ public record ModelConfig(
         Router router,
         boolean normTopkProb,
         double routerJitter,
+        float routedScalingFactor,
+        int nGroup,
+        int topkGroup,
         int sharedExpertIntermediateSize,
+        boolean sharedExpertGated,
+        int nextnLayers,
         boolean tieWordEmbeddings,
         Integer eosTokenId,
         Integer padTokenId,
@@ -102,6 +117,20 @@ public record ModelConfig(
         return "model.layers." + moeLayers[m] + "." + names.moeBlock() + "." + names.router() + ".weight";
     }
 
+    /** The checkpoint name of MoE layer m's expert-selection bias (experts), e_score_correction_bias. */
+    public String routerBiasTensor(int m) {
+        String router = routerTensor(m);
+        return router.substring(0, router.length() - ".weight".length()) + ".e_score_correction_bias";
+    }
+
+    /** Whether a tensor belongs to a multi-token-prediction layer (stored after the last layer, not used here). */
+    public boolean isNextnTensor(String name) {
+        for (int l = numHiddenLayers; l < numHiddenLayers + nextnLayers; l++) {
+            if (name.startsWith("model.layers." + l + ".")) return true;
+        }
+        return false;
+    }
+
     /** Whether a checkpoint tensor holds routed experts (of which a token reads top-k / experts), per expert or packed. */
     public boolean isRoutedExpertTensor(String name) {
         return switch (names.experts()) {
@@ -113,6 +142,11 @@ public record ModelConfig(
 
     public boolean hasSharedExpert() {
         return sharedExpertIntermediateSize > 0;
+    }
+
+    /** A shared expert scaled per token by its sigmoid gate (Qwen2-MoE): route files record that gate. */
+    public boolean hasSharedExpertGate() {
+        return hasSharedExpert() && sharedExpertGated;
     }
 
     /**
@@ -147,6 +181,9 @@ public record ModelConfig(
             }
             String b = p + names.moeBlock() + ".";
             t.put(routerTensor(moeIndex(l)), new long[] {numExperts, h});
+            if (router == Router.SIGMOID_GROUPED) {
+                t.put(routerBiasTensor(moeIndex(l)), new long[] {numExperts});
+            }
             long im = moeIntermediateSize;
             switch (names.experts()) {
                 case TensorNames.PerExpert n -> {
@@ -163,8 +200,10 @@ public record ModelConfig(
                 }
             }
             if (hasSharedExpert()) {
-                putMlp(t, b + "shared_expert", sharedExpertIntermediateSize);
-                t.put(b + "shared_expert_gate.weight", new long[] {1, h});
+                putMlp(t, b + names.sharedExpert(), sharedExpertIntermediateSize);
+                if (sharedExpertGated) {
+                    t.put(b + "shared_expert_gate.weight", new long[] {1, h});
+                }
             }
         }
         putNorm(t, "model.norm", h);
@@ -223,8 +262,14 @@ public record ModelConfig(
             throw new BadInputException(where + ": field \"num_key_value_heads\" " + numKeyValueHeads
                     + " does not divide num_attention_heads " + numAttentionHeads);
         }
-        if (headDim % 2 != 0) {
-            throw new BadInputException(where + ": head dimension " + headDim + " must be even for rotary embeddings");
+        if (rotaryDim % 2 != 0 || rotaryDim <= 0 || rotaryDim > headDim) {
+            throw new BadInputException(where + ": rotary dimension " + rotaryDim + " (head_dim " + headDim
+                    + " x partial_rotary_factor) must be even and within the head");
+        }
+        if (nGroup < 1 || numExperts % nGroup != 0 || topkGroup < 1 || topkGroup > nGroup
+                || numExpertsPerTok > topkGroup * (numExperts / nGroup)) {
+            throw new BadInputException(where + ": field \"n_group\" " + nGroup + " / \"topk_group\" " + topkGroup
+                    + " cannot route " + numExpertsPerTok + " of " + numExperts + " experts");
         }
         if (numExpertsPerTok > numExperts) {
             throw new BadInputException(where + ": field \"num_experts_per_tok\" " + numExpertsPerTok
@@ -257,6 +302,7 @@ public record ModelConfig(
         public Float clipQkv;
         public boolean qkvBias, oBias;
         public double ropeTheta;
+        public double partialRotaryFactor = 1.0;
         public int[] slidingWindows;
         public Float attentionScale;  // null: 1/sqrt(head_dim)
         public float embeddingMultiplier = 1f, residualMultiplier = 1f, logitsScaling = 1f;
@@ -267,7 +313,11 @@ public record ModelConfig(
         public Router router = Router.SOFTMAX_TOPK;
         public boolean normTopkProb;
         public double routerJitter;
+        public float routedScalingFactor = 1f;
+        public int nGroup = 1, topkGroup = 1;
         public int sharedExpertIntermediateSize;
+        public boolean sharedExpertGated = true;
+        public int nextnLayers;
         public boolean tieWordEmbeddings;
         public Integer eosTokenId, padTokenId;
         public String dtype;
@@ -299,6 +349,7 @@ public record ModelConfig(
             b.maxPositionEmbeddings = c.positive("max_position_embeddings", maxPositions);
             b.normEps = (float) c.number("rms_norm_eps", eps, false);
             b.ropeTheta = c.ropeTheta(theta);
+            b.partialRotaryFactor = c.partialRotaryFactor(1.0);
             b.intermediateSize = c.positive("intermediate_size", null);
             b.tieWordEmbeddings = c.bool("tie_word_embeddings", false);
             b.eosTokenId = c.optionalInt("eos_token_id");
@@ -311,12 +362,15 @@ public record ModelConfig(
         public ModelConfig build() {
             int[] moe = moeLayers != null ? moeLayers : java.util.stream.IntStream.range(0, numHiddenLayers).toArray();
             float scale = attentionScale != null ? attentionScale : (float) (1.0 / Math.sqrt(headDim));
+            // As HF's rope init: int(head_dim * partial_rotary_factor) dimensions rotate.
+            int rotaryDim = (int) (headDim * partialRotaryFactor);
             return new ModelConfig(modelType, names, vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads,
                     numKeyValueHeads, headDim, maxPositionEmbeddings, norm, normEps, postNorm, qkNorm, clipQkv, qkvBias,
-                    oBias, ropeTheta, slidingWindows, scale, embeddingMultiplier, residualMultiplier, logitsScaling,
-                    lmHeadBias, intermediateSize, moe, numExperts, numExpertsPerTok, moeIntermediateSize, router,
-                    normTopkProb, routerJitter, sharedExpertIntermediateSize, tieWordEmbeddings, eosTokenId, padTokenId,
-                    dtype).validate(where);
+                    oBias, ropeTheta, rotaryDim, slidingWindows, scale, embeddingMultiplier, residualMultiplier,
+                    logitsScaling, lmHeadBias, intermediateSize, moe, numExperts, numExpertsPerTok, moeIntermediateSize,
+                    router, normTopkProb, routerJitter, routedScalingFactor, nGroup, topkGroup,
+                    sharedExpertIntermediateSize, sharedExpertGated, nextnLayers, tieWordEmbeddings, eosTokenId,
+                    padTokenId, dtype).validate(where);
         }
     }
 }

@@ -45,11 +45,12 @@ public final class ModelWeights {
     /** A sparse MoE block. */
     public record Moe(
             Weight router,      // (experts, hidden)
+            float[] routerBias, // (experts) e_score_correction_bias: added to the scores to choose only, or null
             Weight[] gate,      // (experts) x (intermediate, hidden)
             Weight[] up,        // (experts) x (intermediate, hidden)
             Weight[] down,      // (experts) x (hidden, intermediate)
-            Mlp shared,         // the shared expert, or null
-            Weight sharedGate) { // (1, hidden) its sigmoid gate, or null
+            Mlp shared,         // the shared expert(s), or null
+            Weight sharedGate) { // (1, hidden) its sigmoid gate, or null when absent or ungated
     }
 
     /**
@@ -74,7 +75,7 @@ public final class ModelWeights {
         // A Q8_0 checkpoint (weights convert --dtype q8_0) stores its projections and lm_head as int8 plus scales.
         expected = Q8.isQ8(ckpt.config()) ? Q8.withScales(c.expectedTensors()) : c.expectedTensors();
         for (String name : ckpt.tensorNames()) {
-            if (!expected.containsKey(name) && !name.equals("lm_head.weight")) {
+            if (!expected.containsKey(name) && !name.equals("lm_head.weight") && !c.isNextnTensor(name)) {
                 throw new BadInputException(ckpt.dir() + ": unexpected tensor '" + name + "' for a " + c.modelType()
                         + " config.json" + (name.endsWith(Q8.SCALE_SUFFIX)
                         ? " (a Q8_0 scale, but config.json has no quantization_config)" : ""));
@@ -128,8 +129,9 @@ public final class ModelWeights {
             }
         }
         boolean shared = c.hasSharedExpert();
-        return new Moe(matrix(c.routerTensor(m)), gate, up, down,
-                shared ? mlp(b + "shared_expert") : null, shared ? matrix(b + "shared_expert_gate.weight") : null);
+        return new Moe(matrix(c.routerTensor(m)), optionalVector(c.routerBiasTensor(m)), gate, up, down,
+                shared ? mlp(b + c.names().sharedExpert()) : null,
+                shared && c.sharedExpertGated() ? matrix(b + "shared_expert_gate.weight") : null);
     }
 
     private Mlp mlp(String prefix) {

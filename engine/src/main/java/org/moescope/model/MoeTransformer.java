@@ -83,13 +83,13 @@ public final class MoeTransformer implements MoeModel {
             int kvDim = config.kvDim();
             keyCache = new float[config.numHiddenLayers()][cacheRows * kvDim];
             valueCache = new float[config.numHiddenLayers()][cacheRows * kvDim];
-            int half = config.headDim() / 2;
+            int half = config.rotaryDim() / 2; // RoPE rotates the first rotaryDim dimensions of each head
             ropeCos = new float[maxPosition * half];
             ropeSin = new float[maxPosition * half];
             // As HF: inv_freq and the angles in fp32, then cos/sin of the fp32 angle.
             float[] invFreq = new float[half];
             for (int i = 0; i < half; i++) {
-                invFreq[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / config.headDim()));
+                invFreq[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / config.rotaryDim()));
             }
             for (int p = 0; p < maxPosition; p++) {
                 for (int i = 0; i < half; i++) {
@@ -304,7 +304,7 @@ public final class MoeTransformer implements MoeModel {
             mlpGate = new float[T * width];
             mlpUp = new float[T * width];
             shared = new float[config.hasSharedExpert() ? T * H : 0];
-            sharedGate = new float[config.hasSharedExpert() ? T : 0];
+            sharedGate = new float[config.hasSharedExpertGate() ? T : 0];
         }
     }
 
@@ -353,11 +353,12 @@ public final class MoeTransformer implements MoeModel {
                 clamp(b.k, t * kvDim, kvDim, c);
                 clamp(b.v, t * kvDim, kvDim, c);
             }
+            int rd = config.rotaryDim();
             for (int h = 0; h < nHeads; h++) {
-                rope(b.q, t * qDim + h * hd, hd, s, pos);
+                rope(b.q, t * qDim + h * hd, rd, s, pos);
             }
             for (int h = 0; h < nKv; h++) {
-                rope(b.k, t * kvDim + h * hd, hd, s, pos);
+                rope(b.k, t * kvDim + h * hd, rd, s, pos);
             }
             System.arraycopy(b.k, t * kvDim, keys, cacheRow[t] * kvDim, kvDim);
             System.arraycopy(b.v, t * kvDim, values, cacheRow[t] * kvDim, kvDim);
@@ -406,7 +407,8 @@ public final class MoeTransformer implements MoeModel {
         System.arraycopy(b.routerLogits, 0, b.routerProbs, 0, T * E);
         for (int t = 0; t < T; t++) {
             kernels.softmax(b.routerProbs, t * E, E);
-            config.router().select(config, b.routerLogits, b.routerProbs, t * E, b.topkIds, b.topkWeights, t * K);
+            config.router().select(config, b.routerLogits, b.routerProbs, t * E, w.routerBias(), b.topkIds,
+                    b.topkWeights, t * K);
         }
         if (recorder != null) {
             recorder.onLayer(m, T, in, b.routerLogits, b.routerProbs, b.topkIds, b.topkWeights);
@@ -417,6 +419,10 @@ public final class MoeTransformer implements MoeModel {
         if (w.shared() != null) {
             int H = config.hiddenSize();
             swiglu(w.shared(), in, T, b.shared, b);
+            if (w.sharedGate() == null) { // ungated (GLM-4.5, DeepSeek): added as is
+                for (int i = 0; i < T * H; i++) b.proj[i] += b.shared[i];
+                return;
+            }
             kernels.matmul(b.sharedGate, in, T, w.sharedGate());
             for (int t = 0; t < T; t++) {
                 float g = (float) (1.0 / (1.0 + Math.exp(-b.sharedGate[t])));
@@ -481,9 +487,12 @@ public final class MoeTransformer implements MoeModel {
         }
     }
 
-    /** Rotate-half RoPE on one head: pairs (i, i + d/2) rotate by angle pos · theta^(-2i/d). */
-    private static void rope(float[] a, int off, int hd, Session s, int pos) {
-        int half = hd / 2;
+    /**
+     * Rotate-half RoPE on the first rd dimensions of one head: pairs (i, i + rd/2) rotate by angle pos · theta^(-2i/rd);
+     * dimensions rd .. head_dim pass through (partial RoPE).
+     */
+    private static void rope(float[] a, int off, int rd, Session s, int pos) {
+        int half = rd / 2;
         int base = pos * half;
         for (int i = 0; i < half; i++) {
             float cos = s.ropeCos[base + i];

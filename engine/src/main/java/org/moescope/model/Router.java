@@ -18,7 +18,14 @@ public enum Router {
      * PhiMoE's sparsemixer at inference, always top-2: the best expert, weighted by its softmax over the experts whose
      * logit is within 2·jitter (relative) of the best; then the best of the rest, weighted the same way among the rest.
      */
-    SPARSEMIXER("sparsemixer");
+    SPARSEMIXER("sparsemixer"),
+    /**
+     * DeepSeek-V3's router (GLM-4.5 too): scores s = sigmoid(logits); the choice ranks s + e_score_correction_bias,
+     * first keeping the topk_group of n_group expert groups whose two best biased scores sum highest, then the k best
+     * experts in those groups; the weights are the unbiased s at the chosen experts, renormalised to sum to one when
+     * norm_topk_prob, times routed_scaling_factor.
+     */
+    SIGMOID_GROUPED("sigmoid_grouped_topk");
 
     /** The name route files record (metadata router_kind). */
     public final String label;
@@ -30,10 +37,12 @@ public enum Router {
     /**
      * @param logits (E) at off, the router's logits of one token
      * @param probs  (E) at off, already the softmax of the logits
+     * @param bias   (E) the choice-only bias of SIGMOID_GROUPED routers, else null
      * @param ids    the k chosen experts at out, in the order the weights are listed
      * @param weight the k weights applied to them at out
      */
-    public void select(ModelConfig c, float[] logits, float[] probs, int off, int[] ids, float[] weight, int out) {
+    public void select(ModelConfig c, float[] logits, float[] probs, int off, float[] bias, int[] ids, float[] weight,
+                       int out) {
         int E = c.numExperts();
         int K = c.numExpertsPerTok();
         switch (this) {
@@ -55,6 +64,7 @@ public enum Router {
                 }
                 for (int j = 0; j < K; j++) weight[out + j] /= sum;
             }
+            case SIGMOID_GROUPED -> selectGrouped(c, logits, off, bias, ids, weight, out);
             case SPARSEMIXER -> {
                 float threshold = (float) (2 * c.routerJitter());
                 int first = argmax(logits, off, E, -1);
@@ -64,6 +74,54 @@ public enum Router {
                 ids[out + 1] = second;
                 weight[out + 1] = maskedSoftmaxAt(logits, off, E, second, first, threshold);
             }
+        }
+    }
+
+    private static void selectGrouped(ModelConfig c, float[] logits, int off, float[] bias, int[] ids, float[] weight,
+                                      int out) {
+        int E = c.numExperts();
+        int K = c.numExpertsPerTok();
+        int groups = c.nGroup();
+        int perGroup = E / groups;
+        float[] score = new float[E];
+        float[] choice = new float[E];
+        for (int e = 0; e < E; e++) {
+            score[e] = (float) (1.0 / (1.0 + Math.exp(-logits[off + e])));
+            choice[e] = score[e] + (bias == null ? 0f : bias[e]);
+        }
+        if (groups > 1) {
+            // A group's rank: the sum of its two best choice scores; experts outside the kept groups cannot be chosen.
+            float[] groupScore = new float[groups];
+            for (int g = 0; g < groups; g++) {
+                float best = Float.NEGATIVE_INFINITY, second = Float.NEGATIVE_INFINITY;
+                for (int e = g * perGroup; e < (g + 1) * perGroup; e++) {
+                    if (choice[e] > best) {
+                        second = best;
+                        best = choice[e];
+                    } else if (choice[e] > second) {
+                        second = choice[e];
+                    }
+                }
+                groupScore[g] = perGroup > 1 ? best + second : best;
+            }
+            int[] keptGroups = new int[c.topkGroup()];
+            TopK.select(groupScore, 0, groups, c.topkGroup(), keptGroups, new float[c.topkGroup()], 0);
+            boolean[] kept = new boolean[groups];
+            for (int g : keptGroups) kept[g] = true;
+            for (int e = 0; e < E; e++) {
+                if (!kept[e / perGroup]) choice[e] = Float.NEGATIVE_INFINITY;
+            }
+        }
+        TopK.select(choice, 0, E, K, ids, weight, out);
+        double sum = 0;
+        for (int j = 0; j < K; j++) {
+            weight[out + j] = score[ids[out + j]];
+            sum += weight[out + j];
+        }
+        float denominator = (float) (sum + 1e-20);
+        for (int j = 0; j < K; j++) {
+            float w = c.normTopkProb() ? weight[out + j] / denominator : weight[out + j];
+            weight[out + j] = w * c.routedScalingFactor();
         }
     }
 

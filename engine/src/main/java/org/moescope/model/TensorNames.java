@@ -5,14 +5,16 @@ package org.moescope.model;
  * is common to every supported family and spelled once in {@link ModelConfig#expectedTensors()}:
  * {@code model.embed_tokens}, {@code model.layers.N.self_attn.{q,k,v,o}_proj} (+ {@code .bias}),
  * {@code self_attn.{q,k}_norm}, {@code input_layernorm}, {@code post_attention_layernorm},
- * {@code post_feedforward_layernorm}, dense {@code mlp.{gate,up,down}_proj}, {@code mlp.shared_expert.*},
- * {@code mlp.shared_expert_gate}, {@code model.norm}, {@code lm_head}.
+ * {@code post_feedforward_layernorm}, dense {@code mlp.{gate,up,down}_proj},
+ * {@code model.norm}, {@code lm_head}.
  *
- * @param moeBlock the MoE block under {@code model.layers.N.}: "mlp" (OLMoE, Qwen) or "block_sparse_moe" (Mixtral)
- * @param router   the router's Linear inside the block: "gate", or "router.layer" (GraniteMoE)
- * @param experts  how the experts' matrices are stored
+ * @param moeBlock     the MoE block under {@code model.layers.N.}: "mlp" (OLMoE, Qwen) or "block_sparse_moe" (Mixtral)
+ * @param router       the router's Linear inside the block: "gate", or "router.layer" (GraniteMoE)
+ * @param experts      how the experts' matrices are stored
+ * @param sharedExpert the shared expert's MLP inside the block: "shared_expert" (Qwen2-MoE, with a
+ *                     {@code shared_expert_gate}) or "shared_experts" (GLM-4.5, DeepSeek: ungated)
  */
-public record TensorNames(String moeBlock, String router, Experts experts) {
+public record TensorNames(String moeBlock, String router, Experts experts, String sharedExpert) {
 
     /** The experts' storage. */
     public sealed interface Experts permits PerExpert, Packed {
@@ -33,5 +35,5 @@ public record TensorNames(String moeBlock, String router, Experts experts) {
     }
 
     public static final TensorNames MLP_GATE_PROJ =
-            new TensorNames("mlp", "gate", new PerExpert("gate_proj", "up_proj", "down_proj"));
+            new TensorNames("mlp", "gate", new PerExpert("gate_proj", "up_proj", "down_proj"), "shared_expert");
 }

@@ -23,7 +23,7 @@ public final class SequenceRoutes implements RouteRecorder {
         E = c.numExperts();
         K = c.numExpertsPerTok();
         probSum = new double[L * E];
-        sharedGate = c.hasSharedExpert() ? new float[0] : null;
+        sharedGate = c.hasSharedExpertGate() ? new float[0] : null;
     }
 
     /** Tokens recorded so far. */

@@ -111,7 +111,7 @@ public final class Tracer {
         }
         RouteFile.Dims dims = new RouteFile.Dims(n, offsets[n], c.numMoeLayers(), c.numExpertsPerTok(), c.numExperts(),
                 c.vocabSize(), c.hiddenSize(), opts.saveRouterLogits(), opts.saveLogits(), opts.saveHidden(),
-                c.hasSharedExpert());
+                c.hasSharedExpertGate());
         float[] loss = new float[n];
         boolean[] correct = new boolean[n];
         Map<String, String> meta = standardMetadata(model, samples, metadata);
@@ -303,7 +303,7 @@ public final class Tracer {
             probSum = new float[samples * L * E];
             routerLogits = opts.saveRouterLogits() ? new float[T * L * E] : null;
             hiddenSum = opts.saveHidden() ? new float[samples * L * H] : null;
-            sharedGate = c.hasSharedExpert() ? new float[T * L] : null;
+            sharedGate = c.hasSharedExpertGate() ? new float[T * L] : null;
         }
 
         @Override
@@ -352,7 +352,7 @@ public final class Tracer {
         }
         int L = c.numMoeLayers(), E = c.numExperts(), K = c.numExpertsPerTok();
         RouteFile.Dims dims = new RouteFile.Dims(1, n, L, K, E, c.vocabSize(), c.hiddenSize(), false, false, false,
-                c.hasSharedExpert());
+                c.hasSharedExpertGate());
         double sum = 0;
         for (float v : nll) sum += v;
         float loss = n > 1 ? (float) (sum / (n - 1)) : Float.NaN;

@@ -87,8 +87,8 @@ class GoldenTest {
                         name + " top-k weights");
                 int hl = c.numMoeLayers() * c.hiddenSize();
                 assertClose(Arrays.copyOfRange(hidden, b * S * hl, (b + 1) * S * hl), cap.moeInput, 1e-4f, name + " hidden");
-                assertEquals(c.hasSharedExpert(), golden.contains("shared_gate"), name + ": shared_gate golden");
-                if (c.hasSharedExpert()) {
+                assertEquals(c.hasSharedExpertGate(), golden.contains("shared_gate"), name + ": shared_gate golden");
+                if (c.hasSharedExpertGate()) {
                     int L = c.numMoeLayers();
                     assertClose(Arrays.copyOfRange(golden.readFloats("shared_gate"), b * S * L, (b + 1) * S * L),
                             cap.sharedGate, 1e-5f, name + " shared expert gate");

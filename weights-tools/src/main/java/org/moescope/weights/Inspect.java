@@ -41,7 +41,7 @@ public final class Inspect {
      */
     public record Report(Path path, boolean directory, ArchitectureSummary architecture, long parameters,
                          long tensorBytes, List<DtypeTotal> dtypes, List<FileEntry> files, List<Tensor> tensors,
-                         Map<String, String> metadata, long q8Scales) {
+                         Map<String, String> metadata, long q8Scales, long unusedParameters) {
     }
 
     public static Report run(WeightSource src, ArchitectureSummary architecture) {
@@ -50,6 +50,7 @@ public final class Inspect {
         long params = 0;
         long bytes = 0;
         long scales = 0;
+        long unused = 0;
         boolean q8 = src.isDirectory() && Q8.isQ8(src.config());
         for (String name : src.tensorNames()) {
             TensorInfo t = src.info(name);
@@ -61,6 +62,9 @@ public final class Inspect {
                 continue;
             }
             params += t.numElements();
+            if (architecture != null && architecture.unusedTensors() != null && architecture.unusedTensors().test(name)) {
+                unused += t.numElements();
+            }
             long[] acc = byDtype.computeIfAbsent(t.dtype(), d -> new long[3]);
             acc[0]++;
             acc[1] += t.numElements();
@@ -75,7 +79,7 @@ public final class Inspect {
             metadata.putAll(f.metadata());
         }
         return new Report(src.path(), src.isDirectory(), architecture, params, bytes, dtypes, files, tensors, metadata,
-                scales);
+                scales, unused);
     }
 
     private static long size(Path p) {
@@ -103,7 +107,11 @@ public final class Inspect {
             sb.append(String.format(Locale.ROOT, "            %,d active per token (%.1f%%)%n",
                     a.activeParametersPerToken(), 100.0 * a.activeParametersPerToken() / Math.max(1, r.parameters())));
         }
-        if (a != null && a.expectedParameters() != null && a.expectedParameters() != r.parameters()) {
+        if (r.unusedParameters() > 0) {
+            sb.append(String.format(Locale.ROOT, "            %,d in tensors inference does not read (multi-token "
+                    + "prediction)%n", r.unusedParameters()));
+        }
+        if (a != null && a.expectedParameters() != null && a.expectedParameters() != r.parameters() - r.unusedParameters()) {
             sb.append(String.format(Locale.ROOT, "            config.json implies %,d: run 'weights verify'%n",
                     a.expectedParameters()));
         }
@@ -144,6 +152,7 @@ public final class Inspect {
         }
         ObjectNode p = root.putObject("parameters");
         p.put("total", r.parameters());
+        if (r.unusedParameters() > 0) p.put("not_used_by_inference", r.unusedParameters());
         if (a != null && a.activeParametersPerToken() != null) p.put("active_per_token", a.activeParametersPerToken());
         if (a != null && a.expectedParameters() != null) p.put("expected_from_config", a.expectedParameters());
         p.put("tensor_bytes", r.tensorBytes());

@@ -57,6 +57,15 @@ public final class Verify {
      * @param manifest a sha256sum-style file to check, or null
      */
     public static Report run(WeightSource src, Map<String, long[]> expectedShapes, Path manifest) {
+        return run(src, expectedShapes, null, manifest);
+    }
+
+    /**
+     * @param unused tensors the architecture stores but inference never reads (a multi-token-prediction layer), or
+     *               null: they are not shape-checked and get one warning instead of an error each
+     */
+    public static Report run(WeightSource src, Map<String, long[]> expectedShapes, java.util.function.Predicate<String> unused,
+                             Path manifest) {
         if (!src.isDirectory()) {
             throw new BadInputException(src.path() + ": not a checkpoint directory (verify needs config.json)");
         }
@@ -88,7 +97,7 @@ public final class Verify {
             checkValues(t, src.segment(name), findings);
         }
         if (expectedShapes != null) {
-            checkShapes(src, q8 ? Q8.withScales(expectedShapes) : expectedShapes, findings);
+            checkShapes(src, q8 ? Q8.withScales(expectedShapes) : expectedShapes, unused, findings);
         }
         checkDtypes(src, q8, findings);
         checkIndex(src, bytes, params, findings);
@@ -117,7 +126,8 @@ public final class Verify {
         return sum;
     }
 
-    private static void checkShapes(WeightSource src, Map<String, long[]> expected, List<Finding> findings) {
+    private static void checkShapes(WeightSource src, Map<String, long[]> expected,
+                                    java.util.function.Predicate<String> unused, List<Finding> findings) {
         for (Map.Entry<String, long[]> e : expected.entrySet()) {
             if (!src.contains(e.getKey())) {
                 findings.add(new Finding(Severity.ERROR, "shapes", e.getKey(), "missing; config.json implies shape "
@@ -130,10 +140,18 @@ public final class Verify {
                         + " but config.json implies " + Arrays.toString(e.getValue())));
             }
         }
+        List<String> notRead = new ArrayList<>();
         for (String name : src.tensorNames()) {
-            if (!expected.containsKey(name)) {
+            if (expected.containsKey(name)) continue;
+            if (unused != null && unused.test(name)) {
+                notRead.add(name);
+            } else {
                 findings.add(new Finding(Severity.ERROR, "shapes", name, "not part of the architecture config.json describes"));
             }
+        }
+        if (!notRead.isEmpty()) {
+            findings.add(new Finding(Severity.WARNING, "shapes", notRead.getFirst(), notRead.size() + " tensor(s) of "
+                    + "multi-token-prediction layers: stored, not used by inference, shapes not checked"));
         }
     }
 

@@ -69,6 +69,18 @@ public final class ConfigJson {
         return n.intValue();
     }
 
+    /** A non-negative integer (a count that may be zero, e.g. first_k_dense_replace). */
+    public int nonNegative(String field, int dflt) {
+        JsonNode n = get(field);
+        if (n == null) {
+            return dflt;
+        }
+        if (!n.isIntegralNumber() || !n.canConvertToInt() || n.intValue() < 0) {
+            throw error(field, "must be a non-negative integer, got " + n);
+        }
+        return n.intValue();
+    }
+
     /** The first of several spellings that is present (e.g. num_experts / num_local_experts), else dflt. */
     public int positive(List<String> spellings, Integer dflt) {
         for (String f : spellings) {
@@ -200,6 +212,27 @@ public final class ConfigJson {
             throw error("rope_theta", "must be a positive number");
         }
         return theta.doubleValue();
+    }
+
+    /**
+     * The fraction of each head that RoPE rotates: rope_parameters.partial_rotary_factor (5.x) or a flat
+     * partial_rotary_factor (4.x); {@code dflt} when neither is set.
+     */
+    public double partialRotaryFactor(double dflt) {
+        JsonNode params = get("rope_parameters");
+        JsonNode f = params != null && params.isObject() ? params.get("partial_rotary_factor") : null;
+        String field = "rope_parameters.partial_rotary_factor";
+        if (f == null || f.isNull()) {
+            f = get("partial_rotary_factor");
+            field = "partial_rotary_factor";
+        }
+        if (f == null || f.isNull()) {
+            return dflt;
+        }
+        if (!f.isNumber() || !(f.doubleValue() > 0) || f.doubleValue() > 1) {
+            throw error(field, "must be a number in (0, 1], got " + f);
+        }
+        return f.doubleValue();
     }
 
     /** config.json's dtype (5.x) or torch_dtype (4.x), e.g. "bfloat16"; null when absent. */

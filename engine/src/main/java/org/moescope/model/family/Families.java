@@ -11,7 +11,7 @@ import java.util.stream.Collectors;
 /** The registry of supported architectures, keyed by config.json's model_type. */
 public final class Families {
     public static final List<Family> ALL = List.of(new Olmoe(), new FlexOlmo(), new Qwen2Moe(), new Qwen3Moe(),
-            new Mixtral(), new GraniteMoe(), new PhiMoe());
+            new Mixtral(), new GraniteMoe(), new PhiMoe(), new Glm4Moe());
 
     private Families() {
     }

@@ -25,7 +25,7 @@ final class GraniteMoe implements Family {
     public ModelConfig parse(ConfigJson c) {
         ModelConfig.Builder b = ModelConfig.Builder.common(c, 2048, 1e-6, 10000.0);
         b.names = new TensorNames("block_sparse_moe", "router.layer",
-                new TensorNames.Packed("input_linear", "output_linear"));
+                new TensorNames.Packed("input_linear", "output_linear"), "shared_expert");
         b.qkvBias = b.oBias = c.bool("attention_bias", false);
         b.embeddingMultiplier = (float) c.number("embedding_multiplier", 1.0, false);
         b.residualMultiplier = (float) c.number("residual_multiplier", 1.0, false);

@@ -11,7 +11,7 @@ import java.util.Arrays;
  */
 final class Mixtral implements Family {
     static final TensorNames NAMES = new TensorNames("block_sparse_moe", "gate",
-            new TensorNames.PerExpert("w1", "w3", "w2"));
+            new TensorNames.PerExpert("w1", "w3", "w2"), "shared_expert");
 
     @Override
     public String modelType() {

@@ -42,7 +42,7 @@ class FamiliesTest {
     void anUnknownModelTypeListsTheSupportedOnes() {
         String msg = refusal(config("llama4_text"));
         assertEquals("ckpt/config.json: unsupported architecture llama4_text; supported: olmoe, flex_olmo, qwen2_moe, "
-                + "qwen3_moe, mixtral, granitemoe, phimoe", msg);
+                + "qwen3_moe, mixtral, granitemoe, phimoe, glm4_moe", msg);
     }
 
     @Test
