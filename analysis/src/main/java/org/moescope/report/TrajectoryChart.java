@@ -3,7 +3,10 @@ package org.moescope.report;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.title.LegendTitle;
+import org.jfree.chart.plot.ValueMarker;
 import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.ui.RectangleAnchor;
+import org.jfree.chart.ui.TextAnchor;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.title.TextTitle;
 import org.jfree.chart.ui.RectangleEdge;
@@ -30,6 +33,7 @@ public final class TrajectoryChart {
     private final String xLabel;
     private final Map<String, XYSeries> lines = new LinkedHashMap<>();
     private final Map<String, XYSeries> scores = new LinkedHashMap<>();
+    private final Map<Double, String> markers = new LinkedHashMap<>();
 
     public TrajectoryChart(String title, String xLabel, String yLabel) {
         this.title = title;
@@ -46,6 +50,12 @@ public final class TrajectoryChart {
     /** Adds a point to a score series on the right-hand axis. */
     public TrajectoryChart score(String name, double x, double y) {
         scores.computeIfAbsent(name, g -> new XYSeries(g, false, true)).add(x, Double.isFinite(y) ? y : Double.NaN);
+        return this;
+    }
+
+    /** A labelled vertical line at x, e.g. where the correlations start. */
+    public TrajectoryChart marker(double x, String label) {
+        markers.put(x, label);
         return this;
     }
 
@@ -79,6 +89,17 @@ public final class TrajectoryChart {
                         new float[] {6f, 4f}, 0f));
             }
             plot.setRenderer(1, sr);
+        }
+        for (Map.Entry<Double, String> m : markers.entrySet()) {
+            ValueMarker vm = new ValueMarker(m.getKey(), new Color(0x999999), new BasicStroke(1f, BasicStroke.CAP_BUTT,
+                    BasicStroke.JOIN_MITER, 10f, new float[] {2f, 3f}, 0f));
+            vm.setLabel(m.getValue());
+            vm.setLabelFont(new Font("SansSerif", Font.PLAIN, 11));
+            vm.setLabelPaint(new Color(0x555555));
+            vm.setLabelBackgroundColor(new Color(255, 255, 255, 0));
+            vm.setLabelAnchor(RectangleAnchor.TOP_RIGHT);
+            vm.setLabelTextAnchor(TextAnchor.TOP_LEFT);
+            plot.addDomainMarker(vm);
         }
         JFreeChart chart = new JFreeChart(null, new Font("SansSerif", Font.BOLD, 14), plot, true);
         chart.setTitle(new TextTitle(title, new Font("SansSerif", Font.BOLD, 14)));

@@ -97,6 +97,10 @@ public final class MonitorCommand implements Callable<Integer> {
                     + "auto (when they take <= 200 MB per checkpoint), on, off (default: ${DEFAULT-VALUE}).")
     String effectiveDimension;
 
+    @Option(names = "--report-min-points", defaultValue = "5", description = "report.html leaves out correlations over "
+            + "fewer checkpoints than this; metrics.json keeps them all (default: ${DEFAULT-VALUE}).")
+    int reportMinPoints;
+
     @Mixin
     ModelOptions.BatchTokens batchTokens;
 
@@ -128,6 +132,7 @@ public final class MonitorCommand implements Callable<Integer> {
         if (maxPairs < 1 || movingAverage < 1) {
             throw new BadInputException("--max-pairs and --moving-average must be >= 1");
         }
+        if (reportMinPoints < 2) throw new BadInputException("--report-min-points must be >= 2 (a correlation needs two points)");
         Checkpoints series = Checkpoints.resolve(checkpoints);
         int vocab;
         try (Checkpoint first = Checkpoint.open(series.entries().get(0).dir())) {
@@ -179,7 +184,7 @@ public final class MonitorCommand implements Callable<Integer> {
         if (scores != null) inputs.put("scores", scores.toString());
         inputs.put("moescope", Main.VERSION);
         var ctx = new MonitorReport.Context(series.entries().stream().map(Checkpoints.Entry::name).toList(), train.size(),
-                testSamples.size(), valSamples.size(), settings, commandLine(), inputs);
+                testSamples.size(), valSamples.size(), settings, commandLine(), inputs, reportMinPoints);
         Path report = MonitorReport.write(out, result, ctx);
         err.printf(Locale.ROOT, "monitor: traced in %.1f s, total %.1f s; wrote metrics.csv, metrics.json, charts%n",
                 traceSeconds, (System.nanoTime() - t0) / 1e9);
@@ -187,8 +192,14 @@ public final class MonitorCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The command as typed, for the report: picocli's original arguments start with the subcommand's own name. */
     private String commandLine() {
-        List<String> args = new ArrayList<>(spec.commandLine().getParseResult().originalArgs());
+        return commandLine(spec.commandLine().getParseResult().originalArgs());
+    }
+
+    static String commandLine(List<String> originalArgs) {
+        List<String> args = new ArrayList<>(originalArgs);
+        if (!args.isEmpty() && args.get(0).equals("monitor")) args.remove(0);
         return "moescope monitor" + (args.isEmpty() ? "" : " " + String.join(" ", args));
     }
 

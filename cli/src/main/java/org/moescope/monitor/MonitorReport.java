@@ -17,13 +17,26 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-/** Writes metrics.csv, metrics.json, one chart per metric (PNG + SVG) and the self-contained report.html. */
+/**
+ * Writes metrics.csv, metrics.json, one chart per metric (PNG + SVG) and the self-contained report.html. The page
+ * reads top-down the way a reader asks: the answer in a few sentences, the headline chart (the score and the metrics
+ * that track it best), one small chart per metric, then tables filtered to what means something; the full numbers
+ * stay in metrics.csv/json.
+ */
 public final class MonitorReport {
-    private static final int W = 900, H = 480;
+    private static final int W = 900, H = 480, SMALL_W = 460, SMALL_H = 300;
+    /** Metrics the answer considers: the routing metrics; the training loss is the baseline they are compared with. */
+    private static final List<String> ROUTING = List.of("mean_distance_char", "mean_distance_expert",
+            "mean_distance_char_norm", "mean_layer_cosine", "mean_consistency_v4", "mean_pathway_length",
+            "routing_entropy", "effective_dimension");
 
-    /** What the report says about the run, besides the numbers. */
+    /**
+     * What the report says about the run, besides the numbers.
+     *
+     * @param minPoints correlations over fewer checkpoints are not shown (they stay in metrics.json)
+     */
     public record Context(List<String> checkpoints, int trainSamples, int testSamples, int validationSamples,
-                          MonitorSettings settings, String command, Map<String, String> inputs) {
+                          MonitorSettings settings, String command, Map<String, String> inputs, int minPoints) {
     }
 
     private static final Map<String, String> TITLES = Map.of(
@@ -37,6 +50,18 @@ public final class MonitorReport {
             "routing_entropy", "Control: entropy of the token-averaged routing (nats)",
             "effective_dimension", "Effective dimension d_eff of the one-layer routing kernel (mean over layers, λ = Tr(H)/n)");
 
+    /** Names a reader recognises, for sentences and small charts. */
+    private static final Map<String, String> SHORT = Map.of(
+            "train_loss", "training loss",
+            "mean_distance_char", "pathway distance in characters",
+            "mean_distance_expert", "expert-level pathway distance",
+            "mean_distance_char_norm", "normalised pathway distance",
+            "mean_layer_cosine", "pathway consistency S",
+            "mean_consistency_v4", "the paper's consistency C",
+            "mean_pathway_length", "pathway length",
+            "routing_entropy", "routing entropy",
+            "effective_dimension", "routing-kernel d_eff");
+
     private MonitorReport() {
     }
 
@@ -45,42 +70,92 @@ public final class MonitorReport {
         String primary = primaryScore(result);
         AtomicFiles.writeString(out.resolve("metrics.csv"), csv(result));
         AtomicFiles.writeString(out.resolve("metrics.json"), json(result, ctx));
+        List<MonitorAnalysis.Row> all = allRows(result);
+        List<String> charted = MonitorAnalysis.METRICS.stream().filter(m -> varies(column(all, m))).toList();
+        List<MonitorAnalysis.CorrelationRow> ranked = ranked(result, primary, ctx.minPoints());
+
         HtmlReport html = new HtmlReport("moescope monitor: routing pathways across checkpoints");
+        html.heading("What the numbers say");
+        for (String line : answer(result, primary, ctx.minPoints())) html.paragraph(line);
+
+        // The headline: the score and the metric(s) that track it best, on one figure.
+        JFreeChart headline = headline(result, primary, ranked);
+        ChartFiles.write(headline, out, "headline", W, H);
+        html.figure(ChartFiles.svg(headline, W, H), headlineCaption(primary, ranked) + " Files: headline.png, headline.svg.");
+
+        html.heading("Every metric against " + (primary == null ? "training step" : primary));
+        html.paragraph("One chart per metric: group 'all' and the memorisation groups of at least 2% of the samples"
+                + (primary == null ? "." : ", with " + primary + " dashed behind (right axis).")
+                + " Full-size PNG and SVG files of each are in the output directory.");
+        html.beginGrid();
+        for (String metric : MonitorAnalysis.METRICS) {
+            JFreeChart big = chart(result, metric, primary, TITLES.get(metric));
+            ChartFiles.write(big, out, metric, W, H);
+            if (!charted.contains(metric)) continue;
+            JFreeChart small = chart(result, metric, primary, SHORT.get(metric) + " (" + metric + ")");
+            html.figure(ChartFiles.svg(small, SMALL_W, SMALL_H), TITLES.get(metric) + correlationNote(ranked, metric, primary)
+                    + ". Files: " + metric + ".png, " + metric + ".svg.");
+        }
+        html.endGrid();
+        List<String> flat = MonitorAnalysis.METRICS.stream().filter(m -> !charted.contains(m)).toList();
+        if (!flat.isEmpty()) {
+            html.paragraph("Not charted, because they do not change over the checkpoints (or have no value): "
+                    + String.join(", ", flat) + ".");
+        }
+
+        html.heading("Tables");
+        html.paragraph("Filtered to what means something: metrics and scores that do not change are left out, and so are "
+                + "correlations over fewer than " + ctx.minPoints() + " checkpoints (--report-min-points). Click a column "
+                + "header to sort. metrics.csv and metrics.json hold every number.");
+        if (primary != null && !ranked.isEmpty()) {
+            html.rawParagraph("<b>" + HtmlReport.escape("Group 'all' against " + primary + ", strongest first") + "</b>");
+            html.sortableTable(List.of("metric", "Pearson", "Spearman", "points", "from step", "best lag (+ = metric leads)",
+                    "r at best lag"), ranked.stream().map(c -> List.of(c.metric(), HtmlReport.num(c.pearson()),
+                    HtmlReport.num(c.spearman()), Integer.toString(c.points()), Long.toString(c.fromStep()),
+                    Integer.toString(c.bestLag()), HtmlReport.num(c.bestLagPearson()))).toList());
+        }
+        List<MonitorAnalysis.CorrelationRow> meaningful = meaningful(result, ctx.minPoints());
+        if (!meaningful.isEmpty()) {
+            html.beginDetails("Every group, metric and score: " + meaningful.size() + " correlations ("
+                    + (result.correlations().size() - meaningful.size()) + " more in metrics.json: constant series or "
+                    + "fewer than " + ctx.minPoints() + " points)");
+            html.sortableTable(List.of("group", "metric", "score", "from step", "points", "Pearson", "Spearman",
+                    "best lag (+ = metric leads)", "r at best lag"), meaningful.stream().map(c -> List.of(c.group(),
+                    c.metric(), c.score(), Long.toString(c.fromStep()), Integer.toString(c.points()),
+                    HtmlReport.num(c.pearson()), HtmlReport.num(c.spearman()), Integer.toString(c.bestLag()),
+                    HtmlReport.num(c.bestLagPearson()))).toList());
+            html.endDetails();
+        }
+        List<String> scoreCols = result.scoreColumns().stream().filter(sc -> varies(scoreColumn(all, sc))).toList();
+        html.beginDetails("Metrics per checkpoint, group 'all' (" + all.size() + " checkpoints)");
+        List<String> header = new ArrayList<>(List.of("checkpoint", "step"));
+        header.addAll(scoreCols);
+        header.addAll(charted);
+        List<List<String>> rows = new ArrayList<>();
+        for (MonitorAnalysis.Row row : all) {
+            List<String> r = new ArrayList<>(List.of(row.checkpoint(), Long.toString(row.step())));
+            scoreCols.forEach(sc -> r.add(HtmlReport.num(row.scores().getOrDefault(sc, Double.NaN))));
+            charted.forEach(m -> r.add(HtmlReport.num(row.metrics().get(m))));
+            rows.add(r);
+        }
+        html.sortableTable(header, rows);
+        html.endDetails();
+        List<List<String>> groupRows = new ArrayList<>();
+        result.groupSizes().forEach((g, size) -> groupRows.add(List.of(g, Integer.toString(size))));
+        html.beginDetails("Groups (" + groupRows.size() + ")");
+        html.sortableTable(List.of("group", "samples"), groupRows);
+        html.endDetails();
+        html.beginDetails("Settings and inputs");
+        html.table(List.of("setting", "value"), settingsRows(result, ctx));
+        html.endDetails();
+
+        html.heading("Notes");
         html.paragraph("Training samples are traced through every checkpoint; their expert pathways are compared within "
                 + "memorisation groups (samples that reached a stable low loss at the same checkpoint) and against "
                 + (primary == null ? "no held-out score (none was given)" : "the held-out score '" + primary + "'")
-                + ". Metrics follow Li, Fan & Zhou, arXiv 2506.21551; definitions in docs/metrics.md.");
-        html.heading("What the numbers say");
-        for (String line : findings(result, primary)) {
-            html.paragraph(line);
-        }
-        html.heading("Settings");
-        html.table(List.of("setting", "value"), settingsRows(result, ctx));
-        html.heading("Groups");
-        List<List<String>> groupRows = new ArrayList<>();
-        result.groupSizes().forEach((g, size) -> groupRows.add(List.of(g, Integer.toString(size))));
-        html.table(List.of("group", "samples"), groupRows);
-        if (!result.correlations().isEmpty()) {
-            html.heading("Correlations with the scores (checkpoints after the score starts rising)");
-            List<List<String>> rows = new ArrayList<>();
-            for (MonitorAnalysis.CorrelationRow c : result.correlations()) {
-                rows.add(List.of(c.group(), c.metric(), c.score(), Long.toString(c.fromStep()), Integer.toString(c.points()),
-                        HtmlReport.num(c.pearson()), HtmlReport.num(c.spearman()), Integer.toString(c.bestLag()),
-                        HtmlReport.num(c.bestLagPearson())));
-            }
-            html.table(List.of("group", "metric", "score", "from step", "points", "Pearson", "Spearman",
-                    "best lag (+ = metric leads)", "r at best lag"), rows);
-        }
-        html.heading("Charts");
-        for (String metric : MonitorAnalysis.METRICS) {
-            JFreeChart chart = chart(result, metric, primary);
-            ChartFiles.write(chart, out, metric, W, H);
-            html.figure(ChartFiles.svg(chart, W, H), TITLES.get(metric) + " per group (groups of at least 2% of the "
-                    + "samples) against training step"
-                    + (primary == null ? "" : "; dashed: " + primary + " (right axis)") + ". Files: " + metric + ".png, "
-                    + metric + ".svg.");
-        }
-        html.heading("Notes");
+                + ". Metrics follow Li, Fan & Zhou, arXiv 2506.21551; definitions in docs/metrics.md. To look at the "
+                + "routes themselves (experts per layer, samples token by token, pathways across checkpoints): "
+                + "moescope explore --routes " + out.getFileName() + " (docs/explorer.md).");
         html.paragraph("Distances: 'char' is the Levenshtein distance between pathway strings such as '3,1,5-9,1' counted in "
                 + "characters (the paper's unit); 'expert' counts expert ids and layer separators as symbols; 'char_norm' "
                 + "divides by the longer string. Group means are exact up to max-pairs pairs, else a seeded uniform sample.");
@@ -103,46 +178,187 @@ public final class MonitorReport {
                 .findFirst().orElse(null);
     }
 
-    /** Plain-language statements, one per key metric, for the group "all" and the largest memorised group. */
-    static List<String> findings(MonitorAnalysis.Result r, String primary) {
+    private static List<MonitorAnalysis.Row> allRows(MonitorAnalysis.Result r) {
+        return r.rows().stream().filter(x -> x.group().equals(MonitorAnalysis.ALL)).toList();
+    }
+
+    private static double[] column(List<MonitorAnalysis.Row> rows, String metric) {
+        return rows.stream().mapToDouble(x -> x.metrics().getOrDefault(metric, Double.NaN)).toArray();
+    }
+
+    private static double[] scoreColumn(List<MonitorAnalysis.Row> rows, String score) {
+        return rows.stream().mapToDouble(x -> x.scores().getOrDefault(score, Double.NaN)).toArray();
+    }
+
+    /** Whether a series has at least two different finite values: a constant column says nothing. */
+    static boolean varies(double[] v) {
+        double first = Double.NaN;
+        for (double x : v) {
+            if (!Double.isFinite(x)) continue;
+            if (Double.isNaN(first)) first = x;
+            else if (x != first) return true;
+        }
+        return false;
+    }
+
+    /** Correlations worth a row: enough points and a defined Pearson (neither series constant). */
+    static List<MonitorAnalysis.CorrelationRow> meaningful(MonitorAnalysis.Result r, int minPoints) {
+        return r.correlations().stream().filter(c -> c.points() >= minPoints && Double.isFinite(c.pearson())).toList();
+    }
+
+    /** Group 'all' against the primary score, metrics and baselines, strongest |Pearson| first. */
+    static List<MonitorAnalysis.CorrelationRow> ranked(MonitorAnalysis.Result r, String primary, int minPoints) {
+        if (primary == null) return List.of();
+        return meaningful(r, minPoints).stream()
+                .filter(c -> c.group().equals(MonitorAnalysis.ALL) && c.score().equals(primary))
+                .sorted(java.util.Comparator.comparingDouble((MonitorAnalysis.CorrelationRow c) -> -Math.abs(c.pearson())))
+                .toList();
+    }
+
+    /**
+     * The answer in plain sentences: which routing metric tracks the score, how strongly, whether it moves before or
+     * after it; the runner-up; the training-loss baseline; the pathway-length control; the largest memorised group.
+     */
+    static List<String> answer(MonitorAnalysis.Result r, String primary, int minPoints) {
         List<String> out = new ArrayList<>();
         if (primary == null) {
-            out.add("No score series was given, so nothing can be said about generalisation; the charts show the metrics alone.");
+            out.add("No score series was given, so nothing can be said about generalisation; the charts show the metrics "
+                    + "alone. Give --test (held-out samples) or --scores to set the metrics against a score.");
             return out;
+        }
+        List<MonitorAnalysis.CorrelationRow> ranked = ranked(r, primary, minPoints);
+        List<MonitorAnalysis.CorrelationRow> routing = ranked.stream().filter(c -> ROUTING.contains(c.metric())).toList();
+        if (routing.isEmpty()) {
+            long points = r.correlations().stream().filter(c -> c.group().equals(MonitorAnalysis.ALL)
+                    && c.score().equals(primary)).mapToInt(MonitorAnalysis.CorrelationRow::points).max().orElse(0);
+            out.add("Too few checkpoints to say which metric tracks " + primary + ": after it starts rising there are "
+                    + points + " (at least " + minPoints + " are needed; --report-min-points lowers it, --correlate-from "
+                    + "moves the start). The charts below show the trajectories.");
+            return out;
+        }
+        MonitorAnalysis.CorrelationRow best = routing.get(0);
+        out.add(String.format(Locale.ROOT, "Of the routing metrics, %s (%s) tracks %s most closely: Pearson r = %s, "
+                        + "Spearman %s, over the %d checkpoints from step %,d on, where %s starts rising. That is a %s %s "
+                        + "correlation: %s.", SHORT.get(best.metric()), best.metric(), primary, signed(best.pearson()),
+                signed(best.spearman()), best.points(), best.fromStep(), primary, strength(best.pearson()),
+                best.pearson() > 0 ? "positive" : "negative", best.pearson() > 0 ? "it rises as " + primary + " rises"
+                        : "it falls as " + primary + " rises"));
+        out.add(timing(best, primary, allRows(r).size()));
+        if (routing.size() > 1) {
+            MonitorAnalysis.CorrelationRow next = routing.get(1);
+            out.add(String.format(Locale.ROOT, "Next: %s (%s), r = %s; %s.", SHORT.get(next.metric()), next.metric(),
+                    signed(next.pearson()), lagPhrase(next, primary)));
+        }
+        ranked.stream().filter(c -> c.metric().equals("train_loss")).findFirst().ifPresent(c -> out.add(String.format(
+                Locale.ROOT, "Baseline: the training loss over the same checkpoints gives r = %s%s.", signed(c.pearson()),
+                Math.abs(c.pearson()) >= Math.abs(best.pearson()) ? ", as strong as the best routing metric: the "
+                        + "routing adds little beyond the loss here" : ", weaker than " + SHORT.get(best.metric()))));
+        List<MonitorAnalysis.Row> all = allRows(r);
+        double rl = org.moescope.stats.Correlation.pearson(column(all, "mean_distance_char"), column(all, "mean_pathway_length"));
+        if (Double.isFinite(rl)) {
+            out.add(String.format(Locale.ROOT, "Control: over every checkpoint, the character distance and the pathway "
+                    + "length correlate at r = %s. %s", signed(rl), Math.abs(rl) > 0.7
+                    ? "Much of the distance's movement comes from pathways getting longer or shorter, not from samples sharing them."
+                    : "Pathway length explains little of the distance's movement."));
         }
         String memorised = r.groupSizes().entrySet().stream()
                 .filter(e -> e.getKey().contains("memorised@") && e.getValue() >= 2)
                 .max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(null);
-        for (String group : memorised == null ? List.of(MonitorAnalysis.ALL) : List.of(MonitorAnalysis.ALL, memorised)) {
-            for (String metric : List.of("mean_distance_char", "mean_distance_expert", "mean_layer_cosine",
-                    "mean_consistency_v4", "mean_pathway_length", "routing_entropy", "train_loss")) {
-                r.correlations().stream()
-                        .filter(c -> c.group().equals(group) && c.metric().equals(metric) && c.score().equals(primary))
-                        .findFirst().ifPresent(c -> out.add(sentence(c)));
-            }
+        if (memorised != null) {
+            meaningful(r, minPoints).stream()
+                    .filter(c -> c.group().equals(memorised) && c.score().equals(primary) && ROUTING.contains(c.metric()))
+                    .max(java.util.Comparator.comparingDouble(c -> Math.abs(c.pearson())))
+                    .ifPresent(c -> out.add(String.format(Locale.ROOT, "In the largest memorised group (%s, %d samples) "
+                                    + "the closest is %s (%s), r = %s.", memorised, r.groupSizes().get(memorised),
+                            SHORT.get(c.metric()), c.metric(), signed(c.pearson()))));
         }
-        // The control: does the distance move with pathway length?
-        List<MonitorAnalysis.Row> all = r.rows().stream().filter(x -> x.group().equals(MonitorAnalysis.ALL)).toList();
-        double[] dist = all.stream().mapToDouble(x -> x.metrics().get("mean_distance_char")).toArray();
-        double[] len = all.stream().mapToDouble(x -> x.metrics().get("mean_pathway_length")).toArray();
-        double rl = org.moescope.stats.Correlation.pearson(dist, len);
-        out.add(String.format(Locale.ROOT, "Control (group all, every checkpoint): character distance vs pathway length "
-                + "Pearson r = %s. %s", HtmlReport.num(rl), Math.abs(rl) > 0.7
-                ? "Much of the distance's movement is explained by pathways getting longer or shorter, not by samples sharing them."
-                : "Pathway length explains little of the distance's movement."));
         return out;
     }
 
-    private static String sentence(MonitorAnalysis.CorrelationRow c) {
-        String lag = c.bestLag() > 0 ? "it leads " + c.score() + " by " + c.bestLag() + " checkpoint(s)"
-                : c.bestLag() < 0 ? "it lags " + c.score() + " by " + (-c.bestLag()) + " checkpoint(s)"
-                : "it moves together with " + c.score();
-        String strength = Double.isNaN(c.pearson()) ? "undefined" : Math.abs(c.pearson()) >= 0.7 ? "strong"
-                : Math.abs(c.pearson()) >= 0.4 ? "moderate" : "weak";
-        return String.format(Locale.ROOT, "[%s] %s: %s correlation with %s from step %d on (Pearson %s, Spearman %s, %d "
-                        + "checkpoints); at the best shift (r = %s) %s.", c.group(), c.metric(), strength, c.score(),
-                c.fromStep(), HtmlReport.num(c.pearson()), HtmlReport.num(c.spearman()), c.points(),
-                HtmlReport.num(c.bestLagPearson()), lag);
+    /** Before or after: the best shift of the whole trajectories (best_lag, docs/metrics.md), said in words. */
+    private static String timing(MonitorAnalysis.CorrelationRow c, String primary, int checkpoints) {
+        if (c.bestLag() == 0 || !Double.isFinite(c.bestLagPearson())) {
+            return "It moves together with " + primary + ": over all " + checkpoints + " checkpoints, shifting one against "
+                    + "the other by up to 3 checkpoints does not line them up better.";
+        }
+        int n = Math.abs(c.bestLag());
+        return String.format(Locale.ROOT, "It moves %s %s: over all %d checkpoints, the two line up best (r = %s) when "
+                        + "the metric %s by %d checkpoint%s.", c.bestLag() > 0 ? "before" : "after", primary, checkpoints,
+                signed(c.bestLagPearson()), c.bestLag() > 0 ? "leads" : "lags", n, n == 1 ? "" : "s");
+    }
+
+    private static String lagPhrase(MonitorAnalysis.CorrelationRow c, String primary) {
+        if (c.bestLag() == 0 || !Double.isFinite(c.bestLagPearson())) return "it moves together with " + primary;
+        int n = Math.abs(c.bestLag());
+        return String.format(Locale.ROOT, "best aligned when it %s %s by %d checkpoint%s (r = %s)",
+                c.bestLag() > 0 ? "leads" : "lags", primary, n, n == 1 ? "" : "s", signed(c.bestLagPearson()));
+    }
+
+    private static String strength(double r) {
+        double a = Math.abs(r);
+        return a >= 0.7 ? "strong" : a >= 0.4 ? "moderate" : "weak";
+    }
+
+    private static String signed(double v) {
+        return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%+.2f", v);
+    }
+
+    private static String correlationNote(List<MonitorAnalysis.CorrelationRow> ranked, String metric, String primary) {
+        return ranked.stream().filter(c -> c.metric().equals(metric)).findFirst()
+                .map(c -> "; group all vs " + primary + ": r = " + signed(c.pearson()) + " over " + c.points() + " checkpoints")
+                .orElse("");
+    }
+
+    /** The routing metrics the headline shows: the best, and the runner-up when it is strong too. */
+    static List<MonitorAnalysis.CorrelationRow> headlineMetrics(List<MonitorAnalysis.CorrelationRow> ranked) {
+        List<MonitorAnalysis.CorrelationRow> routing = ranked.stream().filter(c -> ROUTING.contains(c.metric())).toList();
+        if (routing.isEmpty()) return List.of();
+        if (routing.size() > 1 && Math.abs(routing.get(1).pearson()) >= 0.7) return routing.subList(0, 2);
+        return routing.subList(0, 1);
+    }
+
+    private static JFreeChart headline(MonitorAnalysis.Result r, String primary, List<MonitorAnalysis.CorrelationRow> ranked) {
+        List<MonitorAnalysis.Row> all = allRows(r);
+        List<MonitorAnalysis.CorrelationRow> shown = headlineMetrics(ranked);
+        if (shown.isEmpty()) {
+            // No score, or too few points: the headline is the pathway distance of group all, the paper's main metric.
+            TrajectoryChart c = new TrajectoryChart("Pathway distance of all samples" + (primary == null ? "" : " and " + primary),
+                    "training step", "mean_distance_char");
+            for (MonitorAnalysis.Row row : all) {
+                c.point("mean_distance_char", row.step(), row.metrics().get("mean_distance_char"));
+                if (primary != null) c.score(primary, row.step(), row.scores().get(primary));
+            }
+            return c.build();
+        }
+        boolean scaled = shown.size() > 1;
+        String title = "What tracks " + primary + ": " + String.join(" and ", shown.stream().map(c -> SHORT.get(c.metric())).toList());
+        TrajectoryChart c = new TrajectoryChart(title, "training step",
+                scaled ? "metric, scaled to its range (0 = lowest, 1 = highest)" : shown.get(0).metric());
+        for (MonitorAnalysis.CorrelationRow m : shown) {
+            double[] v = column(all, m.metric());
+            double lo = java.util.Arrays.stream(v).filter(Double::isFinite).min().orElse(0);
+            double hi = java.util.Arrays.stream(v).filter(Double::isFinite).max().orElse(1);
+            String name = m.metric() + " (r = " + signed(m.pearson()) + (scaled ? "; " + HtmlReport.num(lo) + " to "
+                    + HtmlReport.num(hi) : "") + ")";
+            for (int i = 0; i < all.size(); i++) {
+                c.point(name, all.get(i).step(), scaled ? (v[i] - lo) / (hi - lo) : v[i]);
+            }
+        }
+        for (MonitorAnalysis.Row row : all) c.score(primary, row.step(), row.scores().get(primary));
+        c.marker(shown.get(0).fromStep(), " correlations from here");
+        return c.build();
+    }
+
+    private static String headlineCaption(String primary, List<MonitorAnalysis.CorrelationRow> ranked) {
+        List<MonitorAnalysis.CorrelationRow> shown = headlineMetrics(ranked);
+        if (shown.isEmpty()) {
+            return "Mean character pathway distance of all samples against training step"
+                    + (primary == null ? "." : "; dashed: " + primary + " (right axis).");
+        }
+        return "Group 'all': " + String.join(" and ", shown.stream().map(MonitorAnalysis.CorrelationRow::metric).toList())
+                + " against training step" + (shown.size() > 1 ? ", each scaled to its own range (the legend gives it)" : "")
+                + "; dashed: " + primary + " (right axis). The dotted line marks where " + primary + " starts rising: "
+                + "correlations are taken from there on.";
     }
 
     private static List<List<String>> settingsRows(MonitorAnalysis.Result r, Context ctx) {
@@ -165,13 +381,14 @@ public final class MonitorReport {
         rows.add(List.of("training-loss moving average window", Integer.toString(s.movingAverage())));
         rows.add(List.of("correlations from", s.correlateFrom() < 0 ? "where each score starts rising"
                 : "step " + s.correlateFrom()));
+        rows.add(List.of("fewest points for a correlation in this page", Integer.toString(ctx.minPoints())));
         ctx.inputs().forEach((k, v) -> rows.add(List.of(k, v)));
         rows.add(List.of("command", ctx.command()));
         return rows;
     }
 
-    private static JFreeChart chart(MonitorAnalysis.Result r, String metric, String primary) {
-        TrajectoryChart c = new TrajectoryChart(TITLES.get(metric), "training step", metric);
+    private static JFreeChart chart(MonitorAnalysis.Result r, String metric, String primary, String title) {
+        TrajectoryChart c = new TrajectoryChart(title, "training step", metric);
         // Small groups make noisy lines that hide the rest: chart "all" and groups of at least 2% of the samples
         // (10 at least); every group is in metrics.csv.
         int all = r.groupSizes().getOrDefault(MonitorAnalysis.ALL, 0);
@@ -266,7 +483,7 @@ public final class MonitorReport {
             putNumber(o, "best_lag_pearson", c.bestLagPearson());
         }
         ArrayNode findings = root.putArray("findings");
-        findings(r, primaryScore(r)).forEach(findings::add);
+        answer(r, primaryScore(r), ctx.minPoints()).forEach(findings::add);
         try {
             return om.writeValueAsString(root) + "\n";
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
