@@ -1,5 +1,8 @@
 package org.moescope.cli;
 
+import org.moescope.chat.ChatConfig;
+import org.moescope.chat.ChatMessages;
+import org.moescope.chat.ChatTemplate;
 import org.moescope.errors.BadInputException;
 import org.moescope.model.Generation;
 import org.moescope.model.MoeModel;
@@ -17,16 +20,19 @@ import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.SplittableRandom;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.IntPredicate;
 
-/** {@code moescope generate}: continue a prompt, streaming text (or ids) as tokens are chosen. */
+/** {@code moescope generate}: continue a prompt (or answer a chat once), streaming text (or ids) as tokens are chosen. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Continue a prompt with greedy decoding or sampling; streams the new text as it is produced.")
+        description = "Continue a prompt (or answer a conversation once with --chat) with greedy decoding or sampling; "
+                + "streams the new text as it is produced.")
 public final class GenerateCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -43,6 +49,11 @@ public final class GenerateCommand implements Callable<Integer> {
 
         @Option(names = "--prompt", description = "Prompt text (needs a tokenizer); prints the new text.")
         String text;
+
+        @Option(names = "--chat", paramLabel = "FILE", description = "A conversation (JSON list of {\"role\", "
+                + "\"content\"} messages) rendered through the model's chat template with the assistant's generation "
+                + "prompt; prints the reply, ending at the end-of-turn token.")
+        Path chat;
     }
 
     @Mixin
@@ -51,23 +62,8 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--max-new-tokens", defaultValue = "64", description = "Default: ${DEFAULT-VALUE}.")
     int maxNewTokens;
 
-    @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default: ${DEFAULT-VALUE}).")
-    float temperature;
-
-    @Option(names = "--top-k", defaultValue = "0", description = "Keep the k most likely tokens; 0 = all.")
-    int topK;
-
-    @Option(names = "--top-p", defaultValue = "1", description = "Nucleus sampling threshold; 1 = off.")
-    float topP;
-
-    @Option(names = "--min-p", defaultValue = "0", description = "Drop tokens below min-p x the best probability; 0 = off.")
-    float minP;
-
-    @Option(names = "--repeat-penalty", defaultValue = "1", description = "Penalty for tokens already present; 1 = off.")
-    float repeatPenalty;
-
-    @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
-    long seed;
+    @Mixin
+    SamplingOptions sampling;
 
     @Option(names = "--routes", description = "Also write the routes of prompt + generated text to this route file, "
             + "as the prefill and the decode steps chose them.")
@@ -81,21 +77,27 @@ public final class GenerateCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         var err = spec.commandLine().getErr();
         if (maxNewTokens < 0) throw new BadInputException("--max-new-tokens must be >= 0");
-        if (temperature < 0) throw new BadInputException("--temperature must be >= 0");
-        if (topP <= 0 || topP > 1) throw new BadInputException("--top-p must be in (0, 1]");
-        if (minP < 0 || minP >= 1) throw new BadInputException("--min-p must be in [0, 1)");
-        if (repeatPenalty <= 0) throw new BadInputException("--repeat-penalty must be > 0");
-        if (topK < 0) throw new BadInputException("--top-k must be >= 0");
+        sampling.check();
+        boolean text = prompt.text != null || prompt.chat != null;
+        // A chat file is read and its template found before the model loads: bad input fails fast.
+        List<Object> chatMessages = prompt.chat != null ? ChatMessages.load(prompt.chat) : null;
+        ChatConfig chat = prompt.chat != null ? ChatSetup.config(modelOption.dir, tokenizerOption.file) : null;
+        ChatTemplate chatTemplate = chat != null ? chat.template(false) : null;
         try (MoeModel m = Engines.load(modelOption.dir, backend.name, err)) {
             int vocab = m.config().vocabSize();
-            Tokenizer tok = prompt.text != null || tokenizerOption.file != null
+            Tokenizer tok = text || tokenizerOption.file != null
                     ? Engines.tokenizer(modelOption.dir, tokenizerOption.file) : null;
-            if (prompt.text != null && tok == null) {
-                throw new BadInputException("--prompt needs a tokenizer: " + modelOption.dir
-                        + " has no tokenizer.json; give --tokenizer");
+            if (text && tok == null) {
+                throw new BadInputException((prompt.chat != null ? "--chat" : "--prompt") + " needs a tokenizer: "
+                        + modelOption.dir + " has no tokenizer.json; give --tokenizer");
             }
             int[] ids;
-            if (prompt.text != null) {
+            if (chatTemplate != null) {
+                // As transformers' apply_chat_template(messages, add_generation_prompt=True, tokenize=True).
+                String rendered = chatTemplate.apply(chatMessages, null, true, chat.specialTokens(), Map.of());
+                ids = tok.encodeIds(rendered);
+                if (ids.length == 0) throw new BadInputException("--chat " + prompt.chat + " renders to no tokens");
+            } else if (prompt.text != null) {
                 if (prompt.text.isEmpty()) throw new BadInputException("--prompt is empty");
                 ids = tok.encodeIds(prompt.text);
                 if (ids.length == 0) throw new BadInputException("--prompt encodes to no tokens");
@@ -109,15 +111,22 @@ public final class GenerateCommand implements Callable<Integer> {
             int maxNew = Math.min(maxNewTokens, context - ids.length);
             // Rows beyond the tokenizer's vocabulary are padding of the embedding matrix: never sample them.
             int valid = tok == null ? vocab : Math.min(vocab, tok.vocabSize());
-            Sampler sampler = new Sampler(temperature, topK, topP, minP, repeatPenalty, valid, new SplittableRandom(seed));
-            Integer eos = m.config().eosTokenId();
-            if (eos == null && tok != null && tok.eosTokenId().isPresent()) eos = tok.eosTokenId().getAsInt();
-            final Integer stopId = eos;
-            IntPredicate stop = stopId == null ? null : id -> id == stopId;
+            Sampler sampler = sampling.sampler(valid);
+            IntPredicate stop;
+            if (chat != null) {
+                // A chat reply ends at the end-of-turn token the template uses (e.g. <|im_end|>), not only at EOS.
+                Set<Integer> stops = new HashSet<>(ChatSetup.stopIds(modelOption.dir, m.config(), chat, tok));
+                stop = stops.isEmpty() ? null : stops::contains;
+            } else {
+                Integer eos = m.config().eosTokenId();
+                if (eos == null && tok != null && tok.eosTokenId().isPresent()) eos = tok.eosTokenId().getAsInt();
+                final Integer stopId = eos;
+                stop = stopId == null ? null : id -> id == stopId;
+            }
             // The routes of the forward calls that chose the tokens: the prompt's prefill, then each decode step.
             SequenceRoutes recorded = routes != null ? new SequenceRoutes(m.config()) : null;
             Generation.Result r;
-            if (prompt.text != null) {
+            if (text) {
                 StreamingDecoder dec = tok.streamingDecoder(true);
                 r = Generation.generate(m, ids, maxNew, sampler, stop, id -> {
                     out.print(dec.next(id));

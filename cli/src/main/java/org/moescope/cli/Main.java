@@ -13,11 +13,14 @@ import java.io.PrintWriter;
                 CommandLine.HelpCommand.class,
                 TraceCommand.class,
                 GenerateCommand.class,
+                ChatCommand.class,
                 BenchCommand.class,
                 MonitorCommand.class,
                 PathwaysCommand.class,
+                ExploreCommand.class,
                 BoundCommand.class,
                 TokenizeCommand.class,
+                TemplateCommand.class,
                 WeightsCommand.class,
         })
 public final class Main implements Runnable {
