@@ -57,6 +57,8 @@ final class Engines {
 
     static Function<String, int[]> textEncoder(Path modelDir, Path tokenizerFile) {
         Tokenizer t = tokenizer(modelDir, tokenizerFile);
-        return t == null ? null : t::encodeIds;
+        // As HF's tokenizer(text) by default: the post-processor's template tokens too (Llama's BOS), which a model
+        // trained with them expects at the start of a sequence; OLMoE-style tokenizers add none.
+        return t == null ? null : text -> t.encodeIds(text, true);
     }
 }

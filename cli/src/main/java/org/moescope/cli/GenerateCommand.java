@@ -99,7 +99,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 if (ids.length == 0) throw new BadInputException("--chat " + prompt.chat + " renders to no tokens");
             } else if (prompt.text != null) {
                 if (prompt.text.isEmpty()) throw new BadInputException("--prompt is empty");
-                ids = tok.encodeIds(prompt.text);
+                ids = tok.encodeIds(prompt.text, true); // with the template's BOS, as HF's tokenizer(text) does
                 if (ids.length == 0) throw new BadInputException("--prompt encodes to no tokens");
             } else {
                 ids = Engines.parseTokenList(prompt.tokens, vocab);

@@ -62,6 +62,24 @@ class TokenizeCommandTest {
         assertEquals("[34,3410,1071]\n[12764,50276,12092]\n", o.out());
     }
 
+    /** Every real family's tokenizer.json in a model directory: the ids HF gives (engine's golden files). */
+    @Test
+    void realFamiliesFromModelDirectories() throws Exception {
+        Path shared = Path.of("..", "..", "shared", "fixtures", "tokenizers").toAbsolutePath().normalize();
+        assumeTrue(Files.isDirectory(shared), "skipped: " + shared + " not found (shared fixtures)");
+        for (String name : java.util.List.of("qwen3", "deepseek-v3", "llama3.1", "gpt-oss", "llama2-spm")) {
+            Path model = Files.createDirectories(dir.resolve(name));
+            Files.createSymbolicLink(model.resolve("tokenizer.json"), shared.resolve(name).resolve("tokenizer.json"));
+            Path golden = SYNTHETIC.resolveSibling(name + "-golden.jsonl");
+            var json = new com.fasterxml.jackson.databind.ObjectMapper();
+            // Line 5 of every golden file is "A sample test" (strings.jsonl).
+            var g = json.readTree(Files.readAllLines(golden, StandardCharsets.UTF_8).get(4));
+            CliRun o = run("tokenize", "--model", model.toString(), g.get("text").asText());
+            assertEquals(0, o.status(), o.err());
+            assertEquals(g.get("ids").toString() + "\n", o.out(), name);
+        }
+    }
+
     @Test
     void badInputIsOneLineAndExit2() throws Exception {
         Path notJson = Files.writeString(dir.resolve("bad.json"), "{ not json");

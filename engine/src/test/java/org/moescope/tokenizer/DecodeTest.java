@@ -4,10 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.moescope.errors.BadInputException;
 
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -27,23 +25,56 @@ class DecodeTest {
         assertEquals("\uFFFD\uFFFDA", utf8(0xFF, 0xFE, 0x41));
     }
 
+    /** ByteFallback: a run of byte tokens decodes whole, or as one U+FFFD per byte; streaming holds it back. */
     @Test
-    void streamingEqualsDecodeAndNeverBreaksCharacters() {
-        Tokenizer tok = Fixtures.synthetic();
-        Random random = new Random(5);
-        for (JsonNode g : Fixtures.jsonLines("synthetic-golden.jsonl")) {
-            checkStreaming(tok, Fixtures.ints(g.get("ids")), random.nextBoolean());
-        }
-        for (JsonNode g : Fixtures.jsonLines("synthetic-decode-golden.jsonl")) {
-            checkStreaming(tok, Fixtures.ints(g.get("ids")), g.get("skip_special").asBoolean());
-        }
+    void byteFallbackRuns() {
+        Tokenizer tok = Fixtures.tokenizer("synthetic-spm");
+        int e4 = tok.tokenToId("<0xE4>").orElseThrow();
+        int b8 = tok.tokenToId("<0xB8>").orElseThrow();
+        int ad = tok.tokenToId("<0xAD>").orElseThrow();
+        int a = tok.tokenToId("a").orElseThrow();
+        int space = tok.tokenToId("\u2581").orElseThrow();
+        int bos = tok.tokenToId("<s>").orElseThrow();
+        assertEquals("\u4e2da", tok.decode(new int[] {e4, b8, ad, a}, false)); // 中, then a
+        assertEquals("\uFFFD\uFFFDa", tok.decode(new int[] {e4, b8, a}, false)); // invalid run: one U+FFFD per byte
+        // Strip removes one leading space of the whole text, which Replace made of the first U+2581.
+        assertEquals("a a", tok.decode(new int[] {space, a, space, a}, false));
+        assertEquals("<s> a", tok.decode(new int[] {bos, space, a}, false));
+        assertEquals("a", tok.decode(new int[] {bos, space, a}, true));
+        StreamingDecoder d = tok.streamingDecoder(true);
+        assertEquals("", d.next(bos));
+        assertEquals("a", d.next(space) + d.next(a));
+        assertEquals("", d.next(e4));
+        assertEquals("", d.next(b8));
+        assertTrue(d.hasPendingBytes());
+        assertEquals("", d.next(ad)); // complete, but a longer run could still make it invalid
+        assertEquals("\u4e2d a", d.next(space) + d.next(a));
+        assertEquals("", d.finish());
+        StreamingDecoder e = tok.streamingDecoder(false);
+        e.next(e4);
+        assertEquals("\uFFFD", e.finish());
+    }
+
+    /** Metaspace's decoder drops the replacement in the first token only; no decoder joins tokens with spaces. */
+    @Test
+    void metaspaceAndNoDecoder() {
+        Tokenizer meta = Fixtures.tokenizer("synthetic-metaspace");
+        int space = meta.tokenToId("\u2581").orElseThrow();
+        int a = meta.tokenToId("a").orElseThrow();
+        assertEquals("a a", meta.decode(new int[] {space, a, space, a}, false));
+        assertEquals("a a", meta.decode(new int[] {a, space, a}, false));
+        assertEquals(" a", meta.decode(new int[] {space, space, a}, false));
+        Tokenizer split = Fixtures.tokenizer("synthetic-split");
+        int x = split.tokenToId("x").orElseThrow();
+        int y = split.tokenToId("y").orElseThrow();
+        assertEquals("x y x", split.decode(new int[] {x, y, x}, false));
     }
 
     @Test
     void streamingOlmoe() {
         Tokenizer tok = Fixtures.olmoe();
         for (JsonNode g : Fixtures.jsonLines("olmoe-golden.jsonl")) {
-            checkStreaming(tok, Fixtures.ints(g.get("ids")), false);
+            GoldenTest.checkStreaming(tok, Fixtures.ints(g.get("ids")), false);
         }
         // An emoji split over two tokens comes out whole, at the second one.
         int[] ids = tok.encodeIds(" \uD83D\uDE00");
@@ -62,18 +93,6 @@ class DecodeTest {
         BadInputException e = assertThrows(BadInputException.class, () -> tok.decode(new int[] {1, 99999}, false));
         assertTrue(e.getMessage().contains("99999"), e.getMessage());
         assertThrows(BadInputException.class, () -> tok.decode(new int[] {-1}, false));
-    }
-
-    private static void checkStreaming(Tokenizer tok, int[] ids, boolean skip) {
-        StreamingDecoder d = tok.streamingDecoder(skip);
-        StringBuilder all = new StringBuilder();
-        for (int id : ids) {
-            String chunk = d.next(id);
-            assertFalse(!chunk.isEmpty() && Character.isHighSurrogate(chunk.charAt(chunk.length() - 1)));
-            all.append(chunk);
-        }
-        all.append(d.finish());
-        assertEquals(tok.decode(ids, skip), all.toString());
     }
 
     private static String utf8(int... bytes) {

@@ -9,45 +9,63 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
-/** Test data: committed resources under tokenizer/, and OLMoE's tokenizer.json from ../shared when present. */
+/**
+ * Test data: committed resources under tokenizer/ (the synthetic tokenizers and all goldens), and the real
+ * tokenizer files from ../shared when present (tests that need them are skipped otherwise).
+ */
 final class Fixtures {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static Tokenizer synthetic;
-    private static Tokenizer olmoe;
+    /** The real tokenizers in ../shared/fixtures/tokenizers/NAME/ that have committed goldens. */
+    static final List<String> REAL = List.of("qwen3", "deepseek-v3", "llama3.1", "gpt-oss", "llama2-spm");
+    /** The committed synthetic tokenizers: tokenizer/NAME-tokenizer.json. */
+    static final List<String> SYNTHETIC = List.of("synthetic", "synthetic-regex", "synthetic-spm",
+            "synthetic-metaspace", "synthetic-metaspace-always", "synthetic-split");
+    private static final Map<String, Tokenizer> LOADED = new HashMap<>();
 
     private Fixtures() {
     }
 
     /** OLMoE's tokenizer.json; the calling test is skipped when the shared fixtures are absent. */
     static Path olmoePath() {
-        // Tests run in the module directory (engine/); the shared folder sits next to the repository root.
-        Path path = Path.of("..", "..", "shared", "fixtures", "olmoe-1b-7b-0924-tokenizer.json").toAbsolutePath()
-                .normalize();
-        assumeTrue(Files.isRegularFile(path), "skipped: OLMoE tokenizer.json not found at " + path
-                + " (it lives in the shared fixtures, not in the repository)");
-        return path;
+        return org.moescope.model.Fixtures.shared("fixtures/olmoe-1b-7b-0924-tokenizer.json");
     }
 
-    static synchronized Tokenizer olmoe() {
-        Path path = olmoePath();
-        if (olmoe == null) {
-            olmoe = Tokenizer.load(path);
-        }
-        return olmoe;
+    static Tokenizer olmoe() {
+        return tokenizer("olmoe");
     }
 
-    static synchronized Tokenizer synthetic() {
-        if (synthetic == null) {
-            synthetic = Tokenizer.fromJson(resourceBytes("synthetic-tokenizer.json"), "synthetic-tokenizer.json");
+    static Tokenizer synthetic() {
+        return tokenizer("synthetic");
+    }
+
+    /**
+     * A tokenizer by golden name: "olmoe", a {@link #REAL} one (both skip the test when ../shared is absent), or a
+     * {@link #SYNTHETIC} one. Loaded once per test run.
+     */
+    static synchronized Tokenizer tokenizer(String name) {
+        Tokenizer t = LOADED.get(name);
+        if (t == null) {
+            if (name.equals("olmoe")) {
+                t = Tokenizer.load(olmoePath());
+            } else if (REAL.contains(name)) {
+                t = Tokenizer.load(realPath(name, "tokenizer.json"));
+            } else {
+                t = Tokenizer.fromJson(resourceBytes(name + "-tokenizer.json"), name + "-tokenizer.json");
+            }
+            LOADED.put(name, t);
         }
-        return synthetic;
+        return t;
+    }
+
+    /** A file of a real tokenizer's folder in ../shared; skips the test when absent. */
+    static Path realPath(String name, String file) {
+        return org.moescope.model.Fixtures.shared("fixtures/tokenizers/" + name + "/" + file);
     }
 
     static byte[] resourceBytes(String name) {

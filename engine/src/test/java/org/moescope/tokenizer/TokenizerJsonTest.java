@@ -63,32 +63,81 @@ class TokenizerJsonTest {
 
     @Test
     void unsupportedFeaturesAreNamed() {
-        assertRefused("normalizer type \"NFKC\"", r -> r.putObject("normalizer").put("type", "NFKC"));
-        assertRefused("normalizer type \"Sequence\"", r -> r.putObject("normalizer").put("type", "Sequence"));
-        assertRefused("pre_tokenizer type \"Metaspace\"", r -> r.putObject("pre_tokenizer").put("type", "Metaspace"));
+        assertRefused("normalizer type \"NFKC\" is not supported", r -> r.putObject("normalizer").put("type", "NFKC"));
+        assertRefused("normalizer.normalizers is missing", r -> r.putObject("normalizer").put("type", "Sequence"));
+        assertRefused("normalizer.normalizers[1] type \"Lowercase\"", r -> {
+            ArrayNode list = r.putObject("normalizer").put("type", "Sequence").putArray("normalizers");
+            list.addObject().put("type", "NFC");
+            list.addObject().put("type", "Lowercase");
+        });
+        assertRefused("normalizer.normalizers[1]: NFC after another normalizer", r -> {
+            ArrayNode list = r.putObject("normalizer").put("type", "Sequence").putArray("normalizers");
+            list.addObject().put("type", "Prepend").put("prepend", "_");
+            list.addObject().put("type", "NFC");
+        });
+        assertRefused("normalizer.pattern: a Replace with a Regex pattern", r -> {
+            ObjectNode n = r.putObject("normalizer").put("type", "Replace").put("content", " ");
+            n.putObject("pattern").put("Regex", " +");
+        });
+        assertRefused("pre_tokenizer type \"Whitespace\"", r -> r.putObject("pre_tokenizer").put("type", "Whitespace"));
         assertRefused("pre_tokenizer.add_prefix_space", r -> ((ObjectNode) r.get("pre_tokenizer"))
                 .put("add_prefix_space", true));
-        assertRefused("pre_tokenizer.use_regex", r -> ((ObjectNode) r.get("pre_tokenizer")).put("use_regex", false));
+        assertRefused("pre_tokenizer.pretokenizers[1]: Split after ByteLevel", r -> {
+            ObjectNode byteLevel = (ObjectNode) r.get("pre_tokenizer");
+            ArrayNode list = r.putObject("pre_tokenizer").put("type", "Sequence").putArray("pretokenizers");
+            list.add(byteLevel);
+            split(list.addObject(), "a", "Isolated");
+        });
+        assertRefused("pre_tokenizer.pretokenizers[0]: Metaspace together with other pre-tokenizers", r -> {
+            ObjectNode byteLevel = (ObjectNode) r.get("pre_tokenizer");
+            ArrayNode list = r.putObject("pre_tokenizer").put("type", "Sequence").putArray("pretokenizers");
+            list.addObject().put("type", "Metaspace").put("replacement", "\u2581");
+            list.add(byteLevel);
+        });
+        assertRefused("pre_tokenizer.behavior = \"Sideways\" is not one of", r -> split(r.putObject("pre_tokenizer"),
+                "a", "Sideways"));
+        // Regex constructs OnigRegex does not translate are named with their position (OnigRegexTest has the rest).
+        assertRefused("pre_tokenizer.pattern.Regex \"a\\\\b\": the escape \\b at index 1 is not supported",
+                r -> split(r.putObject("pre_tokenizer"), "a\\b", "Isolated"));
+        assertRefused("the pattern can match the empty string", r -> split(r.putObject("pre_tokenizer"), "a*",
+                "Isolated"));
         assertRefused("model type \"WordPiece\"", r -> model(r).put("type", "WordPiece"));
         assertRefused("model.type is missing", r -> model(r).remove("type"));
-        assertRefused("model.byte_fallback", r -> model(r).put("byte_fallback", true));
         assertRefused("model.dropout", r -> model(r).put("dropout", 0.1));
         assertRefused("model.continuing_subword_prefix", r -> model(r).put("continuing_subword_prefix", "##"));
         assertRefused("model.end_of_word_suffix", r -> model(r).put("end_of_word_suffix", "</w>"));
-        assertRefused("model.ignore_merges", r -> model(r).put("ignore_merges", true));
+        assertRefused("model.unk_token \"<nope>\" is not in model.vocab", r -> {
+            r.remove("pre_tokenizer");
+            model(r).put("unk_token", "<nope>");
+        });
         assertRefused("lstrip = true", r -> ((ObjectNode) r.get("added_tokens").get(0)).put("lstrip", true));
         assertRefused("rstrip = true", r -> ((ObjectNode) r.get("added_tokens").get(1)).put("rstrip", true));
         assertRefused("single_word = true", r -> ((ObjectNode) r.get("added_tokens").get(2)).put("single_word", true));
         assertRefused("post_processor type \"RobertaProcessing\"",
                 r -> r.putObject("post_processor").put("type", "RobertaProcessing"));
-        assertRefused("adds the special token", r -> {
+        assertRefused("names the special token \"<bos>\", which post_processor.special_tokens does not define", r -> {
             ObjectNode pp = r.putObject("post_processor");
             pp.put("type", "TemplateProcessing");
             ArrayNode single = pp.putArray("single");
-            single.addObject().putObject("SpecialToken").put("id", "<|endoftext|>");
+            single.addObject().putObject("SpecialToken").put("id", "<bos>");
             single.addObject().putObject("Sequence").put("id", "A");
         });
+        assertRefused("post_processor.single has no sequence \"A\"", r -> {
+            ObjectNode pp = r.putObject("post_processor");
+            pp.put("type", "TemplateProcessing");
+            pp.putArray("single");
+        });
         assertRefused("decoder type \"WordPiece\"", r -> r.putObject("decoder").put("type", "WordPiece"));
+        assertRefused("decoder.stop = 1 is not supported", r -> r.putObject("decoder").put("type", "Strip")
+                .put("content", " ").put("start", 0).put("stop", 1));
+        assertRefused("decoder.decoders[1] (Replace) after Fuse or ByteLevel is not supported", r -> {
+            ArrayNode list = r.putObject("decoder").put("type", "Sequence").putArray("decoders");
+            list.addObject().put("type", "Fuse");
+            ObjectNode replace = list.addObject().put("type", "Replace").put("content", " ");
+            replace.putObject("pattern").put("String", "_");
+        });
+        assertRefused("decoder.replacement = \"ab\" is not one character", r -> r.putObject("decoder")
+                .put("type", "Metaspace").put("replacement", "ab"));
         assertRefused("\"padding\" is set", r -> r.putObject("padding").put("strategy", "BatchLongest"));
         assertRefused("\"truncation\" is set", r -> r.putObject("truncation").put("max_length", 8));
         assertRefused("model.merges[0]", r -> ((ArrayNode) model(r).get("merges")).insert(0, "Ġ q z"));
@@ -100,15 +149,38 @@ class TokenizerJsonTest {
                     ((ObjectNode) model(r).get("vocab")).put("<|endoftext|>", 400);
                     ((ObjectNode) r.get("added_tokens").get(0)).put("id", 401);
                 });
-        // A TemplateProcessing that adds nothing is accepted (OLMoE's file has one).
+        // A TemplateProcessing that adds nothing is accepted (OLMoE's file has one), pairs are not read.
         ObjectNode ok = synthetic();
         ObjectNode pp = ok.putObject("post_processor");
         pp.put("type", "TemplateProcessing");
         pp.putArray("single").addObject().putObject("Sequence").put("id", "A");
-        ArrayNode pair = pp.putArray("pair");
-        pair.addObject().putObject("Sequence").put("id", "A");
-        pair.addObject().putObject("Sequence").put("id", "B");
-        assertEquals(343, Tokenizer.fromJson(bytes(ok.toString()), "ok.json").vocabSize());
+        pp.putArray("pair").addObject().putObject("SpecialToken").put("id", "<unknown>");
+        Tokenizer t = Tokenizer.fromJson(bytes(ok.toString()), "ok.json");
+        assertArrayEquals(t.encodeIds("ab"), t.encodeIds("ab", true));
+    }
+
+    /** Llama 3's file adds BOS in its post-processor: encode adds it only when asked, as HF's add_special_tokens. */
+    @Test
+    void specialTokensOfThePostProcessor() {
+        Tokenizer tok = Fixtures.tokenizer("synthetic-regex");
+        int bos = tok.tokenToId("<|bos|>").orElseThrow();
+        int eos = tok.tokenToId("<|eos|>").orElseThrow();
+        int[] plain = tok.encodeIds("Hello");
+        int[] special = tok.encodeIds("Hello", true);
+        assertEquals(plain.length + 2, special.length);
+        assertEquals(bos, special[0]);
+        assertEquals(eos, special[special.length - 1]);
+        Encoding e = tok.encode("Hello", true);
+        assertEquals("<|bos|>", e.tokens().get(0));
+        assertEquals(0, e.starts()[0]);
+        assertEquals(0, e.ends()[e.size() - 1]);
+        assertEquals("Hello", tok.decode(special, true));
+        assertEquals("<|bos|>Hello<|eos|>", tok.decode(special, false));
+    }
+
+    private static void split(ObjectNode node, String regex, String behavior) {
+        node.put("type", "Split").put("behavior", behavior).put("invert", false);
+        node.putObject("pattern").put("Regex", regex);
     }
 
     private static ObjectNode model(ObjectNode root) {
