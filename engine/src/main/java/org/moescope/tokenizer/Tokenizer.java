@@ -162,7 +162,7 @@ public final class Tokenizer {
 
     /**
      * The id of the added token {@code <|endoftext|>}, the end-of-sequence token of the GPT-NeoX family; other
-     * families name theirs in tokenizer_config.json ({@link TokenizerConfig#eos()}).
+     * families name theirs in tokenizer_config.json (read by org.moescope.chat.ChatConfig).
      */
     public OptionalInt eosTokenId() {
         for (AddedToken t : addedTokens) {
