@@ -6,19 +6,13 @@ import org.moescope.model.ModelConfig;
  * FlexOlmo (HF FlexOlmoForCausalLM) = OLMoE's router and experts in OLMo-2's block: the norms sit after attention
  * and after the MoE (post_attention_layernorm, post_feedforward_layernorm; no input norm), and there is no clip_qkv.
  */
-final class FlexOlmo implements Family {
-    @Override
-    public String modelType() {
-        return "flex_olmo";
+final class FlexOlmo {
+    static final Family FAMILY = new Family("flex_olmo", "FlexOlmoForCausalLM", FlexOlmo::parse);
+
+    private FlexOlmo() {
     }
 
-    @Override
-    public String hfClass() {
-        return "FlexOlmoForCausalLM";
-    }
-
-    @Override
-    public ModelConfig parse(ConfigJson c) {
+    static ModelConfig parse(ConfigJson c) {
         ModelConfig.Builder b = ModelConfig.Builder.common(c, 4096, 1e-6, 500000.0);
         b.postNorm = true;
         b.qkNorm = ModelConfig.QkNorm.WHOLE;

@@ -15,22 +15,16 @@ import java.util.stream.IntStream;
  * of each head; q/k/v biases (attention_bias), optional per-head q/k RMSNorm (use_qk_norm). The checkpoints' extra
  * multi-token-prediction layer (num_nextn_predict_layers) is allowed and not run, as HF does.
  */
-final class Glm4Moe implements Family {
+final class Glm4Moe {
+    static final Family FAMILY = new Family("glm4_moe", "Glm4MoeForCausalLM", Glm4Moe::parse);
+
     static final TensorNames NAMES = new TensorNames("mlp", "gate",
             new TensorNames.PerExpert("gate_proj", "up_proj", "down_proj"), "shared_experts");
 
-    @Override
-    public String modelType() {
-        return "glm4_moe";
+    private Glm4Moe() {
     }
 
-    @Override
-    public String hfClass() {
-        return "Glm4MoeForCausalLM";
-    }
-
-    @Override
-    public ModelConfig parse(ConfigJson c) {
+    static ModelConfig parse(ConfigJson c) {
         ModelConfig.Builder b = ModelConfig.Builder.common(c, 131072, 1e-5, 10000.0);
         b.names = NAMES;
         b.partialRotaryFactor = c.partialRotaryFactor(0.5);

@@ -10,19 +10,13 @@ import org.moescope.model.TensorNames;
  * top-k-then-softmax router (block_sparse_moe.router.layer) and packed experts (input_linear = gate rows then up rows
  * per expert, output_linear = down).
  */
-final class GraniteMoe implements Family {
-    @Override
-    public String modelType() {
-        return "granitemoe";
+final class GraniteMoe {
+    static final Family FAMILY = new Family("granitemoe", "GraniteMoeForCausalLM", GraniteMoe::parse);
+
+    private GraniteMoe() {
     }
 
-    @Override
-    public String hfClass() {
-        return "GraniteMoeForCausalLM";
-    }
-
-    @Override
-    public ModelConfig parse(ConfigJson c) {
+    static ModelConfig parse(ConfigJson c) {
         ModelConfig.Builder b = ModelConfig.Builder.common(c, 2048, 1e-6, 10000.0);
         b.names = new TensorNames("block_sparse_moe", "router.layer",
                 new TensorNames.Packed("input_linear", "output_linear"), "shared_expert");

@@ -6,19 +6,13 @@ import org.moescope.model.ModelConfig;
  * OLMoE (HF OlmoeForCausalLM): pre-norm RMSNorm blocks, q/k RMSNorm over the whole projection, optional clip_qkv,
  * softmax → top-k router (renormalised iff norm_topk_prob), every layer MoE, experts as mlp.experts.E.*_proj.
  */
-final class Olmoe implements Family {
-    @Override
-    public String modelType() {
-        return "olmoe";
+final class Olmoe {
+    static final Family FAMILY = new Family("olmoe", "OlmoeForCausalLM", Olmoe::parse);
+
+    private Olmoe() {
     }
 
-    @Override
-    public String hfClass() {
-        return "OlmoeForCausalLM";
-    }
-
-    @Override
-    public ModelConfig parse(ConfigJson c) {
+    static ModelConfig parse(ConfigJson c) {
         ModelConfig.Builder b = ModelConfig.Builder.common(c, 4096, 1e-5, 10000.0);
         b.qkNorm = ModelConfig.QkNorm.WHOLE;
         b.clipQkv = clip(c);

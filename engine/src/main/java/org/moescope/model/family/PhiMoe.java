@@ -10,19 +10,13 @@ import java.util.Arrays;
  * instead of RMSNorm, optional biases on q/k/v/o (attention_bias) and lm_head (lm_head_bias), and the sparsemixer
  * router (top-2, router_jitter_noise). Phi-3.5-MoE's own checkpoints use LongRoPE, which is refused by its field.
  */
-final class PhiMoe implements Family {
-    @Override
-    public String modelType() {
-        return "phimoe";
+final class PhiMoe {
+    static final Family FAMILY = new Family("phimoe", "PhimoeForCausalLM", PhiMoe::parse);
+
+    private PhiMoe() {
     }
 
-    @Override
-    public String hfClass() {
-        return "PhimoeForCausalLM";
-    }
-
-    @Override
-    public ModelConfig parse(ConfigJson c) {
+    static ModelConfig parse(ConfigJson c) {
         ModelConfig.Builder b = ModelConfig.Builder.common(c, 4096 * 32, 1e-5, 1e6);
         b.names = Mixtral.NAMES;
         b.norm = ModelConfig.Norm.LAYER;

@@ -11,19 +11,13 @@ import java.util.stream.IntStream;
  * attention on the layers layer_types marks (by default every other layer below max_window_layers, when
  * use_sliding_window).
  */
-final class Qwen2Moe implements Family {
-    @Override
-    public String modelType() {
-        return "qwen2_moe";
+final class Qwen2Moe {
+    static final Family FAMILY = new Family("qwen2_moe", "Qwen2MoeForCausalLM", Qwen2Moe::parse);
+
+    private Qwen2Moe() {
     }
 
-    @Override
-    public String hfClass() {
-        return "Qwen2MoeForCausalLM";
-    }
-
-    @Override
-    public ModelConfig parse(ConfigJson c) {
+    static ModelConfig parse(ConfigJson c) {
         ModelConfig.Builder b = ModelConfig.Builder.common(c, 32768, 1e-6, 10000.0);
         b.qkvBias = c.bool("qkv_bias", true); // transformers 4.x had no field: the biases were always there
         b.numExperts = c.positive(ConfigJson.EXPERTS, 60);

@@ -9,19 +9,13 @@ import java.util.Arrays;
  * k per head (over head_dim, which config.json may set apart from hidden/heads) and optional attention_bias on q/k/v/o.
  * A sliding window, when use_sliding_window, applies to every layer.
  */
-final class Qwen3Moe implements Family {
-    @Override
-    public String modelType() {
-        return "qwen3_moe";
+final class Qwen3Moe {
+    static final Family FAMILY = new Family("qwen3_moe", "Qwen3MoeForCausalLM", Qwen3Moe::parse);
+
+    private Qwen3Moe() {
     }
 
-    @Override
-    public String hfClass() {
-        return "Qwen3MoeForCausalLM";
-    }
-
-    @Override
-    public ModelConfig parse(ConfigJson c) {
+    static ModelConfig parse(ConfigJson c) {
         ModelConfig.Builder b = ModelConfig.Builder.common(c, 32768, 1e-6, 10000.0);
         b.qkNorm = ModelConfig.QkNorm.PER_HEAD;
         b.qkvBias = b.oBias = c.bool("attention_bias", false);
