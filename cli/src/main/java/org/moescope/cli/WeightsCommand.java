@@ -28,7 +28,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /** {@code moescope weights}: inspect, verify, convert, create and compare checkpoints (docs/weights-tools.md). */
@@ -102,13 +101,10 @@ public final class WeightsCommand implements Runnable {
             }
             Verify.Report report;
             try (WeightSource src = WeightSource.openDirectory(dir)) {
-                Map<String, long[]> expected = null;
-                java.util.function.Predicate<String> unused = null;
-                if (Architectures.isSupported(src.config())) {
-                    expected = Architectures.expectedShapes(src.config(), src.configPath());
-                    unused = Architectures.unusedTensors(src.config(), src.configPath());
-                }
-                report = Verify.run(src, expected, unused, manifestFile);
+                Architectures.Expected expected = Architectures.isSupported(src.config())
+                        ? Architectures.expectedTensors(src.config(), src.configPath()) : null;
+                report = expected == null ? Verify.run(src, null, manifestFile)
+                        : Verify.run(src, expected.shapes(), expected.unused(), manifestFile);
             }
             report.findings().forEach(out::println);
             out.printf(Locale.ROOT, "%s: %d tensors, %,d parameters, %d file(s); shapes %s; values scanned; manifest %s "

@@ -81,7 +81,7 @@ public final class DeviceModel implements MoeModel {
         if (java.util.Arrays.stream(c.slidingWindows()).anyMatch(w -> w > 0)) return "sliding-window attention";
         if (c.qDim() != c.hiddenSize()) return "head_dim other than hidden_size / num_attention_heads";
         if (c.rotaryDim() != c.headDim()) return "partial RoPE";
-        if (c.attentionScale() != (float) (1.0 / Math.sqrt(c.headDim())) || c.embeddingMultiplier() != 1f
+        if (!c.hasDefaultAttentionScale() || c.embeddingMultiplier() != 1f
                 || c.residualMultiplier() != 1f || c.logitsScaling() != 1f) return "attention/embedding/residual/logit multipliers";
         if (c.numMoeLayers() != c.numHiddenLayers()) return "dense MLP layers";
         if (c.router() != org.moescope.model.Router.SOFTMAX_TOPK) return "the " + c.router().label + " router";

@@ -53,15 +53,17 @@ public final class Architectures {
         return Families.isSupported(config);
     }
 
-    /** The stored tensors inference never reads (multi-token-prediction layers), or null when there are none. */
-    public static java.util.function.Predicate<String> unusedTensors(JsonNode config, Path where) {
-        ModelConfig c = Families.parse(config, where);
-        return c.nextnLayers() > 0 ? c::isNextnTensor : null;
+    /**
+     * What a checkpoint of this config.json holds: every tensor inference reads, with its shape, and which other stored
+     * tensors it may hold without reading them (multi-token-prediction layers; null when none).
+     */
+    public record Expected(Map<String, long[]> shapes, java.util.function.Predicate<String> unused) {
     }
 
-    /** Every tensor and its shape for a config.json (bad input when it is not a valid config of a supported family). */
-    public static Map<String, long[]> expectedShapes(JsonNode config, Path where) {
-        return Families.parse(config, where).expectedTensors();
+    /** The tensors a config.json implies (bad input when it is not a valid config of a supported family). */
+    public static Expected expectedTensors(JsonNode config, Path where) {
+        ModelConfig c = Families.parse(config, where);
+        return new Expected(c.expectedTensors(), c.unusedTensors());
     }
 
     /**
@@ -139,7 +141,7 @@ public final class Architectures {
         facts.put("dtype", c.dtype() == null ? "unspecified" : c.dtype());
         long expected = c.parameters();
         return new ArchitectureSummary(modelType, facts, expected, c.activeParametersPerToken(), null,
-                c.nextnLayers() > 0 ? c::isNextnTensor : null);
+                c.unusedTensors());
     }
 
     private static String attentionFacts(ModelConfig c) {
@@ -154,7 +156,7 @@ public final class Architectures {
         int[] w = c.slidingWindows();
         long sliding = Arrays.stream(w).filter(x -> x > 0).count();
         if (sliding > 0) f.add("sliding window " + Arrays.stream(w).max().getAsInt() + " on " + sliding + " of " + w.length + " layers");
-        if (c.attentionScale() != (float) (1.0 / Math.sqrt(c.headDim()))) f.add("scale " + c.attentionScale());
+        if (!c.hasDefaultAttentionScale()) f.add("scale " + c.attentionScale());
         if (c.rotaryDim() != c.headDim()) f.add("RoPE on " + c.rotaryDim() + " of " + c.headDim() + " dims");
         return String.join(", ", f);
     }

@@ -101,6 +101,16 @@ public record ModelConfig(
         return numKeyValueHeads * headDim;
     }
 
+    /** The usual softmax scale of q·k, 1/sqrt(head_dim), as HF computes it (a double rounded to float). */
+    public static float defaultAttentionScale(int headDim) {
+        return (float) (1.0 / Math.sqrt(headDim));
+    }
+
+    /** Whether q·k is scaled the usual way (every family but Granite, whose attention_multiplier replaces it). */
+    public boolean hasDefaultAttentionScale() {
+        return attentionScale == defaultAttentionScale(headDim);
+    }
+
     /** Number of MoE layers: the L of route files. */
     public int numMoeLayers() {
         return moeLayers.length;
@@ -121,6 +131,11 @@ public record ModelConfig(
     public String routerBiasTensor(int m) {
         String router = routerTensor(m);
         return router.substring(0, router.length() - ".weight".length()) + ".e_score_correction_bias";
+    }
+
+    /** The stored tensors inference never reads (multi-token-prediction layers), or null when there are none. */
+    public java.util.function.Predicate<String> unusedTensors() {
+        return nextnLayers > 0 ? this::isNextnTensor : null;
     }
 
     /** Whether a tensor belongs to a multi-token-prediction layer (stored after the last layer, not used here). */
@@ -361,7 +376,7 @@ public record ModelConfig(
 
         public ModelConfig build() {
             int[] moe = moeLayers != null ? moeLayers : java.util.stream.IntStream.range(0, numHiddenLayers).toArray();
-            float scale = attentionScale != null ? attentionScale : (float) (1.0 / Math.sqrt(headDim));
+            float scale = attentionScale != null ? attentionScale : defaultAttentionScale(headDim);
             // As HF's rope init: int(head_dim * partial_rotary_factor) dimensions rotate.
             int rotaryDim = (int) (headDim * partialRotaryFactor);
             return new ModelConfig(modelType, names, vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads,

@@ -44,7 +44,7 @@ class ArchitecturesTest {
             Files.writeString(cfg, json.toString());
             Init.run(Architectures.initPlan(json, cfg), json, DType.BF16, 4, 5_000, ckpt, false, 2);
             try (WeightSource src = WeightSource.open(ckpt)) {
-                Verify.Report r = Verify.run(src, Architectures.expectedShapes(src.config(), src.configPath()), null);
+                Verify.Report r = Verify.run(src, Architectures.expectedTensors(src.config(), src.configPath()).shapes(), null);
                 assertTrue(r.ok(), r.findings().toString());
                 assertTrue(r.files() > 1, "sharded at 5 KB");
             }
