@@ -1,11 +1,17 @@
 package org.moescope.model;
 
+import org.moescope.kernels.Kernels;
+import org.moescope.kernels.ScalarKernels;
+
 import java.util.Arrays;
 import java.util.function.IntConsumer;
 import java.util.function.IntPredicate;
 
 /** Continuation of a prompt: one prefill, then one decode step per new token against the KV cache. */
 public final class Generation {
+    /** Next-token losses of recorded generations, on the host whichever backend produced the logits. */
+    private static final Kernels LOSS = new ScalarKernels();
+
     private Generation() {
     }
 
@@ -54,15 +60,21 @@ public final class Generation {
         } else {
             nll = new float[prompt.length + maxNewTokens - 1];
             float[] all = model.forward(s, prompt, MoeModel.Logits.ALL, recorder);
-            for (int p = 0; p + 1 < prompt.length; p++) nll[p] = nll(all, p * V, V, prompt[p + 1]);
+            int scored = prompt.length - 1; // rows 0 .. P-2 predict prompt tokens 1 .. P-1
+            LOSS.crossEntropy(all, scored, V, Arrays.copyOfRange(prompt, 1, prompt.length), nll, new int[scored]);
             logits = Arrays.copyOfRange(all, (prompt.length - 1) * V, prompt.length * V);
         }
         int n = 0;
         float[] raw = recorder == null ? null : logits.clone(); // the sampler may change logits (repeat penalty)
+        float[] stepNll = new float[1];
+        int[] stepArgmax = new int[1];
         int next = sampler.next(logits, history, prompt.length);
         long t1 = System.nanoTime();
         while (true) {
-            if (raw != null) nll[prompt.length - 1 + n] = nll(raw, 0, V, next);
+            if (raw != null) {
+                LOSS.crossEntropy(raw, 1, V, new int[] {next}, stepNll, stepArgmax);
+                nll[prompt.length - 1 + n] = stepNll[0];
+            }
             history[prompt.length + n++] = next;
             if (onToken != null) onToken.accept(next);
             if (n == maxNewTokens || (stop != null && stop.test(next))) break;
@@ -77,15 +89,6 @@ public final class Generation {
         }
         return new Result(Arrays.copyOfRange(history, prompt.length, prompt.length + n), prompt.length,
                 (t1 - t0) / 1e9, (t2 - t1) / 1e9, nll);
-    }
-
-    /** −log softmax(logits[off .. off+V))[target], the sums in double. */
-    static float nll(float[] logits, int off, int V, int target) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < V; i++) max = Math.max(max, logits[off + i]);
-        double sum = 0;
-        for (int i = 0; i < V; i++) sum += Math.exp(logits[off + i] - max);
-        return (float) (max + Math.log(sum) - logits[off + target]);
     }
 
     public static int argmax(float[] logits) {
