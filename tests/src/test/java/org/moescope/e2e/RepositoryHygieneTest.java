@@ -18,7 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * virtual environment, a home or work directory) or points at notes outside the repository.
  */
 class RepositoryHygieneTest {
-    static final List<String> FORBIDDEN = List.of("/work/", "/root/", "/home/", "/tmp/venv", "shared/docs");
+    // Spelled in pieces so that this file does not name them itself.
+    static final List<String> FORBIDDEN = List.of("/" + "work/", "/" + "root/", "/" + "home/", "/tmp/" + "venv",
+            "shared/" + "docs");
     static final Set<String> TEXT = Set.of("java", "md", "py", "sh", "json", "jsonl", "xml", "txt", "properties", "html",
             "csv", "cfg", "yml", "yaml");
 
@@ -31,7 +33,7 @@ class RepositoryHygieneTest {
                 List<String> lines = Files.readAllLines(f, StandardCharsets.ISO_8859_1); // any bytes, no decoding errors
                 for (int i = 0; i < lines.size(); i++) {
                     for (String bad : FORBIDDEN) {
-                        if (lines.get(i).contains(bad) && !f.endsWith("RepositoryHygieneTest.java")) {
+                        if (lines.get(i).contains(bad)) {
                             hits.add(root.relativize(f) + ":" + (i + 1) + ": " + bad);
                         }
                     }
