@@ -52,6 +52,11 @@ public final class VectorKernels implements Kernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private final WorkerPool pool;
+    /**
+     * Batch-invariant mode (see {@link #batchInvariant()}): every product streams, and jobs split the rows as for one
+     * token, so a token's result never depends on how many other tokens share the call.
+     */
+    private final boolean invariant;
     /** Buffers of the calling thread's current call (panels, expert intermediates), grown on demand and kept. */
     private final ThreadLocal<Workspace> workspaces = ThreadLocal.withInitial(Workspace::new);
     /** Per-thread buffers of a job: staged weight rows, a tile, attention scores. */
@@ -62,7 +67,35 @@ public final class VectorKernels implements Kernels {
     }
 
     VectorKernels(WorkerPool pool) {
+        this(pool, false);
+    }
+
+    private VectorKernels(WorkerPool pool, boolean invariant) {
         this.pool = pool;
+        this.invariant = invariant;
+    }
+
+    /**
+     * Kernels whose result for a token is bit-identical whichever tokens share the call: what a server batching
+     * several sequences into one forward step needs for "same seed, same answer, alone or batched". The default
+     * kernels switch from streaming to tiled products above {@value #STREAM_MAX_TOKENS} tokens (per expert in the
+     * MoE) and size their jobs by the token count, and the tiled, single-row and four-row dot products add in
+     * different orders. These stream every product and split rows as for one token: decode of one sequence runs as
+     * fast as with the default kernels, and several sequences share each weight row while it is in L1; long
+     * prefills are slower than tiled (see docs/serve.md).
+     */
+    public static VectorKernels batchInvariant() {
+        return new VectorKernels(WorkerPool.shared(), true);
+    }
+
+    /** Whether `tokens` tokens (of a matmul, or routed to one expert) stream rather than tile. */
+    private boolean streams(int tokens) {
+        return invariant || tokens <= STREAM_MAX_TOKENS;
+    }
+
+    /** The token count that sizes the jobs of a streamed product: one in batch-invariant mode. */
+    private int jobTokens(int tokens) {
+        return invariant ? 1 : tokens;
     }
 
     /** Threads a parallel region uses, the caller included. */
@@ -163,11 +196,11 @@ public final class VectorKernels implements Kernels {
             if (w.cols() != cols) throw new IllegalArgumentException(w.name() + ": " + w.cols() + " columns, expected " + cols);
         }
         Workspace work = workspaces.get();
-        boolean stream = tokens <= STREAM_MAX_TOKENS;
+        boolean stream = streams(tokens);
         long macs = 0;
         int jobCount = 0;
         for (Weight w : ws) {
-            int per = stream ? rowsPerJob(w.rows(), (long) tokens * cols, 4) : blockRows(cols);
+            int per = stream ? rowsPerJob(w.rows(), (long) jobTokens(tokens) * cols, 4) : blockRows(cols);
             jobCount += (w.rows() + per - 1) / per;
             macs += (long) w.rows() * cols * tokens;
         }
@@ -175,7 +208,7 @@ public final class VectorKernels implements Kernels {
         int n = 0;
         for (int i = 0; i < ws.length; i++) {
             int rows = ws[i].rows();
-            int per = stream ? rowsPerJob(rows, (long) tokens * cols, 4) : blockRows(cols);
+            int per = stream ? rowsPerJob(rows, (long) jobTokens(tokens) * cols, 4) : blockRows(cols);
             for (int r = 0; r < rows; r += per) {
                 jobs[3 * n] = i;
                 jobs[3 * n + 1] = r;
@@ -746,7 +779,7 @@ public final class VectorKernels implements Kernels {
             in[cursor + e] = in[start + e];
             in[xAt + e] = panelFloats;
             in[hAt + e] = interFloats;
-            if (n > STREAM_MAX_TOKENS) {
+            if (!streams(n)) {
                 panelFloats += panels(n) * P * H;
                 interFloats += panels(n) * P * inter;
             } else {
@@ -770,13 +803,13 @@ public final class VectorKernels implements Kernels {
         // Phase 1: the panels of every expert that runs tiled. Job = (expert, panel).
         int packJobs = 0;
         for (int e = 0; e < E; e++) {
-            if (in[count + e] > STREAM_MAX_TOKENS) packJobs += panels(in[count + e]);
+            if (!streams(in[count + e])) packJobs += panels(in[count + e]);
         }
         int[] jobs = work.jobs(Math.max(packJobs, 1));
         int nj = 0;
         for (int e = 0; e < E; e++) {
             int n = in[count + e];
-            if (n <= STREAM_MAX_TOKENS) continue;
+            if (streams(n)) continue;
             for (int p = 0; p < panels(n); p++) {
                 jobs[3 * nj] = e;
                 jobs[3 * nj + 1] = p;
@@ -796,7 +829,7 @@ public final class VectorKernels implements Kernels {
             int e = upTable[3 * job];
             int n = in[count + e];
             int r0 = upTable[3 * job + 1], r1 = upTable[3 * job + 2];
-            if (n > STREAM_MAX_TOKENS) {
+            if (!streams(n)) {
                 swigluTiled(gate[e], up[e], panels, in[xAt + e], n, h, in[hAt + e], r0, r1);
             } else {
                 swigluStream(gate[e], up[e], x, in, tokenOf + in[start + e], n, h, in[hAt + e], r0, r1);
@@ -811,7 +844,7 @@ public final class VectorKernels implements Kernels {
             int n = in[count + e];
             int r0 = downTable[3 * job + 1], r1 = downTable[3 * job + 2];
             int oOff = in[start + e] * H;
-            if (n > STREAM_MAX_TOKENS) {
+            if (!streams(n)) {
                 tiledRows(down[e], h, in[hAt + e], n, o, oOff, H, r0, r1);
             } else {
                 streamRows(down[e], h, in[hAt + e], n, inter, o, oOff, H, r0, r1);
@@ -837,12 +870,12 @@ public final class VectorKernels implements Kernels {
      * Jobs (expert, r0, r1) covering the rows of every expert that has tokens: for a tiled expert one block of
      * widened rows (pairs: gate and up rows together, so half as many), for a streamed one by JOB_MACS.
      */
-    private static int[] expertJobs(int[] in, int count, int experts, int rows, int cols, boolean pairs) {
+    private int[] expertJobs(int[] in, int count, int experts, int rows, int cols, boolean pairs) {
         int total = 0;
         for (int e = 0; e < experts; e++) {
             int n = in[count + e];
             if (n == 0) continue;
-            int per = n <= STREAM_MAX_TOKENS ? rowsPerJob(rows, (long) n * cols, 4)
+            int per = streams(n) ? rowsPerJob(rows, (long) jobTokens(n) * cols, 4)
                     : pairs ? blockRows(cols) / 2 : blockRows(cols);
             total += (rows + per - 1) / per;
         }
@@ -851,7 +884,7 @@ public final class VectorKernels implements Kernels {
         for (int e = 0; e < experts; e++) {
             int n = in[count + e];
             if (n == 0) continue;
-            int per = n <= STREAM_MAX_TOKENS ? rowsPerJob(rows, (long) n * cols, 4)
+            int per = streams(n) ? rowsPerJob(rows, (long) jobTokens(n) * cols, 4)
                     : pairs ? blockRows(cols) / 2 : blockRows(cols);
             for (int r = 0; r < rows; r += per) {
                 jobs[3 * j] = e;

@@ -216,6 +216,83 @@ public final class MoeTransformer implements MoeModel {
 
     private final AtomicReference<PrefillScratch> spareScratch = new AtomicReference<>();
 
+    /**
+     * A KV cache that several sequences share for {@link #step}: each owns a range of its rows (a server's KV-cache
+     * budget), RoPE tables for positions below maxPosition.
+     */
+    public Session newSharedCache(int rows, int maxPosition) {
+        if (maxPosition > config.maxPositionEmbeddings()) {
+            throw new BadInputException("context of " + maxPosition + " tokens exceeds max_position_embeddings "
+                    + config.maxPositionEmbeddings());
+        }
+        return new Session(rows, maxPosition);
+    }
+
+    /**
+     * One sequence's share of a {@link #step}: its tokens go to positions start .. start + tokens.length and to cache
+     * rows base + start onward, and attend to rows base .. their own (the sequence's range of the shared cache).
+     *
+     * @param logits whether the step returns the logits of the last of these tokens
+     */
+    public record StepSlice(int base, int start, int[] tokens, boolean logits) {
+    }
+
+    /** The work arrays of step, grown when a step has more tokens (one caller at a time). */
+    private Buffers stepBuffers;
+    private int stepCapacity;
+
+    /**
+     * One forward pass over the tokens of several sequences of a shared cache (continuous batching): decode tokens and
+     * prefill chunks together, so every matmul and every expert sees all of them at once. Each sequence's attention
+     * reads only its own rows. With kernels whose per-token result does not depend on the other tokens of a call
+     * ({@link org.moescope.kernels.VectorKernels#batchInvariant()}), a sequence's logits are bit-identical whether
+     * it runs alone or batched, and however its prompt is split into chunks.
+     *
+     * @param cache a cache from {@link #newSharedCache}
+     * @return logits (slices with logits set, vocab), in slice order, or null when none asked
+     */
+    public float[] step(MoeModel.Session cache, java.util.List<StepSlice> slices, RouteRecorder recorder) {
+        if (!(cache instanceof Session s) || s.owner() != this) {
+            throw new IllegalArgumentException("cache of another model");
+        }
+        int maxPosition = s.ropeCos.length / (config.rotaryDim() / 2);
+        int T = 0;
+        int rows = 0;
+        for (StepSlice slice : slices) {
+            int n = slice.tokens().length;
+            if (n == 0) throw new BadInputException("empty token sequence");
+            if (slice.start() + n > maxPosition || slice.base() < 0 || slice.base() + slice.start() + n > s.capacity) {
+                throw new BadInputException("tokens " + slice.start() + " .. " + (slice.start() + n) + " at cache row "
+                        + slice.base() + " exceed the shared cache (" + s.capacity + " rows, context " + maxPosition + ")");
+            }
+            T += n;
+            if (slice.logits()) rows++;
+        }
+        if (T == 0) return null;
+        int[] tokens = new int[T];
+        int[] position = new int[T];
+        int[] cacheRow = new int[T];
+        int[] visibleFrom = new int[T];
+        int[] logitRows = new int[rows];
+        int t = 0;
+        int r = 0;
+        for (StepSlice slice : slices) {
+            for (int i = 0; i < slice.tokens().length; i++, t++) {
+                tokens[t] = slice.tokens()[i];
+                position[t] = slice.start() + i;
+                cacheRow[t] = slice.base() + slice.start() + i;
+                visibleFrom[t] = slice.base();
+            }
+            if (slice.logits()) logitRows[r++] = t - 1;
+        }
+        if (stepBuffers == null || stepCapacity < Math.max(T, rows)) {
+            stepCapacity = Math.max(T, rows);
+            stepBuffers = new Buffers(stepCapacity);
+        }
+        return run(s, stepBuffers, tokens, position, cacheRow, visibleFrom, rows == 0 ? null : logitRows, null,
+                recorder);
+    }
+
     private static int[] allRows(int n) {
         int[] r = new int[n];
         for (int i = 0; i < n; i++) r[i] = i;
