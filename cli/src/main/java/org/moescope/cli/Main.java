@@ -14,6 +14,7 @@ import java.io.PrintWriter;
                 TraceCommand.class,
                 GenerateCommand.class,
                 ChatCommand.class,
+                ServeCommand.class,
                 BenchCommand.class,
                 MonitorCommand.class,
                 PathwaysCommand.class,
