@@ -1,8 +1,9 @@
-"""Builds tiny random checkpoints of seven more MoE families under fixtures/models/ with HF transformers' own
-classes (FlexOlmo, Qwen3-MoE, Qwen2-MoE, Mixtral, GraniteMoE, PhiMoE, GLM-4.5) and saves golden outputs for the Java
+"""Builds tiny random checkpoints of nine more MoE families under fixtures/models/ with HF transformers' own
+classes (FlexOlmo, Qwen3-MoE, Qwen2-MoE, Mixtral, GraniteMoE, PhiMoE, GLM-4.5, DeepSeek-V2, DeepSeek-V3) and saves golden outputs for the Java
 engine's tests. The OLMoE fixtures come from make_fixtures.py, whose layout this script follows.
 
     python3 tools/reference/make_family_fixtures.py        # in a venv made from tools/requirements.txt (~10 s, CPU)
+    python3 tools/reference/make_family_fixtures.py deepseek-v3-f32   # only the named fixtures
 
 Two fixtures per family: `<family>-f32` (F32 weights, config.json exactly as save_pretrained writes it, 5.x
 style) and `<family>-bf16` (BF16 weights, config.json rewritten to the field set of the family's flagship
@@ -34,6 +35,10 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from transformers import (
     AutoConfig,
+    DeepseekV2Config,
+    DeepseekV2ForCausalLM,
+    DeepseekV3Config,
+    DeepseekV3ForCausalLM,
     FlexOlmoConfig,
     FlexOlmoForCausalLM,
     Glm4MoeConfig,
@@ -49,6 +54,8 @@ from transformers import (
     Qwen3MoeConfig,
     Qwen3MoeForCausalLM,
 )
+from transformers.models.deepseek_v2 import modeling_deepseek_v2
+from transformers.models.deepseek_v3 import modeling_deepseek_v3
 from transformers.models.flex_olmo import modeling_flex_olmo
 from transformers.models.glm4_moe import modeling_glm4_moe
 from transformers.models.granitemoe import modeling_granitemoe
@@ -116,6 +123,17 @@ FAMILIES = {
                                 "choice within them; weights = s at those experts, renormalised iff norm_topk_prob "
                                 "(+1e-20), times routed_scaling_factor. HF's topk is unsorted: the goldens list the "
                                 "experts by descending choice, the weights in the same order"),
+    "deepseek_v2": dict(cfg=DeepseekV2Config, cls=DeepseekV2ForCausalLM, mod=modeling_deepseek_v2, block="mlp",
+                        router="gate", unpack=_unpack_lwi, rule="softmax_grouped",
+                        router_doc="DeepSeek-V2 rule: softmax over all experts (fp32); topk_method greedy: torch.topk; "
+                                   "group_limited_greedy: keep the topk_group of n_group groups with the largest best "
+                                   "probability (the others' probabilities set to 0), torch.topk; never renormalised; "
+                                   "times routed_scaling_factor. HF's topk is unsorted: the goldens list the experts by "
+                                   "descending probability, the weights in the same order"),
+    "deepseek_v3": dict(cfg=DeepseekV3Config, cls=DeepseekV3ForCausalLM, mod=modeling_deepseek_v3, block="mlp",
+                        router="gate", unpack=_unpack_lwi, rule="sigmoid_grouped",
+                        router_doc="as glm4_moe: DeepSeek-V3's sigmoid rule with the choice-only "
+                                   "e_score_correction_bias, experts listed by descending choice"),
 }
 
 
@@ -189,7 +207,32 @@ HUB_STYLE = {
               "num_key_value_heads", "num_nextn_predict_layers", "rms_norm_eps", "routed_scaling_factor",
               "tie_word_embeddings", "topk_group", "use_cache", "use_qk_norm", "vocab_size"],
         extra={"partial_rotary_factor": 0.5}),
+    # The DeepSeek hub files carry fields HF 5.x does not read (their remote code did); config_view ignores them.
+    "deepseek_v2": dict(
+        flagship="deepseek-ai/DeepSeek-V2-Lite", version="4.33.1", architectures=["DeepseekV2ForCausalLM"],
+        keys=["architectures", "attention_bias", "attention_dropout", "bos_token_id", "eos_token_id",
+              "first_k_dense_replace", "hidden_act", "hidden_size", "initializer_range", "intermediate_size",
+              "kv_lora_rank", "max_position_embeddings", "model_type", "moe_intermediate_size", "n_group",
+              "n_routed_experts", "n_shared_experts", "norm_topk_prob", "num_attention_heads", "num_experts_per_tok",
+              "num_hidden_layers", "num_key_value_heads", "pretraining_tp", "q_lora_rank", "qk_nope_head_dim",
+              "qk_rope_head_dim", "rms_norm_eps", "routed_scaling_factor", "tie_word_embeddings", "topk_group",
+              "topk_method", "use_cache", "v_head_dim", "vocab_size"],
+        extra={"moe_layer_freq": 1, "scoring_func": "softmax", "aux_loss_alpha": 0.001, "seq_aux": True,
+               "ep_size": 1}),
+    "deepseek_v3": dict(
+        flagship="deepseek-ai/DeepSeek-V3", version="4.33.1", architectures=["DeepseekV3ForCausalLM"],
+        keys=["architectures", "attention_bias", "attention_dropout", "bos_token_id", "eos_token_id",
+              "first_k_dense_replace", "hidden_act", "hidden_size", "initializer_range", "intermediate_size",
+              "kv_lora_rank", "max_position_embeddings", "model_type", "moe_intermediate_size", "n_group",
+              "n_routed_experts", "n_shared_experts", "norm_topk_prob", "num_attention_heads", "num_experts_per_tok",
+              "num_hidden_layers", "num_key_value_heads", "num_nextn_predict_layers", "pretraining_tp",
+              "q_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "rms_norm_eps", "routed_scaling_factor",
+              "tie_word_embeddings", "topk_group", "use_cache", "v_head_dim", "vocab_size"],
+        extra={"moe_layer_freq": 1, "scoring_func": "sigmoid", "topk_method": "noaux_tc", "aux_loss_alpha": 0.001,
+               "seq_aux": True, "ep_size": 1}),
 }
+
+HUB_ONLY_FIELDS = ["moe_layer_freq", "scoring_func", "aux_loss_alpha", "seq_aux", "ep_size", "topk_method"]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -359,6 +402,55 @@ FIXTURES += [
                      "does not run, as the real GLM checkpoints do"),
 ]
 
+MLA = dict(num_attention_heads=4, num_key_value_heads=4, kv_lora_rank=32, qk_nope_head_dim=16, qk_rope_head_dim=8,
+           v_head_dim=20, intermediate_size=40, moe_intermediate_size=16, n_routed_experts=EXPERTS, rms_norm_eps=1e-5,
+           rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+
+FIXTURES += [
+    dict(name="deepseek-v2-f32", family="deepseek_v2", seed=5801, dtype=torch.float32, style="5.x", seq_len=16,
+         layers=3, top_k=2, tie=False,
+         config=dict(MLA, num_hidden_layers=3, q_lora_rank=None, num_experts_per_tok=2, n_shared_experts=2,
+                     moe_intermediate_size=12,
+                     first_k_dense_replace=1, topk_method="greedy", routed_scaling_factor=2.0),
+         features=["mla_without_q_lora", "v_head_dim_20_vs_qk_24", "rope_on_pairs", "softmax_greedy_top2",
+                   "routed_scaling_2", "two_ungated_shared_experts", "first_layer_dense"],
+         description="DeepSeek-V2-Lite's block (deepseek_v2), F32: MLA with a plain q_proj (q_lora_rank null), "
+                     "kv_lora_rank 32, qk 16 nope + 8 rope, v_head_dim 20; softmax router, greedy top-2, not "
+                     "renormalised, x 2.0; two ungated shared experts; layer 0 dense; 5.x config"),
+    dict(name="deepseek-v2-bf16", family="deepseek_v2", seed=5802, dtype=torch.bfloat16, style="4.x", seq_len=15,
+         layers=3, top_k=3, tie=False,
+         config=dict(MLA, num_hidden_layers=3, q_lora_rank=24, num_experts_per_tok=3, n_shared_experts=1,
+                     first_k_dense_replace=1, topk_method="group_limited_greedy", n_group=4, topk_group=2,
+                     routed_scaling_factor=16.0, norm_topk_prob=False),
+         features=["mla_with_q_lora", "rope_on_pairs", "softmax_group_limited_top3_2_of_4_groups",
+                   "routed_scaling_16", "ungated_shared_expert", "first_layer_dense", "hub_style_config"],
+         description="DeepSeek-V2's block with BF16 weights: q through q_a_proj -> q_a_layernorm -> q_b_proj "
+                     "(q_lora_rank 24), group_limited_greedy (4 groups ranked by their best probability, 2 kept), "
+                     "top-3, x 16 (DeepSeek-V2's factor); hub-style (4.x) config with DeepSeek-V2-Lite's field set"),
+    dict(name="deepseek-v3-f32", family="deepseek_v3", seed=5901, dtype=torch.float32, style="5.x", seq_len=16,
+         layers=3, top_k=3, tie=False, router_bias_std=0.1,
+         config=dict(MLA, num_hidden_layers=3, q_lora_rank=24, num_experts_per_tok=3, n_shared_experts=1,
+                     first_k_dense_replace=1, n_group=4, topk_group=2, norm_topk_prob=True,
+                     routed_scaling_factor=2.5, rope_interleave=False, num_nextn_predict_layers=0),
+         features=["mla_with_q_lora", "rope_on_halves_rope_interleave_false", "sigmoid_router_with_choice_bias",
+                   "group_limited_top3_2_of_4_groups", "routed_scaling_2.5", "ungated_shared_expert",
+                   "first_layer_dense"],
+         description="DeepSeek-V3 (deepseek_v3), F32: MLA with q_lora_rank 24, rope_interleave false (RoPE on "
+                     "halves); sigmoid router with e_score_correction_bias, 8 experts in 4 groups of which 2 are "
+                     "kept, top-3, renormalised, x 2.5; one shared expert; layer 0 dense; 5.x config"),
+    dict(name="deepseek-v3-bf16", family="deepseek_v3", seed=5902, dtype=torch.bfloat16, style="4.x", seq_len=15,
+         layers=3, top_k=2, tie=False, router_bias_std=0.1, nextn_layers=1,
+         config=dict(MLA, num_hidden_layers=3, q_lora_rank=24, num_experts_per_tok=2, n_shared_experts=1,
+                     first_k_dense_replace=1, n_group=2, topk_group=1, norm_topk_prob=True,
+                     routed_scaling_factor=2.5, num_nextn_predict_layers=1),
+         features=["mla_with_q_lora", "rope_on_pairs_rope_interleave_default", "sigmoid_router_with_choice_bias",
+                   "group_limited_top2_1_of_2_groups", "ungated_shared_expert", "first_layer_dense",
+                   "mtp_layer_tensors_stored_and_unused", "hub_style_config"],
+         description="DeepSeek-V3's block with BF16 weights and DeepSeek-V3's hub config field set (no "
+                     "rope_interleave field: HF's default, interleaved pairs); 2 groups, 1 kept, top-2; the "
+                     "checkpoint also stores a multi-token-prediction layer (model.layers.3.*) that is not run"),
+]
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Building and loading.
@@ -456,7 +548,7 @@ def routers(m, fam):
 def config_view(cfg):
     d = cfg.to_dict()
     for k in ["dtype", "torch_dtype", "transformers_version", "architectures", "_name_or_path",
-              "hidden_dropout", "original_max_position_embeddings", "max_window_layers"]:
+              "hidden_dropout", "original_max_position_embeddings", "max_window_layers"] + HUB_ONLY_FIELDS:
         d.pop(k, None)
     return d
 
@@ -501,6 +593,11 @@ def hf_goldens(m, fam, ids):
     if fam == "qwen2_moe":
         assert len(shared) == Lm
         g["shared_gate"] = torch.stack([s.reshape(B, S) for s in shared], dim=2).float()
+    if FAMILIES[fam]["rule"] == "softmax_grouped":
+        # HF's torch.topk(sorted=False) leaves the experts in no defined order: list them by descending weight.
+        order = g["topk_weights"].argsort(-1, descending=True)
+        g["topk_ids"] = g["topk_ids"].gather(-1, order)
+        g["topk_weights"] = g["topk_weights"].gather(-1, order)
     if FAMILIES[fam]["rule"] == "sigmoid_grouped":
         # HF's torch.topk(sorted=False) leaves the experts in no defined order: list them by descending choice.
         bias = torch.stack([r.e_score_correction_bias.float() for r in routers(m, fam)])  # [Lm, E]
@@ -531,6 +628,25 @@ def grouped_reference(lg, bias, cfg):
     if cfg["norm_topk_prob"]:
         w = w / (w.sum(-1, keepdim=True) + 1e-20)
     return idx, w * cfg["routed_scaling_factor"], group_gap, expert_gap
+
+
+def v2_reference(lg, cfg):
+    """DeepSeek-V2's softmax rule in float64, experts by descending probability; also the smallest gaps that decide
+    it (kept vs first dropped group by best probability, and the k-th vs (k+1)-th expert among the kept)."""
+    k = cfg["num_experts_per_tok"]
+    p = torch.softmax(lg, -1)
+    group_gap = float("inf")
+    if cfg.get("topk_method") == "group_limited_greedy":
+        groups, keep = cfg["n_group"], cfg["topk_group"]
+        gs = p.view(*p.shape[:-1], groups, -1).max(-1).values
+        gsorted = gs.sort(-1, descending=True).values
+        group_gap = (gsorted[..., keep - 1] - gsorted[..., keep]).min().item()
+        gidx = gs.topk(keep, -1).indices
+        mask = torch.zeros_like(gs).scatter_(-1, gidx, 1.0).repeat_interleave(EXPERTS // groups, -1).bool()
+        p = p.masked_fill(~mask, 0.0)
+    top = p.topk(k + 1, -1)
+    expert_gap = (top.values[..., k - 1] - top.values[..., k]).min().item()
+    return top.indices[..., :k], top.values[..., :k] * cfg["routed_scaling_factor"], group_gap, expert_gap
 
 
 @torch.no_grad()
@@ -854,6 +970,21 @@ def variants_for(spec):
             v += [("no_group_limit", {}, set_router_attr(fam, "topk_group", lambda x: cfg["n_group"]), None)]
         if cfg["use_qk_norm"]:
             v += [("no_qk_norm", {}, no_qk_norm, None), ("qk_norm_whole_width", {}, qk_norm_whole_width, None)]
+    if fam in ("deepseek_v2", "deepseek_v3"):
+        v += [("shared_experts_dropped", {}, zero_params(r"shared_experts\.down_proj\.weight"), None),
+              ("dense_layer_mlp_zeroed", {}, dense_mlp_zeroed(fam), None),
+              ("unit_kv_a_layernorm", {}, ones_params(r"kv_a_layernorm\.weight"), None),
+              ("scaling_1_over_sqrt_qk_nope_head_dim", {}, attn_scaling(lambda a: a.qk_nope_head_dim ** -0.5), None)]
+        if cfg.get("q_lora_rank"):
+            v += [("unit_q_a_layernorm", {}, ones_params(r"q_a_layernorm\.weight"), None)]
+        if cfg["routed_scaling_factor"] != 1.0:
+            v += [("routed_scaling_factor_1", {}, set_router_attr(fam, "routed_scaling_factor", lambda x: 1.0), None)]
+    if fam == "deepseek_v2" and cfg.get("topk_method") == "group_limited_greedy":
+        v += [("greedy_instead_of_group_limited", {}, set_router_attr(fam, "topk_method", lambda x: "greedy"), None)]
+    if fam == "deepseek_v3":
+        v += [("zero_e_score_correction_bias", {}, zero_router_bias(fam), None),
+              ("flip_norm_topk_prob", {}, set_router_attr(fam, "norm_topk_prob", lambda x: not x), None),
+              ("flip_rope_interleave", {"rope_interleave": not cfg.get("rope_interleave", True)}, None, None)]
     if fam == "phimoe":
         v += [("zero_qkv_bias", {}, zero_params(r"self_attn\.[qkv]_proj\.bias"), None),
               ("zero_o_bias", {}, zero_params(r"self_attn\.o_proj\.bias"), None),
@@ -966,13 +1097,18 @@ def make_fixture(spec):
         _, _, group_gap, expert_gap = grouped_reference(gold["router_logits"].double(), rbias, spec["config"])
         rmargin = min(group_gap, expert_gap)
         checks["min_router_group_score_gap"] = fmt(group_gap) if group_gap != float("inf") else "no groups"
+    elif rule == "softmax_grouped":
+        _, _, group_gap, expert_gap = v2_reference(gold["router_logits"].double(), spec["config"])
+        rmargin = min(group_gap, expert_gap)
+        checks["min_router_group_best_prob_gap"] = fmt(group_gap) if group_gap != float("inf") else "no groups"
     else:
         rmargin = router_margin(gold, rule, k)
     assert rmargin > ROUTER_GAP_MIN and greedy_margin > GREEDY_GAP_MIN, (name, rmargin, greedy_margin)
     key = {"softmax_topk": "min_router_prob_gap_within_top_k_plus_1",
            "topk_logits": "min_router_logit_gap_within_top_k_plus_1",
            "sparsemixer": "min_router_logit_gap_within_top_3",
-           "sigmoid_grouped": "min_router_choice_gap_within_kept_groups"}[rule]
+           "sigmoid_grouped": "min_router_choice_gap_within_kept_groups",
+           "softmax_grouped": "min_router_prob_gap_within_kept_groups"}[rule]
     checks[key] = fmt(rmargin)
     checks["min_greedy_top1_top2_logit_gap"] = fmt(greedy_margin)
 
@@ -988,6 +1124,8 @@ def make_fixture(spec):
         w = torch.softmax(v, -1)
     elif rule == "sigmoid_grouped":
         i, w, _, _ = grouped_reference(lg64, rbias, spec["config"])
+    elif rule == "softmax_grouped":
+        i, w, _, _ = v2_reference(lg64, spec["config"])
     else:
         eps = spec["config"]["router_jitter_noise"]
         i, w, surv, dist = sparsemixer_reference(lg64, eps)
@@ -1141,9 +1279,13 @@ def main():
     torch.use_deterministic_algorithms(True)
     transformers.logging.set_verbosity_error()
     os.makedirs(MODELS, exist_ok=True)
+    import sys
+    only = set(sys.argv[1:])  # fixture names to rebuild; none: all
+    assert only <= {f["name"] for f in FIXTURES}, only
     total = 0
     for spec in FIXTURES:
-        total += make_fixture(spec)
+        if not only or spec["name"] in only:
+            total += make_fixture(spec)
     print(f"total {total} bytes")
 
 

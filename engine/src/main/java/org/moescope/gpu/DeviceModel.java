@@ -73,6 +73,7 @@ public final class DeviceModel implements MoeModel {
      * over the whole projection, softmax → top-k router, every layer MoE, no biases, full causal attention).
      */
     public static String unsupported(ModelConfig c) {
+        if (c.mla() != null) return "multi-head latent attention";
         if (c.postNorm()) return "post-norm blocks";
         if (c.norm() != ModelConfig.Norm.RMS) return "LayerNorm";
         if (c.qkNorm() == ModelConfig.QkNorm.NONE) return "no q/k norm";

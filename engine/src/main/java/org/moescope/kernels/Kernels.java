@@ -17,6 +17,12 @@ public interface Kernels {
     void matmul(float[] x, int tokens, Weight[] ws, float[][] outs);
 
     /**
+     * The product with w itself rather than its transpose: out (T, w.cols) = x (T, w.rows) · w, each row of w read
+     * once for all tokens (MLA's absorbed query, q_nope · W_UK).
+     */
+    void matmulTransposed(float[] out, float[] x, int tokens, Weight w);
+
+    /**
      * A mixture of SwiGLU experts: for each token t and each of its k choices (expert e = topkIds[t·k + j], weight
      * g = topkWeights[t·k + j]), out[t] = Σ g · down_e(silu(gate_e(x[t])) ⊙ up_e(x[t])), the terms added in ascending
      * expert id, starting from zero (as HF's index_add_ loop over experts). out (T, hidden) is overwritten.

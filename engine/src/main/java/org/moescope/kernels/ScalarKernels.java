@@ -28,6 +28,19 @@ public final class ScalarKernels implements Kernels {
         }
     }
 
+    @Override
+    public void matmulTransposed(float[] out, float[] x, int tokens, Weight w) {
+        int rows = w.rows(), cols = w.cols();
+        float[] row = new float[cols];
+        java.util.Arrays.fill(out, 0, tokens * cols, 0f);
+        for (int r = 0; r < rows; r++) {
+            row(w, r, row, 0);
+            for (int t = 0; t < tokens; t++) {
+                axpy(out, t * cols, x[t * rows + r], row, 0, cols);
+            }
+        }
+    }
+
     /** One token at a time, its experts in ascending id order: the definition, with no grouping. */
     @Override
     public void moe(float[] out, float[] x, int tokens, int[] topkIds, float[] topkWeights, int k,

@@ -962,6 +962,30 @@ public final class VectorKernels implements Kernels {
         }
     }
 
+    /**
+     * Rows of w widened one at a time and added into every token's output; the columns are split between the cores
+     * (each job widens its own column range of every row), so a row's weights are read once.
+     */
+    @Override
+    public void matmulTransposed(float[] out, float[] x, int tokens, Weight w) {
+        int rows = w.rows(), cols = w.cols();
+        java.util.Arrays.fill(out, 0, tokens * cols, 0f);
+        int chunk = Math.max(KC, (cols / Math.max(1, threads()) + KC - 1) / KC * KC); // KC: a multiple of Q8_0's group
+        int jobs = (cols + chunk - 1) / chunk;
+        long work = (long) rows * cols * tokens;
+        region(work >= PARALLEL_MIN_MACS ? jobs : 1, jobs, job -> {
+            int c0 = job * chunk;
+            int n = Math.min(chunk, cols - c0);
+            float[] row = SCRATCH.get().scores(n);
+            for (int r = 0; r < rows; r++) {
+                widen(w, r, c0, n, row, 0);
+                for (int t = 0; t < tokens; t++) {
+                    axpy(out, t * cols + c0, x[t * rows + r], row, 0, n);
+                }
+            }
+        });
+    }
+
     // ---------------------------------------------------------------------------------------------------------------
     // Attention
 

@@ -22,7 +22,12 @@ import java.util.Map;
  * @param qkvBias                   q/k/v projections have biases
  * @param oBias                     o_proj has a bias
  * @param rotaryDim                 leading dimensions of each head that RoPE rotates (head_dim, or
- *                                  head_dim · partial_rotary_factor); the rest pass through
+ *                                  head_dim · partial_rotary_factor); the rest pass through. With MLA: qk_rope_head_dim,
+ *                                  the trailing part of each query head and the shared rope key
+ * @param ropeInterleave            RoPE rotates adjacent pairs (2i, 2i+1) (DeepSeek's layout, rope_interleave) instead
+ *                                  of the halves (i, i + rotaryDim/2)
+ * @param mla                       multi-head latent attention's ranks and head widths (DeepSeek-V2/V3); null for
+ *                                  attention with q/k/v projections
  * @param slidingWindows            per layer: 0 for full causal attention, W for a window of the last W positions
  * @param attentionScale            the softmax scale of q·k (1/sqrt(head_dim), or Granite's attention_multiplier)
  * @param embeddingMultiplier       scales the embeddings (Granite); 1 elsewhere
@@ -62,6 +67,8 @@ public record ModelConfig(
         boolean oBias,
         double ropeTheta,
         int rotaryDim,
+        boolean ropeInterleave,
+        Mla mla,
         int[] slidingWindows,
         float attentionScale,
         float embeddingMultiplier,
@@ -91,6 +98,26 @@ public record ModelConfig(
 
     public enum QkNorm { NONE, WHOLE, PER_HEAD }
 
+    /**
+     * Multi-head latent attention (DeepSeek-V2/V3): queries through q_proj, or the low-rank q_a_proj → q_a_layernorm →
+     * q_b_proj when qLoraRank &gt; 0; keys and values from one compressed latent per token (kv_a_proj_with_mqa →
+     * kv_a_layernorm, kvLoraRank wide) expanded per head by kv_b_proj, plus one RoPE key (qkRopeHeadDim) shared by
+     * every head. A query head is [nope | rope] (qk_head_dim = qkNopeHeadDim + qkRopeHeadDim); a value head is
+     * vHeadDim wide. The KV cache holds the latent and the rope key only.
+     *
+     * @param qLoraRank q_lora_rank, 0 when null (plain q_proj, as DeepSeek-V2-Lite)
+     */
+    public record Mla(int qLoraRank, int kvLoraRank, int qkNopeHeadDim, int qkRopeHeadDim, int vHeadDim) {
+        public int qkHeadDim() {
+            return qkNopeHeadDim + qkRopeHeadDim;
+        }
+
+        /** Floats one token leaves in one layer's cache: its normed latent, then its rotated rope key. */
+        public int cacheWidth() {
+            return kvLoraRank + qkRopeHeadDim;
+        }
+    }
+
     /** Width of the q projection (heads · head_dim). */
     public int qDim() {
         return numAttentionHeads * headDim;
@@ -99,6 +126,16 @@ public record ModelConfig(
     /** Width of the k and v projections. */
     public int kvDim() {
         return numKeyValueHeads * headDim;
+    }
+
+    /** Floats per token and layer in the key cache: kv_dim, or MLA's latent + rope key. */
+    public int keyCacheWidth() {
+        return mla != null ? mla.cacheWidth() : kvDim();
+    }
+
+    /** Floats per token and layer in the value cache: kv_dim, or 0 with MLA (its values come from the latent). */
+    public int valueCacheWidth() {
+        return mla != null ? 0 : kvDim();
     }
 
     /** The usual softmax scale of q·k, 1/sqrt(head_dim), as HF computes it (a double rounded to float). */
@@ -181,10 +218,14 @@ public record ModelConfig(
                 putNorm(t, p + "input_layernorm", h);
                 putNorm(t, p + "post_attention_layernorm", h);
             }
-            putLinear(t, p + "self_attn.q_proj", qDim(), h, qkvBias);
-            putLinear(t, p + "self_attn.k_proj", kvDim(), h, qkvBias);
-            putLinear(t, p + "self_attn.v_proj", kvDim(), h, qkvBias);
-            putLinear(t, p + "self_attn.o_proj", h, qDim(), oBias);
+            if (mla != null) {
+                putLatentAttention(t, p + "self_attn.");
+            } else {
+                putLinear(t, p + "self_attn.q_proj", qDim(), h, qkvBias);
+                putLinear(t, p + "self_attn.k_proj", kvDim(), h, qkvBias);
+                putLinear(t, p + "self_attn.v_proj", kvDim(), h, qkvBias);
+                putLinear(t, p + "self_attn.o_proj", h, qDim(), oBias);
+            }
             if (qkNorm != QkNorm.NONE) {
                 boolean whole = qkNorm == QkNorm.WHOLE;
                 t.put(p + "self_attn.q_norm.weight", new long[] {whole ? qDim() : headDim});
@@ -229,6 +270,23 @@ public record ModelConfig(
             t.put("lm_head.bias", new long[] {vocabSize});
         }
         return t;
+    }
+
+    /** MLA's projections (no biases: DeepSeek's attention_bias is refused by the families). */
+    private void putLatentAttention(Map<String, long[]> t, String a) {
+        long h = hiddenSize;
+        long heads = numAttentionHeads;
+        if (mla.qLoraRank() > 0) {
+            t.put(a + "q_a_proj.weight", new long[] {mla.qLoraRank(), h});
+            t.put(a + "q_a_layernorm.weight", new long[] {mla.qLoraRank()});
+            t.put(a + "q_b_proj.weight", new long[] {heads * mla.qkHeadDim(), mla.qLoraRank()});
+        } else {
+            t.put(a + "q_proj.weight", new long[] {heads * mla.qkHeadDim(), h});
+        }
+        t.put(a + "kv_a_proj_with_mqa.weight", new long[] {mla.cacheWidth(), h});
+        t.put(a + "kv_a_layernorm.weight", new long[] {mla.kvLoraRank()});
+        t.put(a + "kv_b_proj.weight", new long[] {heads * (mla.qkNopeHeadDim() + mla.vHeadDim()), mla.kvLoraRank()});
+        t.put(a + "o_proj.weight", new long[] {h, heads * mla.vHeadDim()});
     }
 
     private void putNorm(Map<String, long[]> t, String name, long n) {
@@ -318,6 +376,8 @@ public record ModelConfig(
         public boolean qkvBias, oBias;
         public double ropeTheta;
         public double partialRotaryFactor = 1.0;
+        public boolean ropeInterleave;
+        public Mla mla;
         public int[] slidingWindows;
         public Float attentionScale;  // null: 1/sqrt(head_dim)
         public float embeddingMultiplier = 1f, residualMultiplier = 1f, logitsScaling = 1f;
@@ -378,10 +438,10 @@ public record ModelConfig(
             int[] moe = moeLayers != null ? moeLayers : java.util.stream.IntStream.range(0, numHiddenLayers).toArray();
             float scale = attentionScale != null ? attentionScale : defaultAttentionScale(headDim);
             // As HF's rope init: int(head_dim * partial_rotary_factor) dimensions rotate.
-            int rotaryDim = (int) (headDim * partialRotaryFactor);
+            int rotaryDim = mla != null ? mla.qkRopeHeadDim() : (int) (headDim * partialRotaryFactor);
             return new ModelConfig(modelType, names, vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads,
                     numKeyValueHeads, headDim, maxPositionEmbeddings, norm, normEps, postNorm, qkNorm, clipQkv, qkvBias,
-                    oBias, ropeTheta, rotaryDim, slidingWindows, scale, embeddingMultiplier, residualMultiplier,
+                    oBias, ropeTheta, rotaryDim, ropeInterleave, mla, slidingWindows, scale, embeddingMultiplier, residualMultiplier,
                     logitsScaling, lmHeadBias, intermediateSize, moe, numExperts, numExpertsPerTok, moeIntermediateSize,
                     router, normTopkProb, routerJitter, routedScalingFactor, nGroup, topkGroup,
                     sharedExpertIntermediateSize, sharedExpertGated, nextnLayers, tieWordEmbeddings, eosTokenId,

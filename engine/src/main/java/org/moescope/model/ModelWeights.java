@@ -35,6 +35,24 @@ public final class ModelWeights {
             float[] kNorm) { // (kv_heads·head_dim) or (head_dim)
     }
 
+    /**
+     * Multi-head latent attention's projections (DeepSeek-V2/V3); see {@link ModelConfig.Mla}. kv_b_proj's rows are, per
+     * head, qk_nope_head_dim key rows (W_UK) then v_head_dim value rows (W_UV); uk and uv are those row blocks as
+     * weights of their own (views, no copies), for the absorbed products.
+     */
+    public record LatentAttention(
+            Weight q,          // (heads·qk_head_dim, hidden) q_proj, or null when q_lora_rank is set
+            Weight qA,         // (q_lora_rank, hidden) q_a_proj, or null
+            float[] qANorm,    // (q_lora_rank) q_a_layernorm, or null
+            Weight qB,         // (heads·qk_head_dim, q_lora_rank) q_b_proj, or null
+            Weight kvA,        // (kv_lora_rank + qk_rope_head_dim, hidden) kv_a_proj_with_mqa
+            float[] kvANorm,   // (kv_lora_rank) kv_a_layernorm
+            Weight kvB,        // (heads·(qk_nope_head_dim + v_head_dim), kv_lora_rank) kv_b_proj
+            Weight[] uk,       // (heads) x (qk_nope_head_dim, kv_lora_rank) kv_b_proj's key rows of each head
+            Weight[] uv,       // (heads) x (v_head_dim, kv_lora_rank) its value rows
+            Weight o) {        // (hidden, heads·v_head_dim)
+    }
+
     /** A SwiGLU MLP, down(silu(gate · x) ⊙ (up · x)): a dense layer's, or the shared expert. */
     public record Mlp(
             Weight gate,  // (width, hidden)
@@ -56,9 +74,9 @@ public final class ModelWeights {
     /**
      * One decoder layer. Pre-norm: attnNorm = input_layernorm and ffnNorm = post_attention_layernorm, applied to the
      * sub-block's input; post-norm: post_attention_layernorm and post_feedforward_layernorm, applied to its output.
-     * Exactly one of moe and mlp is set.
+     * Exactly one of moe and mlp is set, and exactly one of attention and latent (MLA).
      */
-    public record Layer(Norm attnNorm, Attention attention, Norm ffnNorm, Moe moe, Mlp mlp) {
+    public record Layer(Norm attnNorm, Attention attention, Norm ffnNorm, Moe moe, Mlp mlp, LatentAttention latent) {
     }
 
     final Weight embedTokens;  // (vocab, hidden)
@@ -88,20 +106,41 @@ public final class ModelWeights {
             Norm attnNorm = c.postNorm() ? norm(p + "post_attention_layernorm") : norm(p + "input_layernorm");
             Norm ffnNorm = c.postNorm() ? norm(p + "post_feedforward_layernorm") : norm(p + "post_attention_layernorm");
             String a = p + "self_attn.";
-            Attention attention = new Attention(matrix(a + "q_proj.weight"), matrix(a + "k_proj.weight"),
+            LatentAttention latent = c.mla() != null ? latentAttention(c, a) : null;
+            Attention attention = latent != null ? null : new Attention(matrix(a + "q_proj.weight"), matrix(a + "k_proj.weight"),
                     matrix(a + "v_proj.weight"), matrix(a + "o_proj.weight"),
                     optionalVector(a + "q_proj.bias"), optionalVector(a + "k_proj.bias"),
                     optionalVector(a + "v_proj.bias"), optionalVector(a + "o_proj.bias"),
                     optionalVector(a + "q_norm.weight"), optionalVector(a + "k_norm.weight"));
             if (c.moeIndex(l) < 0) {
-                layers[l] = new Layer(attnNorm, attention, ffnNorm, null, mlp(p + "mlp"));
+                layers[l] = new Layer(attnNorm, attention, ffnNorm, null, mlp(p + "mlp"), latent);
             } else {
-                layers[l] = new Layer(attnNorm, attention, ffnNorm, moe(c, c.moeIndex(l), p + c.names().moeBlock() + "."), null);
+                layers[l] = new Layer(attnNorm, attention, ffnNorm, moe(c, c.moeIndex(l), p + c.names().moeBlock() + "."), null,
+                        latent);
             }
         }
         norm = norm("model.norm");
         lmHead = c.tieWordEmbeddings() ? embedTokens : matrix("lm_head.weight");
         lmHeadBias = optionalVector("lm_head.bias");
+    }
+
+    private LatentAttention latentAttention(ModelConfig c, String a) {
+        ModelConfig.Mla m = c.mla();
+        boolean lowRankQ = m.qLoraRank() > 0;
+        Weight kvB = matrix(a + "kv_b_proj.weight");
+        int heads = c.numAttentionHeads();
+        int perHead = m.qkNopeHeadDim() + m.vHeadDim();
+        Weight[] uk = new Weight[heads], uv = new Weight[heads];
+        for (int h = 0; h < heads; h++) {
+            uk[h] = kvB.rowSlice(h * perHead, m.qkNopeHeadDim());
+            uv[h] = kvB.rowSlice(h * perHead + m.qkNopeHeadDim(), m.vHeadDim());
+        }
+        return new LatentAttention(lowRankQ ? null : matrix(a + "q_proj.weight"),
+                lowRankQ ? matrix(a + "q_a_proj.weight") : null,
+                lowRankQ ? vector(a + "q_a_layernorm.weight") : null,
+                lowRankQ ? matrix(a + "q_b_proj.weight") : null,
+                matrix(a + "kv_a_proj_with_mqa.weight"), vector(a + "kv_a_layernorm.weight"), kvB, uk, uv,
+                matrix(a + "o_proj.weight"));
     }
 
     private Moe moe(ModelConfig c, int m, String b) {

@@ -9,9 +9,16 @@ import org.moescope.kernels.TopK;
 public enum Router {
     /**
      * Softmax over all experts, the k largest probabilities, renormalised to sum to one when norm_topk_prob
-     * (OLMoE, FlexOlmo, Qwen2/3-MoE; Mixtral always renormalises).
+     * (OLMoE, FlexOlmo, Qwen2/3-MoE; Mixtral always renormalises), times routed_scaling_factor (DeepSeek-V2's
+     * topk_method greedy; 1 elsewhere).
      */
     SOFTMAX_TOPK("softmax_topk"),
+    /**
+     * DeepSeek-V2's topk_method group_limited_greedy: softmax over all experts; the topk_group of n_group expert groups
+     * whose best probability is highest are kept; the k largest probabilities within them, not renormalised, times
+     * routed_scaling_factor.
+     */
+    SOFTMAX_GROUPED("softmax_grouped_topk"),
     /** The k largest logits, then a softmax over those k only (GraniteMoE). Chooses as SOFTMAX_TOPK with renormalising. */
     TOPK_SOFTMAX("topk_softmax"),
     /**
@@ -53,6 +60,12 @@ public enum Router {
                     for (int j = 0; j < K; j++) sum += weight[out + j];
                     for (int j = 0; j < K; j++) weight[out + j] /= sum;
                 }
+                scaleWeights(c, weight, out);
+            }
+            case SOFTMAX_GROUPED -> {
+                float[] kept = keptGroupsOnly(c, probs, off);
+                TopK.select(kept, 0, E, K, ids, weight, out);
+                scaleWeights(c, weight, out);
             }
             case TOPK_SOFTMAX -> {
                 TopK.select(logits, off, E, K, ids, weight, out);
@@ -75,6 +88,29 @@ public enum Router {
                 weight[out + 1] = maskedSoftmaxAt(logits, off, E, second, first, threshold);
             }
         }
+    }
+
+    private static void scaleWeights(ModelConfig c, float[] weight, int out) {
+        float f = c.routedScalingFactor();
+        if (f == 1f) return;
+        for (int j = 0; j < c.numExpertsPerTok(); j++) weight[out + j] *= f;
+    }
+
+    /** probs (E) at off with the experts outside the topk_group groups of highest best probability set to -inf. */
+    private static float[] keptGroupsOnly(ModelConfig c, float[] probs, int off) {
+        int E = c.numExperts();
+        int groups = c.nGroup();
+        int perGroup = E / groups;
+        float[] best = new float[groups];
+        java.util.Arrays.fill(best, Float.NEGATIVE_INFINITY);
+        for (int e = 0; e < E; e++) best[e / perGroup] = Math.max(best[e / perGroup], probs[off + e]);
+        int[] keptGroups = new int[c.topkGroup()];
+        TopK.select(best, 0, groups, c.topkGroup(), keptGroups, new float[c.topkGroup()], 0);
+        boolean[] kept = new boolean[groups];
+        for (int g : keptGroups) kept[g] = true;
+        float[] out = new float[E];
+        for (int e = 0; e < E; e++) out[e] = kept[e / perGroup] ? probs[off + e] : Float.NEGATIVE_INFINITY;
+        return out;
     }
 
     private static void selectGrouped(ModelConfig c, float[] logits, int off, float[] bias, int[] ids, float[] weight,

@@ -36,4 +36,8 @@ public record TensorNames(String moeBlock, String router, Experts experts, Strin
 
     public static final TensorNames MLP_GATE_PROJ =
             new TensorNames("mlp", "gate", new PerExpert("gate_proj", "up_proj", "down_proj"), "shared_expert");
+
+    /** As MLP_GATE_PROJ with ungated shared experts under mlp.shared_experts (GLM-4.5, DeepSeek-V2/V3). */
+    public static final TensorNames MLP_SHARED_EXPERTS =
+            new TensorNames("mlp", "gate", new PerExpert("gate_proj", "up_proj", "down_proj"), "shared_experts");
 }

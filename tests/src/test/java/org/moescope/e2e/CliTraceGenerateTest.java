@@ -88,7 +88,7 @@ class CliTraceGenerateTest {
 
         expectBad(run("trace", "--model", copyWith(good, "llama4", config.replace("\"olmoe\"", "\"llama4_text\"")).toString(),
                 "--tokens", "1,2", "--out", out.toString()), "unsupported architecture llama4_text; supported: olmoe, "
-                + "flex_olmo, qwen2_moe, qwen3_moe, mixtral, granitemoe, phimoe, glm4_moe", out);
+                + "flex_olmo, qwen2_moe, qwen3_moe, mixtral, granitemoe, phimoe, glm4_moe, deepseek_v2, deepseek_v3", out);
         // a family's config with the tensors of another: the first tensor the family does not expect is named
         expectBad(run("trace", "--model", copyWith(good, "mixtral", config.replace("\"olmoe\"", "\"mixtral\"")).toString(),
                 "--tokens", "1,2", "--out", out.toString()), "unexpected tensor 'model.layers.0.mlp.experts.0.down_proj.weight' "

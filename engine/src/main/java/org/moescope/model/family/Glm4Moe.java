@@ -18,15 +18,12 @@ import java.util.stream.IntStream;
 final class Glm4Moe {
     static final Family FAMILY = new Family("glm4_moe", "Glm4MoeForCausalLM", Glm4Moe::parse);
 
-    static final TensorNames NAMES = new TensorNames("mlp", "gate",
-            new TensorNames.PerExpert("gate_proj", "up_proj", "down_proj"), "shared_experts");
-
     private Glm4Moe() {
     }
 
     static ModelConfig parse(ConfigJson c) {
         ModelConfig.Builder b = ModelConfig.Builder.common(c, 131072, 1e-5, 10000.0);
-        b.names = NAMES;
+        b.names = TensorNames.MLP_SHARED_EXPERTS;
         b.partialRotaryFactor = c.partialRotaryFactor(0.5);
         b.qkvBias = c.bool("attention_bias", false); // o_proj has none
         if (c.bool("use_qk_norm", false)) {

@@ -42,7 +42,67 @@ class FamiliesTest {
     void anUnknownModelTypeListsTheSupportedOnes() {
         String msg = refusal(config("llama4_text"));
         assertEquals("ckpt/config.json: unsupported architecture llama4_text; supported: olmoe, flex_olmo, qwen2_moe, "
-                + "qwen3_moe, mixtral, granitemoe, phimoe, glm4_moe", msg);
+                + "qwen3_moe, mixtral, granitemoe, phimoe, glm4_moe, deepseek_v2, deepseek_v3", msg);
+    }
+
+    static ObjectNode deepseek(String modelType) {
+        ObjectNode c = config(modelType);
+        c.put("num_key_value_heads", 4);
+        c.put("kv_lora_rank", 32);
+        c.put("qk_nope_head_dim", 16);
+        c.put("qk_rope_head_dim", 8);
+        c.put("v_head_dim", 20);
+        c.put("n_routed_experts", 8);
+        return c;
+    }
+
+    @Test
+    void deepseekReadsLatentAttentionRoutersAndDenseLayers() {
+        ObjectNode v2 = deepseek("deepseek_v2");
+        v2.put("first_k_dense_replace", 1);
+        v2.put("moe_layer_freq", 2);
+        v2.put("topk_method", "group_limited_greedy");
+        v2.put("n_group", 4);
+        v2.put("topk_group", 2);
+        v2.put("norm_topk_prob", true); // HF's DeepSeek-V2 never renormalises
+        ModelConfig m = Families.parse(v2, WHERE);
+        assertEquals(new ModelConfig.Mla(0, 32, 16, 8, 20), m.mla());
+        assertEquals(24, m.headDim());
+        assertEquals(8, m.rotaryDim());
+        assertTrue(m.ropeInterleave());
+        assertEquals((float) (1 / Math.sqrt(24)), m.attentionScale());
+        assertEquals(Router.SOFTMAX_GROUPED, m.router());
+        assertFalse(m.normTopkProb());
+        assertArrayEquals(new int[] {2}, m.moeLayers()); // l >= 1 and l % 2 == 0
+        assertEquals(2 * 16, m.sharedExpertIntermediateSize()); // n_shared_experts defaults to 2
+        v2.put("q_lora_rank", 24);
+        assertTrue(Families.parse(v2, WHERE).expectedTensors().containsKey("model.layers.0.self_attn.q_a_layernorm.weight"));
+
+        ObjectNode v3 = deepseek("deepseek_v3");
+        ModelConfig d = Families.parse(v3, WHERE);
+        assertEquals(Router.SIGMOID_GROUPED, d.router());
+        assertEquals(2.5f, d.routedScalingFactor());
+        assertEquals(8, d.nGroup());
+        assertArrayEquals(new int[] {3}, d.moeLayers()); // first_k_dense_replace defaults to 3
+        assertTrue(d.ropeInterleave());
+        v3.put("rope_interleave", false);
+        assertFalse(Families.parse(v3, WHERE).ropeInterleave());
+    }
+
+    @Test
+    void deepseekRefusesWhatItCannotRunByField() {
+        ObjectNode yarn = deepseek("deepseek_v3");
+        yarn.putObject("rope_scaling").put("type", "yarn").put("factor", 40);
+        assertTrue(refusal(yarn).contains("field \"rope_scaling\" is set (type yarn)"), refusal(yarn));
+        ObjectNode method = deepseek("deepseek_v2");
+        method.put("topk_method", "noaux_tc");
+        assertTrue(refusal(method).contains("\"topk_method\" is noaux_tc; supported: greedy, group_limited_greedy"));
+        ObjectNode kv = deepseek("deepseek_v2");
+        kv.put("num_key_value_heads", 2);
+        assertTrue(refusal(kv).contains("\"num_key_value_heads\" 2 differs from num_attention_heads 4"), refusal(kv));
+        ObjectNode bias = deepseek("deepseek_v3");
+        bias.put("attention_bias", true);
+        assertTrue(refusal(bias).contains("\"attention_bias\" is true"));
     }
 
     @Test
