@@ -155,6 +155,48 @@ class GoldenTest {
         }
     }
 
+    /**
+     * The server's continuous batching on every family: two golden sequences share steps of one cache, the first fed
+     * in chunks of 3 tokens (a prompt prefilled in chunks), the second token by token and joining one step late (at
+     * another offset of the cache); every logit row they return matches HF's.
+     */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void continuousBatchingStepsMatchHfLogits(String name, Kernels kernels) {
+        try (MoeTransformer model = MoeTransformer.load(Fixtures.model(name), kernels);
+             SafetensorsFile golden = SafetensorsFile.open(Fixtures.model(name).resolve("golden.safetensors"))) {
+            int S = (int) golden.info("input_ids").shape()[1];
+            int V = model.config().vocabSize();
+            int[] ids = golden.readInts("input_ids");
+            float[] logits = golden.readFloats("logits");
+            MoeModel.Session cache = model.newSharedCache(2 * S + 3, S);
+            int[] done = {0, 0};
+            int[] base = {S + 3, 0};
+            for (int step = 0; done[0] < S || done[1] < S; step++) {
+                List<MoeTransformer.StepSlice> slices = new java.util.ArrayList<>();
+                List<Integer> owners = new java.util.ArrayList<>();
+                if (done[0] < S) {
+                    int n = Math.min(3, S - done[0]);
+                    slices.add(new MoeTransformer.StepSlice(base[0], done[0],
+                            Arrays.copyOfRange(ids, done[0], done[0] + n), true));
+                    owners.add(0);
+                }
+                if (step >= 1 && done[1] < S) {
+                    slices.add(new MoeTransformer.StepSlice(base[1], done[1], new int[] {ids[S + done[1]]}, true));
+                    owners.add(1);
+                }
+                float[] out = model.step(cache, slices, null);
+                for (int i = 0; i < slices.size(); i++) {
+                    int b = owners.get(i);
+                    done[b] += slices.get(i).tokens().length;
+                    int pos = done[b] - 1;
+                    assertClose(Arrays.copyOfRange(logits, (b * S + pos) * V, (b * S + pos + 1) * V),
+                            Arrays.copyOfRange(out, i * V, (i + 1) * V), 1e-4f, name + " seq " + b + " position " + pos);
+                }
+            }
+        }
+    }
+
     /** prefillBatch keeps its KV cache and work arrays between calls; what a previous, larger batch left must not leak. */
     @ParameterizedTest(name = "{0} {1}")
     @MethodSource("cases")
