@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.spi.ToolProvider;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -184,6 +185,78 @@ class DistributionIT {
     }
 
     @Test
+    void chatStaysInteractiveAndTheFilterOutlivesCtrlC() throws Exception {
+        // A tiny random chat model (the CLI tests' chat tokenizer, no end-of-turn token: replies run until stopped).
+        Path config = tmp.resolve("chat-config.json"), model = tmp.resolve("chat-model");
+        Files.writeString(config, """
+                {"model_type": "olmoe", "vocab_size": 384, "hidden_size": 64, "intermediate_size": 32,
+                 "num_hidden_layers": 4, "num_attention_heads": 4, "num_key_value_heads": 2, "num_experts": 4,
+                 "num_experts_per_tok": 2, "max_position_embeddings": 4096, "initializer_range": 0.5,
+                 "tie_word_embeddings": false}
+                """);
+        Run init = moescope(Map.of(), "weights", "init", "--config", config.toString(), "--out", model.toString(),
+                "--seed", "3", "--dtype", "f32");
+        assertEquals(0, init.status(), init.err());
+        Path chatFiles = Path.of(System.getProperty("moescope.chatModel"));
+        Files.copy(chatFiles.resolve("tokenizer.json"), model.resolve("tokenizer.json"));
+        Files.writeString(model.resolve("tokenizer_config.json"), Files.readString(chatFiles.resolve("tokenizer_config.json"))
+                .replace("\"eos_token\": \"<|im_end|>\"", "\"eos_token\": null"));
+
+        // In its own session and process group, as a terminal's foreground job: Ctrl-C (SIGINT to the whole
+        // group) reaches the JVM and the launcher's stderr filter alike.
+        ProcessBuilder pb = new ProcessBuilder(onHostPath("setsid").toString(), home.resolve("bin/moescope").toString(),
+                "chat", "--model", model.toString(), "--max-new-tokens", "4000").directory(tmp.toFile());
+        pb.environment().clear();
+        pb.environment().put("PATH", tools.toString());
+        pb.environment().put("HOME", tmp.toString());
+        Process p = pb.start();
+        try {
+            StringBuffer out = collect(p.getInputStream()), err = collect(p.getErrorStream());
+            // The prompt "> " has no newline: it only shows if stderr passes bytes as they come.
+            await(err, e -> e.endsWith("> "), "the first prompt", out);
+            p.getOutputStream().write("tell me a long story\n".getBytes(StandardCharsets.UTF_8));
+            p.getOutputStream().flush();
+            await(out, o -> o.length() >= 20, "the reply to stream", err);
+            Process kill = new ProcessBuilder(tools.resolve("bash").toString(), "-c", "kill -INT -- -" + p.pid()).start();
+            assertEquals(0, kill.waitFor(), "kill -INT to the process group");
+            await(err, e -> e.contains("(reply stopped)") && e.endsWith("> "), "the reply to stop and the next prompt", out);
+            p.getOutputStream().write("/exit\n".getBytes(StandardCharsets.UTF_8));
+            p.getOutputStream().flush();
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "exits after /exit");
+            assertEquals(0, p.exitValue(), err.toString());
+            assertFalse(err.toString().contains(INCUBATOR_WARNING), err.toString());
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+
+    private static StringBuffer collect(InputStream in) {
+        StringBuffer text = new StringBuffer();
+        Thread t = new Thread(() -> {
+            byte[] buf = new byte[4096];
+            try (in) {
+                for (int n; (n = in.read(buf)) > 0; ) text.append(new String(buf, 0, n, StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                // the process ended
+            }
+        });
+        t.setDaemon(true);
+        t.start();
+        return text;
+    }
+
+    private static void await(StringBuffer text, Predicate<String> done, String what, StringBuffer other)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!done.test(text.toString())) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what + ":\n" + text + "\n--- other stream:\n" + other);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
     void aSymlinkToTheLauncherFindsTheRuntime() throws Exception {
         Path link = Files.createDirectories(tmp.resolve("elsewhere")).resolve("moescope");
         Files.createSymbolicLink(link, home.resolve("bin/moescope"));
@@ -230,7 +303,9 @@ class DistributionIT {
             assertTrue(runtime.contains(module), module + " is needed by the jars (jdeps) but not in the runtime "
                     + runtime + ": add it to dist.modules in dist/pom.xml");
         }
-        for (String module : List.of("jdk.incubator.vector", "jdk.httpserver")) {
+        // What jdeps cannot see: the Vector API (given on the command line), sun.misc.Signal (found by reflection),
+        // the JDK's HTTP server (`moescope serve`).
+        for (String module : List.of("jdk.incubator.vector", "jdk.unsupported", "jdk.httpserver")) {
             assertTrue(runtime.contains(module), module + " missing from the runtime");
         }
     }
