@@ -30,7 +30,8 @@ public final class Main implements Runnable {
     /** Exit status for a failure that is our bug or the machine's (out of memory, I/O error). */
     public static final int EXIT_INTERNAL = 1;
 
-    public static final String VERSION = "0.1.0";
+    /** The project's version (cli/pom.xml), written into route files and reports. */
+    public static final String VERSION = BuildInfo.CURRENT.version();
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -83,7 +84,7 @@ public final class Main implements Runnable {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {"moescope " + VERSION + " (Java " + Runtime.version() + ")"};
+            return new String[] {"moescope " + BuildInfo.CURRENT.describe(), "Java " + Runtime.version()};
         }
     }
 }
