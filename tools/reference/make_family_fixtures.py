@@ -449,6 +449,18 @@ FIXTURES += [
          description="DeepSeek-V3's block with BF16 weights and DeepSeek-V3's hub config field set (no "
                      "rope_interleave field: HF's default, interleaved pairs); 2 groups, 1 kept, top-2; the "
                      "checkpoint also stores a multi-token-prediction layer (model.layers.3.*) that is not run"),
+    dict(name="deepseek-v3-fp8", family="deepseek_v3", seed=5903, dtype=torch.float32, style="5.x", seq_len=16,
+         layers=3, top_k=3, tie=False, router_bias_std=0.1, fp8_block=[8, 8],
+         config=dict(MLA, num_hidden_layers=3, q_lora_rank=24, v_head_dim=16, num_experts_per_tok=3,
+                     n_shared_experts=1, first_k_dense_replace=1, n_group=4, topk_group=2, norm_topk_prob=True,
+                     routed_scaling_factor=2.5, num_nextn_predict_layers=0),
+         features=["fp8_e4m3_block_scaled_weights", "weight_scale_inv_f32_8x8_blocks", "mla_with_q_lora",
+                   "rope_on_pairs", "sigmoid_router_with_choice_bias", "group_limited_top3_2_of_4_groups"],
+         description="DeepSeek-V3's block stored as DeepSeek-V3's FP8 release stores it: every Linear weight but "
+                     "lm_head and the router F8_E4M3 with a F32 weight_scale_inv per 8x8 block (the release uses "
+                     "128x128; 8x8 gives these small matrices several blocks), quantization_config quant_method fp8; "
+                     "the goldens are HF's from the FP8 files (dequantized on the CPU), the f32 weights are the exact "
+                     "q * scale values"),
 ]
 
 
@@ -480,6 +492,71 @@ def randomise(model, seed, router_bias_std=0.0):
                 p.copy_(torch.randn(p.shape, generator=gen) * BIAS_STD)
             else:  # q/k/v/o, routers, shared expert + gate, dense MLPs, fused experts, lm_head
                 p.copy_(torch.randn(p.shape, generator=gen) * INIT_STD)
+
+
+FP8_MAX = 448.0  # largest finite float8_e4m3fn
+
+
+def fp8_quantizable(name, t):
+    # As DeepSeek-V3's FP8 release: every Linear weight but lm_head; the router (mlp.gate) and norms stay F32/BF16.
+    return (name.endswith(".weight") and t.dim() == 2 and "embed_tokens" not in name and name != "lm_head.weight"
+            and not name.endswith("mlp.gate.weight") and "norm" not in name)
+
+
+def fp8_block_quantize(w, block):
+    """(q float8_e4m3fn, scale_inv F32 [rows/bm, cols/bk]) with w ~ q * scale per block, scale = amax / 448."""
+    bm, bk = block
+    rows, cols = w.shape
+    assert rows % bm == 0 and cols % bk == 0, (w.shape, block)
+    blocks = w.float().reshape(rows // bm, bm, cols // bk, bk)
+    scale = (blocks.abs().amax(dim=(1, 3)) / FP8_MAX).clamp(min=1e-12)
+    q = (blocks / scale[:, None, :, None]).to(torch.float8_e4m3fn)
+    return q.reshape(rows, cols), scale.float()
+
+
+def fp8_round_trip(model, block):
+    """Replaces each FP8-stored weight by q * scale, so the f32 model holds exactly what the FP8 file will say."""
+    def qdq(w):
+        q, s = fp8_block_quantize(w, block)
+        bm, bk = block
+        return (q.float().reshape(s.shape[0], bm, s.shape[1], bk) * s[:, None, :, None]).reshape(w.shape)
+
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if fp8_quantizable(name, p):
+                p.copy_(qdq(p))
+            elif name.endswith("experts.gate_up_proj"):  # fused in memory; on disk each expert's gate and up apart
+                half = p.shape[1] // 2
+                for e in range(p.shape[0]):
+                    p[e, :half] = qdq(p[e, :half])
+                    p[e, half:] = qdq(p[e, half:])
+            elif name.endswith("experts.down_proj"):
+                for e in range(p.shape[0]):
+                    p[e] = qdq(p[e])
+
+
+def write_fp8(out_dir, spec):
+    """Rewrites model.safetensors as the Hub's FP8 files are (F8_E4M3 weights + F32 weight_scale_inv) and adds
+    quantization_config to config.json."""
+    path = os.path.join(out_dir, "model.safetensors")
+    tensors = load_file(path)
+    out = {}
+    for name, t in tensors.items():
+        if fp8_quantizable(name, t):
+            q, s = fp8_block_quantize(t, spec["fp8_block"])
+            out[name] = q
+            out[name + "_scale_inv"] = s
+        else:
+            out[name] = t
+    save_file(out, path, metadata={"format": "pt"})
+    cpath = os.path.join(out_dir, "config.json")
+    with open(cpath) as f:
+        c = json.load(f)
+    c["quantization_config"] = {"activation_scheme": "dynamic", "fmt": "e4m3", "quant_method": "fp8",
+                                "weight_block_size": spec["fp8_block"]}
+    with open(cpath, "w") as f:
+        json.dump(c, f, indent=2, sort_keys=True)
+        f.write("\n")
 
 
 def add_nextn_layer(out_dir, spec):
@@ -1026,8 +1103,12 @@ def make_fixture(spec):
     torch.manual_seed(spec["seed"])
     model = FAMILIES[fam]["cls"](hf_config(spec))
     randomise(model, spec["seed"], spec.get("router_bias_std", 0.0))
+    if spec.get("fp8_block"):
+        fp8_round_trip(model, spec["fp8_block"])
     model = model.to(spec["dtype"])
     model.save_pretrained(out_dir)
+    if spec.get("fp8_block"):
+        write_fp8(out_dir, spec)
     if spec.get("nextn_layers"):
         add_nextn_layer(out_dir, spec)
     checks = {}

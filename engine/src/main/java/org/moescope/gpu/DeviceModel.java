@@ -53,7 +53,9 @@ public final class DeviceModel implements MoeModel {
         MoeTransformer host = MoeTransformer.load(dir, new ScalarKernels());
         try {
             ModelConfig c = host.config();
-            String missing = unsupported(c);
+            boolean fp8 = host.checkpoint().tensorNames().stream()
+                    .anyMatch(n -> host.checkpoint().info(n).dtype() == DType.F8_E4M3);
+            String missing = fp8 ? "FP8 (F8_E4M3) weights" : unsupported(c);
             if (missing != null) {
                 throw new BackendStartupException("the device backends cannot run this " + c.modelType()
                         + " checkpoint yet (" + missing + "; " + dir + "); use --backend cpu", null);

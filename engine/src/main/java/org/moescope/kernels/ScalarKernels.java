@@ -119,6 +119,8 @@ public final class ScalarKernels implements Kernels {
             case F16 -> Float.float16ToFloat(w.data().get(I16, rowBase + 2L * c));
             case I8 -> w.data().get(ValueLayout.JAVA_BYTE, rowBase + c)
                     * w.scales().get(F32, w.scaleOffset((int) (rowBase / w.cols())) + 4L * (c / Weight.GROUP));
+            case F8_E4M3 -> org.moescope.weights.Fp8.e4m3(w.data().get(ValueLayout.JAVA_BYTE, rowBase + c))
+                    * w.scale((int) (rowBase / w.cols()), c);
             default -> throw new IllegalStateException();
         };
     }

@@ -1149,6 +1149,23 @@ public final class VectorKernels implements Kernels {
                 }
                 for (; i < n; i++) out[off + i] = ScalarKernels.element(w, base, k0 + i);
             }
+            case F8_E4M3 -> {
+                // A byte's 7 magnitude bits shifted to a float's exponent/mantissa boundary, the sign to bit 31, times
+                // 2^120 is its E4M3 value (see Fp8.e4m3), times the block's scale. Vectors stay within one block when
+                // the block is a multiple of L columns (128 in every release); otherwise element by element.
+                int i = 0;
+                if (w.blockCols() % L == 0 && k0 % L == 0) {
+                    for (; i <= n - L; i += L) {
+                        int c = k0 + i;
+                        IntVector b = (IntVector) ByteVector.fromMemorySegment(B, seg, base + c, LE)
+                                .convertShape(VectorOperators.B2I, I, 0);
+                        IntVector bits = b.and(0x7F).lanewise(VectorOperators.LSHL, 20)
+                                .or(b.and(0x80).lanewise(VectorOperators.LSHL, 24));
+                        bits.reinterpretAsFloats().mul(0x1p120f * w.scale(r, c)).intoArray(out, off + i);
+                    }
+                }
+                for (; i < n; i++) out[off + i] = ScalarKernels.element(w, base, k0 + i);
+            }
             default -> {
                 for (int i = 0; i < n; i++) out[off + i] = ScalarKernels.element(w, base, k0 + i);
             }

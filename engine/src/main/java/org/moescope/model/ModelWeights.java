@@ -5,6 +5,7 @@ import org.moescope.errors.BadInputException;
 import org.moescope.kernels.Weight;
 import org.moescope.safetensors.DType;
 import org.moescope.safetensors.TensorInfo;
+import org.moescope.weights.Fp8;
 import org.moescope.weights.Q8;
 
 import java.lang.foreign.MemorySegment;
@@ -86,12 +87,18 @@ public final class ModelWeights {
     final float[] lmHeadBias;  // (vocab) or null
 
     private final Checkpoint ckpt;
-    private final Map<String, long[]> expected;
+    private Map<String, long[]> expected;
+    private final int[] fp8Block; // quantization_config.weight_block_size of a block-scaled FP8 checkpoint, else null
 
     ModelWeights(Checkpoint ckpt, ModelConfig c) {
         this.ckpt = ckpt;
         // A Q8_0 checkpoint (weights convert --dtype q8_0) stores its projections and lm_head as int8 plus scales.
         expected = Q8.isQ8(ckpt.config()) ? Q8.withScales(c.expectedTensors()) : c.expectedTensors();
+        // An FP8 checkpoint (DeepSeek-V3/R1, GLM-4.5-FP8) says per weight whether it is FP8: by storing W.weight_scale_inv.
+        fp8Block = Fp8.blockSize(ckpt.config(), ckpt.dir().resolve(Checkpoint.CONFIG).toString());
+        if (fp8Block != null) {
+            expected = Fp8.withScales(expected, ckpt.tensorNames(), fp8Block);
+        }
         for (String name : ckpt.tensorNames()) {
             if (!expected.containsKey(name) && !name.equals("lm_head.weight") && !c.isNextnTensor(name)) {
                 throw new BadInputException(ckpt.dir() + ": unexpected tensor '" + name + "' for a " + c.modelType()
@@ -131,9 +138,15 @@ public final class ModelWeights {
         int heads = c.numAttentionHeads();
         int perHead = m.qkNopeHeadDim() + m.vHeadDim();
         Weight[] uk = new Weight[heads], uv = new Weight[heads];
-        for (int h = 0; h < heads; h++) {
-            uk[h] = kvB.rowSlice(h * perHead, m.qkNopeHeadDim());
-            uv[h] = kvB.rowSlice(h * perHead + m.qkNopeHeadDim(), m.vHeadDim());
+        try {
+            for (int h = 0; h < heads; h++) {
+                uk[h] = kvB.rowSlice(h * perHead, m.qkNopeHeadDim());
+                uv[h] = kvB.rowSlice(h * perHead + m.qkNopeHeadDim(), m.vHeadDim());
+            }
+        } catch (IllegalArgumentException e) {
+            throw new BadInputException(ckpt.dir() + ": tensor '" + a + "kv_b_proj.weight': qk_nope_head_dim "
+                    + m.qkNopeHeadDim() + " and v_head_dim " + m.vHeadDim() + " must be multiples of the FP8 block ("
+                    + e.getMessage() + ")");
         }
         return new LatentAttention(lowRankQ ? null : matrix(a + "q_proj.weight"),
                 lowRankQ ? matrix(a + "q_a_proj.weight") : null,
@@ -193,7 +206,13 @@ public final class ModelWeights {
         }
         DType t = info.dtype();
         boolean q8Slot = expected.containsKey(name + Q8.SCALE_SUFFIX); // a Q8_0 checkpoint's quantised weight
-        if (t != DType.F32 && t != DType.BF16 && t != DType.F16 && !(t == DType.I8 && q8Slot)) {
+        boolean fp8Slot = expected.containsKey(name + Fp8.SCALE_SUFFIX); // an FP8 checkpoint's block-scaled weight
+        if (t == DType.F8_E4M3 && !fp8Slot) {
+            throw new BadInputException(ckpt.dir() + ": tensor '" + name + "' has dtype F8_E4M3 but "
+                    + (fp8Block == null ? "config.json has no quantization_config with quant_method fp8"
+                    : "no '" + name + Fp8.SCALE_SUFFIX + "'"));
+        }
+        if (t != DType.F32 && t != DType.BF16 && t != DType.F16 && !(t == DType.I8 && q8Slot) && t != DType.F8_E4M3) {
             throw new BadInputException(ckpt.dir() + ": tensor '" + name + "' has dtype " + t
                     + "; supported: F32, BF16, F16" + (q8Slot ? ", or I8 in a Q8_0 checkpoint" : ""));
         }
@@ -215,6 +234,15 @@ public final class ModelWeights {
 
     private Weight weight(String name, TensorInfo info, int rows, int cols) {
         MemorySegment data = ckpt.segment(name);
+        if (info.dtype() == DType.F8_E4M3) {
+            TensorInfo scales = checked(name + Fp8.SCALE_SUFFIX);
+            if (scales.dtype() != DType.F32) {
+                throw new BadInputException(ckpt.dir() + ": tensor '" + name + Fp8.SCALE_SUFFIX + "' has dtype "
+                        + scales.dtype() + "; FP8 block scales are F32");
+            }
+            return new Weight(name, data, DType.F8_E4M3, rows, cols, ckpt.segment(name + Fp8.SCALE_SUFFIX),
+                    fp8Block[0], fp8Block[1]);
+        }
         if (info.dtype() != DType.I8) {
             return new Weight(name, data, info.dtype(), rows, cols);
         }

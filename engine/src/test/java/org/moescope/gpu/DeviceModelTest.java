@@ -251,7 +251,8 @@ class DeviceModelTest {
     void aFamilyTheDeviceKernelsLackIsABackendItCannotRunNamingWhatIsMissing() {
         String[][] cases = {{"flex-olmo-f32", "post-norm blocks"}, {"qwen3-moe-f32", "per-head q/k norm"},
                 {"qwen2-moe-f32", "no q/k norm"}, {"mixtral-f32", "no q/k norm"}, {"granitemoe-f32", "no q/k norm"},
-                {"phimoe-f32", "LayerNorm"}};
+                {"phimoe-f32", "LayerNorm"}, {"deepseek-v2-f32", "multi-head latent attention"},
+                {"deepseek-v3-fp8", "FP8 (F8_E4M3) weights"}};
         for (String[] c : cases) {
             var e = assertThrows(BackendStartupException.class,
                     () -> jvm(Fixtures.model(c[0]), 4, 16, ThreadOrder.FORWARD), c[0]);

@@ -52,12 +52,14 @@ public final class Inspect {
         long scales = 0;
         long unused = 0;
         boolean q8 = src.isDirectory() && Q8.isQ8(src.config());
+        boolean fp8 = src.isDirectory() && "fp8".equals(src.config().path("quantization_config").path("quant_method")
+                .asText(null)); // block scales of an FP8 checkpoint, counted apart as Q8_0's
         for (String name : src.tensorNames()) {
             TensorInfo t = src.info(name);
             SafetensorsFile f = src.fileOf(name);
             tensors.add(new Tensor(name, t.dtype(), t.shape(), t.byteSize(), f.path().getFileName().toString()));
             bytes += t.byteSize();
-            if (q8 && name.endsWith(Q8.SCALE_SUFFIX)) {
+            if (q8 && name.endsWith(Q8.SCALE_SUFFIX) || fp8 && name.endsWith(".weight" + Fp8.SCALE_SUFFIX)) {
                 scales += t.numElements();
                 continue;
             }

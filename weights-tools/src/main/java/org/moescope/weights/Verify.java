@@ -88,18 +88,20 @@ public final class Verify {
         long params = 0;
         long bytes = 0;
         boolean q8 = Q8.isQ8(src.config());
+        int[] fp8 = Fp8.blockSize(src.config(), dir.toString());
         for (String name : src.tensorNames()) {
             TensorInfo t = src.info(name);
-            if (!(q8 && name.endsWith(Q8.SCALE_SUFFIX))) {
+            if (!(q8 && name.endsWith(Q8.SCALE_SUFFIX)) && !(fp8 != null && name.endsWith(Fp8.SCALE_SUFFIX))) {
                 params += t.numElements(); // a Q8_0 checkpoint's scales are not parameters (as in inspect)
             }
             bytes += t.byteSize();
             checkValues(t, src.segment(name), findings);
         }
         if (expectedShapes != null) {
-            checkShapes(src, q8 ? Q8.withScales(expectedShapes) : expectedShapes, unused, findings);
+            Map<String, long[]> shapes = q8 ? Q8.withScales(expectedShapes) : expectedShapes;
+            checkShapes(src, fp8 != null ? Fp8.withScales(shapes, src.tensorNames(), fp8) : shapes, unused, findings);
         }
-        checkDtypes(src, q8, findings);
+        checkDtypes(src, q8 || fp8 != null, findings);
         checkIndex(src, bytes, params, findings);
         return new Report(dir, src.tensorNames().size(), params, bytes, src.files().size(), expectedShapes != null,
                 manifestFiles, findings);
@@ -155,12 +157,12 @@ public final class Verify {
         }
     }
 
-    /** q8: a Q8_0 checkpoint, whose float32 scales are not weights in the stated dtype. */
+    /** q8: a Q8_0 or FP8 checkpoint, whose float32 scales are not weights in the stated dtype. */
     private static void checkDtypes(WeightSource src, boolean q8, List<Finding> findings) {
         Map<DType, Integer> counts = new TreeMap<>();
         for (String name : src.tensorNames()) {
             DType d = src.info(name).dtype();
-            if (d.isFloatingPoint() && !(q8 && name.endsWith(Q8.SCALE_SUFFIX))) {
+            if (d.isFloatingPoint() && !(q8 && (name.endsWith(Q8.SCALE_SUFFIX) || name.endsWith(Fp8.SCALE_SUFFIX)))) {
                 counts.merge(d, 1, Integer::sum);
             }
         }
