@@ -720,8 +720,8 @@ public final class VectorKernels implements Kernels {
     // Mixture of experts
 
     @Override
-    public void moe(float[] out, float[] x, int tokens, int[] topkIds, float[] topkWeights, int k,
-                    Weight[] gate, Weight[] up, Weight[] down) {
+    public void moe(float[] out, float[] x, int tokens, int[] topkIds, float[] topkWeights, int k, Experts experts) {
+        Weight[] gate = experts.gate(), up = experts.up(), down = experts.down();
         int E = gate.length;
         int H = down[0].rows();
         int inter = gate[0].rows();
@@ -797,9 +797,9 @@ public final class VectorKernels implements Kernels {
             int n = in[count + e];
             int r0 = upTable[3 * job + 1], r1 = upTable[3 * job + 2];
             if (n > STREAM_MAX_TOKENS) {
-                swigluTiled(gate[e], up[e], panels, in[xAt + e], n, h, in[hAt + e], r0, r1);
+                swigluTiled(experts, e, panels, in[xAt + e], n, h, in[hAt + e], r0, r1);
             } else {
-                swigluStream(gate[e], up[e], x, in, tokenOf + in[start + e], n, h, in[hAt + e], r0, r1);
+                swigluStream(experts, e, x, in, tokenOf + in[start + e], n, h, in[hAt + e], r0, r1);
             }
         });
 
@@ -815,6 +815,11 @@ public final class VectorKernels implements Kernels {
                 tiledRows(down[e], h, in[hAt + e], n, o, oOff, H, r0, r1);
             } else {
                 streamRows(down[e], h, in[hAt + e], n, inter, o, oOff, H, r0, r1);
+            }
+            if (experts.downBias() != null) {
+                for (int t = 0; t < n; t++) {
+                    for (int r = r0; r < r1; r++) o[oOff + t * H + r] += experts.downBias(e, r);
+                }
             }
         });
 
@@ -868,8 +873,9 @@ public final class VectorKernels implements Kernels {
      * tile, so silu(g) · u is formed from the tile and stored as panels (h[p][row][token]), the down projection's
      * input. Blocked like tiledRows.
      */
-    private void swigluTiled(Weight gate, Weight up, float[] panels, int pOff, int tokens, float[] h, int hOff,
+    private void swigluTiled(Experts experts, int e, float[] panels, int pOff, int tokens, float[] h, int hOff,
                              int r0, int r1) {
+        Weight gate = experts.gate()[e], up = experts.up()[e];
         int cols = gate.cols();
         int inter = gate.rows();
         int half = MR / 2;
@@ -892,9 +898,11 @@ public final class VectorKernels implements Kernels {
                 int nr = Math.min(half, r1 - r);
                 int a = b * MR * P;
                 for (int j = 0; j < nr; j++) {
-                    silu(acc, a + j * P, a + (half + j) * P, h, base + (r + j) * P);
+                    float gb = experts.gateBias(e, r + j), ub = experts.upBias(e, r + j);
+                    activate(acc, a + j * P, a + (half + j) * P, gb, ub, experts.swigluLimit(), h, base + (r + j) * P);
                     if (wide) {
-                        silu(acc, a + j * P + L, a + (half + j) * P + L, h, base + (r + j) * P + L);
+                        activate(acc, a + j * P + L, a + (half + j) * P + L, gb, ub, experts.swigluLimit(), h,
+                                base + (r + j) * P + L);
                     } else {
                         Arrays.fill(h, base + (r + j) * P + L, base + (r + j) * P + P, 0f);
                     }
@@ -903,16 +911,28 @@ public final class VectorKernels implements Kernels {
         }
     }
 
-    /** dst[d..d+L) = silu(a[g..g+L)) · a[u..u+L). */
-    private static void silu(float[] a, int g, int u, float[] dst, int d) {
-        FloatVector gv = FloatVector.fromArray(F, a, g);
-        FloatVector sig = gv.neg().lanewise(VectorOperators.EXP).add(1f);
-        gv.div(sig).mul(FloatVector.fromArray(F, a, u)).intoArray(dst, d);
+    /**
+     * dst[d..d+L) = the experts' activation of gate a[g..g+L) + gb and up a[u..u+L) + ub (see Experts.activate):
+     * silu(gate) · up when limit is 0 (the biases are then 0, and adding them changes nothing).
+     */
+    private static void activate(float[] a, int g, int u, float gb, float ub, float limit, float[] dst, int d) {
+        FloatVector gv = FloatVector.fromArray(F, a, g).add(gb);
+        FloatVector uv = FloatVector.fromArray(F, a, u).add(ub);
+        if (limit == 0f) {
+            FloatVector sig = gv.neg().lanewise(VectorOperators.EXP).add(1f);
+            gv.div(sig).mul(uv).intoArray(dst, d);
+            return;
+        }
+        gv = gv.min(limit);
+        uv = uv.max(-limit).min(limit);
+        FloatVector sig = gv.mul(-Experts.SWIGLU_ALPHA).lanewise(VectorOperators.EXP).add(1f);
+        gv.div(sig).mul(uv.add(1f)).intoArray(dst, d);
     }
 
     /** Intermediate rows r0 .. r1 of one expert for its few tokens (rows of x listed in rowOf), token-major h. */
-    private void swigluStream(Weight gate, Weight up, float[] x, int[] rowOf, int rowBase, int tokens, float[] h,
+    private void swigluStream(Experts experts, int e, float[] x, int[] rowOf, int rowBase, int tokens, float[] h,
                               int hOff, int r0, int r1) {
+        Weight gate = experts.gate()[e], up = experts.up()[e];
         int cols = gate.cols();
         int inter = gate.rows();
         Scratch sc = SCRATCH.get();
@@ -923,8 +943,7 @@ public final class VectorKernels implements Kernels {
             float[] u = sc.aux(r1 - r0);
             streamRows(up, x, xOff, 1, cols, u, -r0, 0, r0, r1);
             for (int r = r0; r < r1; r++) {
-                float g = h[hRow + r];
-                h[hRow + r] = g / (1f + (float) Math.exp(-g)) * u[r - r0];
+                h[hRow + r] = experts.activate(h[hRow + r] + experts.gateBias(e, r), u[r - r0] + experts.upBias(e, r));
             }
         }
     }
@@ -934,7 +953,7 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public void attention(float[] out, float[] q, int tokens, float[] keys, float[] values, int[] cacheRow,
-                          int[] visibleFrom, int heads, int kvHeads, int headDim, float scale) {
+                          int[] visibleFrom, int heads, int kvHeads, int headDim, float scale, float[] sinks) {
         int dim = heads * headDim;
         int kvDim = kvHeads * headDim;
         int group = heads / kvHeads;
@@ -956,7 +975,11 @@ public final class VectorKernels implements Kernels {
             for (; j < seen; j++) {
                 scores[j] = dot(q, qOff, keys, kOff + j * kvDim, headDim) * scale;
             }
-            softmax(scores, 0, seen);
+            if (sinks == null) {
+                softmax(scores, 0, seen);
+            } else {
+                ScalarKernels.softmaxWithSink(scores, 0, seen, sinks[hh]);
+            }
             weightedSum(out, qOff, scores, seen, values, kOff, kvDim, headDim);
         });
     }

@@ -11,7 +11,7 @@ import java.util.stream.Collectors;
 /** The registry of supported architectures, keyed by config.json's model_type. */
 public final class Families {
     public static final List<Family> ALL = List.of(Olmoe.FAMILY, FlexOlmo.FAMILY, Qwen2Moe.FAMILY, Qwen3Moe.FAMILY,
-            Mixtral.FAMILY, GraniteMoe.FAMILY, PhiMoe.FAMILY, Glm4Moe.FAMILY);
+            Mixtral.FAMILY, GraniteMoe.FAMILY, PhiMoe.FAMILY, Glm4Moe.FAMILY, GptOss.FAMILY);
 
     private Families() {
     }
