@@ -10,6 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
 import org.moescope.safetensors.DType;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 
@@ -491,6 +492,25 @@ public final class VectorKernels implements Kernels {
                     }
                 }
             }
+            case U8 -> {
+                if (I.length() < 8) { // the FP4 magnitudes do not fit one register: widen row by row
+                    float[] s = sc.stage(cols);
+                    for (int r = r0; r < r1; r++) {
+                        row(w, r, s, 0);
+                        for (int t = 0; t < tokens; t++) out[outOff + t * outStride + r] = dot(s, 0, x, xOff + t * cols, cols);
+                    }
+                    return;
+                }
+                float[] xd = sc.deinterleaved(tokens * cols);
+                for (int t = 0; t < tokens; t++) {
+                    deinterleave(x, xOff + t * cols, cols, xd, t * cols);
+                }
+                for (int r = r0; r < r1; r++) {
+                    for (int t = 0; t < tokens; t++) {
+                        out[outOff + t * outStride + r] = dotMxfp4(w, r, cols, xd, t * cols);
+                    }
+                }
+            }
             default -> {
                 float[] s = sc.stage(cols);
                 for (int r = r0; r < r1; r++) {
@@ -684,6 +704,45 @@ public final class VectorKernels implements Kernels {
         out[o + step] = accB.reduceLanes(VectorOperators.ADD);
         out[o + 2 * step] = accC.reduceLanes(VectorOperators.ADD);
         out[o + 3 * step] = accD.reduceLanes(VectorOperators.ADD);
+    }
+
+    // MXFP4 (U8) rows: L bytes widen to L ints (one byte each); a byte's low nibble is value 2i, its high nibble value
+    // 2i + 1, so x is read deinterleaved in blocks of 2L (see deinterleave), as for BF16. A nibble's float is the
+    // magnitude code (bits 0..2) looked up in a register, with bit 3 moved to the float's sign bit.
+    /** L bytes of an MXFP4 row: one load widens to one int vector. */
+    static final VectorSpecies<Byte> BQ = ByteVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(I.vectorBitSize() / 4));
+    /** Lanes 0..7: the float bits of the FP4 magnitudes 0, 0.5, 1, 1.5, 2, 3, 4, 6 (needs at least 8 int lanes). */
+    private static final IntVector FP4_MAGNITUDES = I.length() < 8 ? null : IntVector.fromArray(I, fp4MagnitudeBits(), 0);
+
+    private static int[] fp4MagnitudeBits() {
+        int[] bits = new int[I.length()];
+        for (int i = 0; i < 8; i++) bits[i] = Float.floatToRawIntBits(Weight.FP4[i]);
+        return bits;
+    }
+
+    /** The floats of the FP4 codes in the int lanes of codes (0..15). */
+    private static FloatVector fp4(IntVector codes) {
+        return codes.and(7).selectFrom(FP4_MAGNITUDES).or(codes.and(8).lanewise(VectorOperators.LSHL, 28))
+                .reinterpretAsFloats();
+    }
+
+    /** Σ over one MXFP4 row r of w · x (x deinterleaved in blocks of 2L at xOff); each group's sum scaled once. */
+    private static float dotMxfp4(Weight w, int r, int cols, float[] xd, int xOff) {
+        MemorySegment seg = w.data(), scales = w.scales();
+        long base = w.rowOffset(r), sBase = w.scaleOffset(r);
+        FloatVector acc = FloatVector.zero(F);
+        for (int g = 0; g < cols; g += Weight.MXFP4_GROUP) {
+            FloatVector p = FloatVector.zero(F);
+            for (int c = g; c < g + Weight.MXFP4_GROUP; c += 2 * L) {
+                IntVector v = (IntVector) ByteVector.fromMemorySegment(BQ, seg, base + c / 2, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                p = fp4(v.and(0xF)).fma(FloatVector.fromArray(F, xd, xOff + c), p);
+                p = fp4(v.lanewise(VectorOperators.ASHR, 4).and(0xF)).fma(FloatVector.fromArray(F, xd, xOff + c + L), p);
+            }
+            int e = scales.get(ValueLayout.JAVA_BYTE, sBase + g / Weight.MXFP4_GROUP) & 0xFF;
+            acc = p.fma(FloatVector.broadcast(F, Math.scalb(1f, e - 127)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
     }
 
     /** Row r of an F32 weight · x[xOff ..], read straight from the mapping (the F32 path of the streamed matvec). */
@@ -1114,6 +1173,21 @@ public final class VectorKernels implements Kernels {
                             .mul(scale).intoArray(out, off + i);
                 }
                 for (; i < n; i++) out[off + i] = ScalarKernels.element(w, base, k0 + i);
+            }
+            case U8 -> {
+                // k0 and n are multiples of the group (KC is, and so are an MXFP4 weight's columns): once per staged row.
+                MemorySegment scales = w.scales();
+                long sBase = w.scaleOffset(r);
+                for (int i = 0; i < n; i += Weight.MXFP4_GROUP) {
+                    int c = k0 + i;
+                    int e = scales.get(ValueLayout.JAVA_BYTE, sBase + c / Weight.MXFP4_GROUP) & 0xFF;
+                    float scale = Math.scalb(1f, e - 127);
+                    for (int j = 0; j < Weight.MXFP4_GROUP; j += 2) {
+                        int b = seg.get(ValueLayout.JAVA_BYTE, base + (c + j) / 2);
+                        out[off + i + j] = Weight.FP4[b & 0xF] * scale;
+                        out[off + i + j + 1] = Weight.FP4[(b >> 4) & 0xF] * scale;
+                    }
+                }
             }
             default -> {
                 for (int i = 0; i < n; i++) out[off + i] = ScalarKernels.element(w, base, k0 + i);
