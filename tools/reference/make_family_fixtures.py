@@ -1,9 +1,9 @@
-"""Builds tiny random checkpoints of nine more MoE families under fixtures/models/ with HF transformers' own
-classes (FlexOlmo, Qwen3-MoE, Qwen2-MoE, Mixtral, GraniteMoE, PhiMoE, GLM-4.5, DeepSeek-V2, DeepSeek-V3) and saves golden outputs for the Java
+"""Builds tiny random checkpoints of ten more MoE families under fixtures/models/ with HF transformers' own
+classes (FlexOlmo, Qwen3-MoE, Qwen2-MoE, Mixtral, GraniteMoE, PhiMoE, GLM-4.5, DeepSeek-V2, DeepSeek-V3, gpt-oss) and saves golden outputs for the Java
 engine's tests. The OLMoE fixtures come from make_fixtures.py, whose layout this script follows.
 
     python3 tools/reference/make_family_fixtures.py        # in a venv made from tools/requirements.txt (~10 s, CPU)
-    python3 tools/reference/make_family_fixtures.py deepseek-v3-f32   # only the named fixtures
+    python3 tools/reference/make_family_fixtures.py deepseek-v3-f32 gpt-oss-f32   # only the named fixtures
 
 Two fixtures per family: `<family>-f32` (F32 weights, config.json exactly as save_pretrained writes it, 5.x
 style) and `<family>-bf16` (BF16 weights, config.json rewritten to the field set of the family's flagship
@@ -42,6 +42,8 @@ from transformers import (
     FlexOlmoConfig,
     FlexOlmoForCausalLM,
     Glm4MoeConfig,
+    GptOssConfig,
+    GptOssForCausalLM,
     Glm4MoeForCausalLM,
     GraniteMoeConfig,
     GraniteMoeForCausalLM,
@@ -58,6 +60,7 @@ from transformers.models.deepseek_v2 import modeling_deepseek_v2
 from transformers.models.deepseek_v3 import modeling_deepseek_v3
 from transformers.models.flex_olmo import modeling_flex_olmo
 from transformers.models.glm4_moe import modeling_glm4_moe
+from transformers.models.gpt_oss import modeling_gpt_oss
 from transformers.models.granitemoe import modeling_granitemoe
 from transformers.models.mixtral import modeling_mixtral
 from transformers.models.phimoe import modeling_phimoe
@@ -134,6 +137,10 @@ FAMILIES = {
                         router="gate", unpack=_unpack_lwi, rule="sigmoid_grouped",
                         router_doc="as glm4_moe: DeepSeek-V3's sigmoid rule with the choice-only "
                                    "e_score_correction_bias, experts listed by descending choice"),
+    "gpt_oss": dict(cfg=GptOssConfig, cls=GptOssForCausalLM, mod=modeling_gpt_oss, block="mlp",
+                    router="router", unpack=_unpack_lwi, rule="topk_logits",
+                    router_doc="logits = router.weight . h + router.bias; torch.topk of the logits, then softmax over "
+                               "those k logits"),
 }
 
 
@@ -230,6 +237,16 @@ HUB_STYLE = {
               "tie_word_embeddings", "topk_group", "use_cache", "v_head_dim", "vocab_size"],
         extra={"moe_layer_freq": 1, "scoring_func": "sigmoid", "topk_method": "noaux_tc", "aux_loss_alpha": 0.001,
                "seq_aux": True, "ep_size": 1}),
+    "gpt_oss": dict(
+        flagship="openai/gpt-oss-20b", version="4.55.0.dev0", architectures=None,
+        keys=["architectures", "attention_bias", "attention_dropout", "eos_token_id", "head_dim", "hidden_act",
+              "hidden_size", "initializer_range", "intermediate_size", "layer_types", "max_position_embeddings",
+              "model_type", "num_attention_heads", "num_experts_per_tok", "num_hidden_layers", "num_key_value_heads",
+              "num_local_experts", "output_router_logits", "rms_norm_eps", "router_aux_loss_coef", "sliding_window",
+              "tie_word_embeddings", "use_cache", "vocab_size"],
+        # fields the hub file has and HF's class does not read
+        extra={"experts_per_token": "@num_experts_per_tok", "swiglu_limit": 7.0,
+               "initial_context_length": 16}),  # GPT_OSS_ROPE's original_max_position_embeddings
 }
 
 HUB_ONLY_FIELDS = ["moe_layer_freq", "scoring_func", "aux_loss_alpha", "seq_aux", "ep_size", "topk_method"]
@@ -431,13 +448,19 @@ FIXTURES += [
          layers=3, top_k=3, tie=False, router_bias_std=0.1,
          config=dict(MLA, num_hidden_layers=3, q_lora_rank=24, num_experts_per_tok=3, n_shared_experts=1,
                      first_k_dense_replace=1, n_group=4, topk_group=2, norm_topk_prob=True,
-                     routed_scaling_factor=2.5, rope_interleave=False, num_nextn_predict_layers=0),
+                     routed_scaling_factor=2.5, rope_interleave=False, num_nextn_predict_layers=0,
+                     rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 8.0, "beta_fast": 4.0,
+                                      "beta_slow": 0.25, "mscale": 1.0, "mscale_all_dim": 0.8,
+                                      "original_max_position_embeddings": 8}),
          features=["mla_with_q_lora", "rope_on_halves_rope_interleave_false", "sigmoid_router_with_choice_bias",
                    "group_limited_top3_2_of_4_groups", "routed_scaling_2.5", "ungated_shared_expert",
-                   "first_layer_dense"],
+                   "first_layer_dense", "yarn_rope_factor_8_original_context_8_lt_seq_len_16",
+                   "yarn_softmax_scale_times_mscale_all_dim_squared"],
          description="DeepSeek-V3 (deepseek_v3), F32: MLA with q_lora_rank 24, rope_interleave false (RoPE on "
-                     "halves); sigmoid router with e_score_correction_bias, 8 experts in 4 groups of which 2 are "
-                     "kept, top-3, renormalised, x 2.5; one shared expert; layer 0 dense; 5.x config"),
+                     "halves); YaRN (factor 8 over an original context of 8, beta 4 / 0.25, mscale 1, mscale_all_dim 0.8: the "
+                     "softmax scale grows by mscale(8, 0.8)^2); sigmoid router with e_score_correction_bias, 8 experts "
+                     "in 4 groups of which 2 are kept, top-3, renormalised, x 2.5; one shared expert; layer 0 dense; "
+                     "5.x config"),
     dict(name="deepseek-v3-bf16", family="deepseek_v3", seed=5902, dtype=torch.bfloat16, style="4.x", seq_len=15,
          layers=3, top_k=2, tie=False, router_bias_std=0.1, nextn_layers=1,
          config=dict(MLA, num_hidden_layers=3, q_lora_rank=24, num_experts_per_tok=2, n_shared_experts=1,
@@ -464,6 +487,60 @@ FIXTURES += [
 ]
 
 
+GPT_OSS_ROPE = {"rope_type": "yarn", "rope_theta": 150000.0, "factor": 8.0, "beta_fast": 32.0, "beta_slow": 1.0,
+                "truncate": False, "original_max_position_embeddings": 16}
+GPT_OSS = dict(num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=24, intermediate_size=32,
+               num_local_experts=EXPERTS, num_experts_per_tok=4, sliding_window=6, rms_norm_eps=1e-5,
+               attention_bias=True, rope_parameters=GPT_OSS_ROPE)
+GPT_OSS_FEATURES = ["attention_sinks", "attention_bias_qkvo", "sliding_full_alternating_window_6", "yarn_rope_factor_8",
+                    "yarn_original_context_16_lt_seq_len", "head_dim_24_ne_hidden_over_heads", "gqa_4_2",
+                    "router_bias_topk_then_softmax", "top4_of_8", "expert_biases", "gate_up_interleaved",
+                    "clamped_swiglu_limit_7"]
+
+FIXTURES += [
+    dict(name="gpt-oss-f32", family="gpt_oss", seed=5801, dtype=torch.float32, style="5.x", seq_len=24,
+         layers=3, top_k=4, tie=False, expert_std=0.5, sink_std=1.0, config=dict(GPT_OSS),
+         max_bytes=1_000_000,  # three layers of f32 fused experts with biases; as large as the OLMoE tiny-f32
+         features=GPT_OSS_FEATURES,
+         description="gpt-oss, F32: a learned sink logit per head in every softmax, q/k/v/o biases, layers sliding "
+                     "(window 6) / full / sliding, YaRN (factor 8, original context 16, beta 32/1, truncate false, "
+                     "theta 150000) on sequences of 24, head_dim 24 with 4 heads (q width 96 != hidden 64), GQA 4/2; "
+                     "router with bias, top-4 of 8 logits then softmax over the 4; experts with biases, gate/up "
+                     "interleaved in gate_up_proj [E, H, 2I] (HF's orientation), clamped SwiGLU (limit 7 reached: "
+                     "experts N(0, 0.5)); 5.x config"),
+    dict(name="gpt-oss-bf16", family="gpt_oss", seed=5802, dtype=torch.bfloat16, style="4.x", seq_len=22,
+         layers=2, top_k=4, tie=False, expert_std=0.5, sink_std=1.0, config=dict(GPT_OSS, num_hidden_layers=2),
+         features=GPT_OSS_FEATURES + ["hub_style_config"],
+         description="gpt-oss-f32's architecture (2 layers: sliding, full) with BF16 weights; hub-style (4.x) config "
+                     "as openai/gpt-oss-20b's: rope_scaling yarn + flat rope_theta, experts_per_token, "
+                     "initial_context_length, swiglu_limit"),
+    dict(name="gpt-oss-mxfp4", family="gpt_oss", seed=5803, dtype=torch.bfloat16, style="4.x", seq_len=22,
+         layers=2, top_k=4, tie=False, sink_std=1.0, mxfp4=True, config=dict(GPT_OSS, num_hidden_layers=2),
+         features=GPT_OSS_FEATURES + ["hub_style_config", "mxfp4_experts"],
+         description="gpt-oss as the Hub ships it: experts MXFP4 (gate_up_proj_blocks [E, 2I, H/32, 16] U8 FP4 E2M1 "
+                     "pairs, low nibble first, + gate_up_proj_scales [E, 2I, H/32] U8 E8M0; down_proj the same over I), "
+                     "random codes and exponents (gate_up 2^-5..2^-2, down 2^-7..2^-4); every other tensor BF16; "
+                     "quantization_config mxfp4 in a hub-style config. HF loads it dequantised (CPU: no triton) to "
+                     "make the goldens"),
+    dict(name="qwen3-moe-yarn-f32", family="qwen3_moe", seed=5203, dtype=torch.float32, style="5.x", seq_len=40,
+         layers=3, top_k=2, tie=False,
+         max_bytes=700_000,  # goldens over 40 positions
+         config=dict(num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=24,
+                     intermediate_size=40, moe_intermediate_size=16, num_experts=EXPERTS, num_experts_per_tok=2,
+                     norm_topk_prob=True, attention_bias=False, mlp_only_layers=[1], decoder_sparse_step=1,
+                     rms_norm_eps=1e-6,
+                     rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0, "beta_fast": 16.0,
+                                      "beta_slow": 2.0, "mscale": 1.0, "mscale_all_dim": 0.5,
+                                      "original_max_position_embeddings": 24}),
+         features=["yarn_rope_factor_4", "yarn_original_context_24_lt_seq_len_40", "yarn_mscale_1_mscale_all_dim_0.5",
+                   "yarn_truncate_default_true", "beta_fast_16_beta_slow_2", "qk_norm_per_head", "top2_of_8",
+                   "mlp_only_layers_1_dense"],
+         description="Qwen3-MoE, F32, with YaRN RoPE as DeepSeek configures it: factor 4 over an original context of "
+                     "24 on sequences of 40, beta_fast 16 / beta_slow 2, attention factor from mscale 1 and "
+                     "mscale_all_dim 0.5 (DeepSeek's rule), truncate left to HF's default (true); 5.x config"),
+]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Building and loading.
 # ---------------------------------------------------------------------------------------------------------
@@ -473,7 +550,7 @@ def hf_config(spec):
     return fam["cfg"](**{**COMMON, "tie_word_embeddings": spec["tie"], **spec["config"]})
 
 
-def randomise(model, seed, router_bias_std=0.0):
+def randomise(model, seed, router_bias_std=0.0, expert_std=INIT_STD, sink_std=INIT_STD):
     """Overwrites every parameter from a seeded generator (named_parameters skips a tied lm_head), and the routers'
     choice-only bias buffers (e_score_correction_bias: zeros in a fresh model, so a mistake in using it would not
     show) with N(0, router_bias_std)."""
@@ -488,8 +565,12 @@ def randomise(model, seed, router_bias_std=0.0):
             elif name.endswith("norm.weight"):
                 lo, hi = NORM_RANGE
                 p.copy_(lo + (hi - lo) * torch.rand(p.shape, generator=gen))
-            elif name.endswith(".bias"):  # attention, LayerNorm and lm_head biases
+            elif name.endswith(".bias") or name.endswith("_proj_bias"):  # attention, LayerNorm, lm_head, expert biases
                 p.copy_(torch.randn(p.shape, generator=gen) * BIAS_STD)
+            elif name.endswith("self_attn.sinks"):  # gpt-oss
+                p.copy_(torch.randn(p.shape, generator=gen) * sink_std)
+            elif name.endswith("experts.gate_up_proj") or name.endswith("experts.down_proj"):  # fused experts
+                p.copy_(torch.randn(p.shape, generator=gen) * expert_std)
             else:  # q/k/v/o, routers, shared expert + gate, dense MLPs, fused experts, lm_head
                 p.copy_(torch.randn(p.shape, generator=gen) * INIT_STD)
 
@@ -597,6 +678,11 @@ def write_hub_config(out_dir, spec):
         old["architectures"] = hub["architectures"]
     old["rope_theta"] = c["rope_parameters"]["rope_theta"]
     old["rope_scaling"] = None
+    if c["rope_parameters"]["rope_type"] != "default":  # gpt-oss: the scaling without its theta, as the hub file
+        old["rope_scaling"] = {k: v for k, v in c["rope_parameters"].items() if k != "rope_theta"}
+    if spec.get("mxfp4"):
+        old["quantization_config"] = {"quant_method": "mxfp4", "modules_to_not_convert": [
+            "model.layers.*.self_attn", "model.layers.*.mlp.router", "model.embed_tokens", "lm_head"]}
     old["torch_dtype"] = c["dtype"]
     old["transformers_version"] = hub["version"]  # as in the flagship hub file; written by hand here
     with open(path, "w") as f:
@@ -607,7 +693,46 @@ def write_hub_config(out_dir, spec):
 def load_hf(spec, out_dir, dtype, impl="eager", **overrides):
     kw = {} if impl == "default" else dict(attn_implementation="eager", experts_implementation="eager")
     m = FAMILIES[spec["family"]]["cls"].from_pretrained(out_dir, dtype=dtype, **kw, **overrides)
+    if spec.get("mxfp4"):  # HF dequantises MXFP4 experts on the CPU to bf16 parameters, whatever dtype asks
+        m = m.to(dtype)
     return m.eval()
+
+
+FP4_VALUES = torch.tensor([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0])
+MXFP4_EXPONENTS = {"gate_up_proj": (122, 126), "down_proj": (120, 124)}  # E8M0 bytes: 2^(e - 127)
+
+
+def mxfp4_experts(model, seed):
+    """Draws every expert matrix as MXFP4 codes and exponents, in the Hub's layout ([E, out, in/32, 16] blocks, the
+    even input in the low nibble; [E, out, in/32] exponents), and sets the model's parameters ([E, in, out]) to their
+    exact values. Returns {tensor name: (blocks, scales)}."""
+    gen = torch.Generator().manual_seed(seed + 11)
+    packed = {}
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            proj = name.rsplit(".", 1)[-1]
+            if proj not in MXFP4_EXPONENTS:
+                continue
+            E, IN, OUT = p.shape
+            blocks = torch.randint(0, 256, (E, OUT, IN // 32, 16), generator=gen, dtype=torch.uint8)
+            lo, hi = MXFP4_EXPONENTS[proj]
+            scales = torch.randint(lo, hi, (E, OUT, IN // 32), generator=gen, dtype=torch.uint8)
+            vals = torch.stack([FP4_VALUES[(blocks & 15).long()], FP4_VALUES[(blocks >> 4).long()]], -1)
+            vals = vals.reshape(E, OUT, IN // 32, 32) * torch.pow(2.0, scales.double() - 127).float()[..., None]
+            p.copy_(vals.reshape(E, OUT, IN).transpose(1, 2))
+            packed[name] = (blocks, scales)
+    return packed
+
+
+def write_mxfp4(out_dir, packed):
+    """Replaces the saved expert matrices by their MXFP4 blocks and scales, as the Hub's gpt-oss files store them."""
+    path = os.path.join(out_dir, "model.safetensors")
+    tensors = load_file(path)
+    for name, (blocks, scales) in packed.items():
+        del tensors[name]
+        tensors[name + "_blocks"] = blocks
+        tensors[name + "_scales"] = scales
+    save_file(tensors, path, metadata={"format": "pt"})
 
 
 def block_of(layer, fam):
@@ -625,7 +750,8 @@ def routers(m, fam):
 def config_view(cfg):
     d = cfg.to_dict()
     for k in ["dtype", "torch_dtype", "transformers_version", "architectures", "_name_or_path",
-              "hidden_dropout", "original_max_position_embeddings", "max_window_layers"] + HUB_ONLY_FIELDS:
+              "hidden_dropout", "original_max_position_embeddings", "max_window_layers", "experts_per_token",
+              "swiglu_limit", "initial_context_length", "quantization_config"] + HUB_ONLY_FIELDS:
         d.pop(k, None)
     return d
 
@@ -968,6 +1094,31 @@ def layernorm_as_rmsnorm(m):
             mod.forward = types.MethodType(fwd, mod)
 
 
+def gptoss_experts_attr(attr, value):
+    def apply(m):
+        for layer in m.model.layers:
+            setattr(layer.mlp.experts, attr, value)
+    return apply
+
+
+def gptoss_gate_up_halves(m):
+    """gpt_oss mistake: gate = the first half of gate_up's columns, up = the second (instead of even / odd)."""
+    for layer in m.model.layers:
+        ex = layer.mlp.experts
+
+        def gate(self, gate_up):
+            half = gate_up.shape[-1] // 2
+            g, u = gate_up[..., :half].clamp(max=self.limit), gate_up[..., half:].clamp(-self.limit, self.limit)
+            return (u + 1) * g * torch.sigmoid(g * self.alpha)
+        ex._apply_gate = types.MethodType(gate, ex)
+
+
+def _gptoss_softmax_all_topk(self, h):
+    lg = torch.nn.functional.linear(h, self.weight, self.bias)
+    v, i = torch.softmax(lg, -1).topk(self.top_k, -1)
+    return lg, v, i
+
+
 def variants_for(spec):
     """[(name, config overrides, patch function or None, context manager factory or None)]."""
     fam, cfg = spec["family"], spec["config"]
@@ -980,6 +1131,28 @@ def variants_for(spec):
     other = 10000.0 if theta != 10000.0 else 1000000.0
     rope = dict(cfg.get("rope_parameters") or {"rope_type": "default"}, rope_theta=other)
     v.append((f"rope_theta_{other:g}", {"rope_parameters": rope}, None, None))
+    rp = cfg.get("rope_parameters") or {}
+    if rp.get("rope_type") == "yarn":
+        v += [("plain_rope_instead_of_yarn", {"rope_parameters": {"rope_type": "default", "rope_theta": rp["rope_theta"]}},
+               None, None),
+              ("yarn_attention_factor_1", {"rope_parameters": dict(rp, attention_factor=1.0)}, None, None),
+              ("yarn_original_context_doubled", {"rope_parameters": dict(
+                  rp, original_max_position_embeddings=2 * rp["original_max_position_embeddings"])}, None, None)]
+    if fam == "gpt_oss":
+        L, W = cfg["num_hidden_layers"], cfg["sliding_window"]
+        v += [("zero_sinks", {}, zero_params(r"self_attn\.sinks"), None),
+              ("zero_qkv_bias", {}, zero_params(r"self_attn\.[qkv]_proj\.bias"), None),
+              ("zero_o_bias", {}, zero_params(r"self_attn\.o_proj\.bias"), None),
+              ("zero_router_bias", {}, zero_params(r"mlp\.router\.bias"), None),
+              ("zero_gate_up_bias", {}, zero_params(r"experts\.gate_up_proj_bias"), None),
+              ("zero_down_bias", {}, zero_params(r"experts\.down_proj_bias"), None),
+              ("no_swiglu_clamp", {}, gptoss_experts_attr("limit", float("inf")), None),
+              ("swiglu_alpha_1", {}, gptoss_experts_attr("alpha", 1.0), None),
+              ("gate_up_halves_not_interleaved", {}, gptoss_gate_up_halves, None),
+              ("softmax_over_all_then_topk_no_renorm", {}, replace_router(fam, _gptoss_softmax_all_topk), None),
+              ("no_sliding_window", {"layer_types": ["full_attention"] * L}, None, None),
+              (f"sliding_window_{W - 1}", {"sliding_window": W - 1}, None, None),
+              (f"sliding_window_{W + 1}", {"sliding_window": W + 1}, None, None)]
     if fam == "flex_olmo":
         v += [("pre_norm_instead_of_post_norm", {}, flex_pre_norm, None),
               ("qk_norm_per_head", {}, qk_norm_per_head, None),
@@ -1047,6 +1220,9 @@ def variants_for(spec):
             v += [("no_group_limit", {}, set_router_attr(fam, "topk_group", lambda x: cfg["n_group"]), None)]
         if cfg["use_qk_norm"]:
             v += [("no_qk_norm", {}, no_qk_norm, None), ("qk_norm_whole_width", {}, qk_norm_whole_width, None)]
+    if fam in ("deepseek_v2", "deepseek_v3") and rp.get("rope_type") == "yarn" and rp.get("mscale_all_dim"):
+        v.append(("softmax_scale_without_yarn_mscale", {},
+                  attn_scaling(lambda a: a.qk_head_dim ** -0.5), None))
     if fam in ("deepseek_v2", "deepseek_v3"):
         v += [("shared_experts_dropped", {}, zero_params(r"shared_experts\.down_proj\.weight"), None),
               ("dense_layer_mlp_zeroed", {}, dense_mlp_zeroed(fam), None),
@@ -1102,13 +1278,17 @@ def make_fixture(spec):
     shutil.rmtree(out_dir, ignore_errors=True)
     torch.manual_seed(spec["seed"])
     model = FAMILIES[fam]["cls"](hf_config(spec))
-    randomise(model, spec["seed"], spec.get("router_bias_std", 0.0))
+    randomise(model, spec["seed"], spec.get("router_bias_std", 0.0), spec.get("expert_std", INIT_STD),
+              spec.get("sink_std", INIT_STD))
     if spec.get("fp8_block"):
         fp8_round_trip(model, spec["fp8_block"])
+    packed = mxfp4_experts(model, spec["seed"]) if spec.get("mxfp4") else None
     model = model.to(spec["dtype"])
     model.save_pretrained(out_dir)
     if spec.get("fp8_block"):
         write_fp8(out_dir, spec)
+    if packed:
+        write_mxfp4(out_dir, packed)
     if spec.get("nextn_layers"):
         add_nextn_layer(out_dir, spec)
     checks = {}
@@ -1341,7 +1521,7 @@ def make_fixture(spec):
         json.dump(meta, f, indent=2, sort_keys=True)
         f.write("\n")
     size = sum(os.path.getsize(os.path.join(out_dir, f)) for f in os.listdir(out_dir))
-    assert size < MAX_DIR_BYTES, f"{name} is {size} bytes"
+    assert size < spec.get("max_bytes", MAX_DIR_BYTES), f"{name} is {size} bytes"
     print(f"{name}: {size} bytes; moe layers {mlayers}; router margin {checks[key]}, greedy margin "
           f"{checks['min_greedy_top1_top2_logit_gap']}; sensitivity min "
           f"{min(float(x) for x in checks['feature_sensitivity'].values()):.3g}")
@@ -1356,13 +1536,15 @@ def _is_sliding(config, i):
 
 
 def main():
+    import sys
+
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     transformers.logging.set_verbosity_error()
     os.makedirs(MODELS, exist_ok=True)
-    import sys
-    only = set(sys.argv[1:])  # fixture names to rebuild; none: all
-    assert only <= {f["name"] for f in FIXTURES}, only
+    only = sys.argv[1:]  # fixture names: remake only those
+    unknown = set(only) - {f["name"] for f in FIXTURES}
+    assert not unknown, f"unknown fixtures {sorted(unknown)}"
     total = 0
     for spec in FIXTURES:
         if not only or spec["name"] in only:

@@ -75,6 +75,7 @@ public final class DeviceModel implements MoeModel {
      * over the whole projection, softmax → top-k router, every layer MoE, no biases, full causal attention).
      */
     public static String unsupported(ModelConfig c) {
+        if (c.mxfp4Experts()) return "MXFP4 expert weights";
         if (c.mla() != null) return "multi-head latent attention";
         if (c.postNorm()) return "post-norm blocks";
         if (c.norm() != ModelConfig.Norm.RMS) return "LayerNorm";
@@ -84,6 +85,8 @@ public final class DeviceModel implements MoeModel {
         if (java.util.Arrays.stream(c.slidingWindows()).anyMatch(w -> w > 0)) return "sliding-window attention";
         if (c.qDim() != c.hiddenSize()) return "head_dim other than hidden_size / num_attention_heads";
         if (c.rotaryDim() != c.headDim()) return "partial RoPE";
+        if (c.ropeScaling() != null) return "YaRN RoPE";
+        if (c.attentionSinks()) return "attention sinks";
         if (!c.hasDefaultAttentionScale() || c.embeddingMultiplier() != 1f
                 || c.residualMultiplier() != 1f || c.logitsScaling() != 1f) return "attention/embedding/residual/logit multipliers";
         if (c.numMoeLayers() != c.numHiddenLayers()) return "dense MLP layers";

@@ -24,20 +24,24 @@ public interface Kernels {
 
     /**
      * A mixture of SwiGLU experts: for each token t and each of its k choices (expert e = topkIds[t·k + j], weight
-     * g = topkWeights[t·k + j]), out[t] = Σ g · down_e(silu(gate_e(x[t])) ⊙ up_e(x[t])), the terms added in ascending
+     * g = topkWeights[t·k + j]), out[t] = Σ g · expert_e(x[t]) (see {@link Experts}), the terms added in ascending
      * expert id, starting from zero (as HF's index_add_ loop over experts). out (T, hidden) is overwritten.
      *
-     * @param x    (T, hidden)
-     * @param gate (experts) x (intermediate, hidden)
-     * @param up   (experts) x (intermediate, hidden)
-     * @param down (experts) x (hidden, intermediate)
+     * @param x (T, hidden)
      */
-    void moe(float[] out, float[] x, int tokens, int[] topkIds, float[] topkWeights, int k,
-             Weight[] gate, Weight[] up, Weight[] down);
+    void moe(float[] out, float[] x, int tokens, int[] topkIds, float[] topkWeights, int k, Experts experts);
+
+    /** {@link #moe(float[], float[], int, int[], float[], int, Experts)} of plain SwiGLU experts without biases. */
+    default void moe(float[] out, float[] x, int tokens, int[] topkIds, float[] topkWeights, int k,
+                     Weight[] gate, Weight[] up, Weight[] down) {
+        moe(out, x, tokens, topkIds, topkWeights, k, new Experts(gate, up, down));
+    }
 
     /**
      * Causal softmax attention over a KV cache. Query token t, head h attends to cache rows visibleFrom[t] ..
      * cacheRow[t] of kv head h / (heads / kvHeads), scores q·k multiplied by scale (1/sqrt(headDim) in most models).
+     * With sinks (heads), head h's sink logit joins the softmax's denominator (gpt-oss): the probabilities of the keys
+     * then sum to less than one.
      *
      * @param out    (T, heads·headDim), overwritten
      * @param q      (T, heads·headDim)
@@ -45,7 +49,13 @@ public interface Kernels {
      * @param values (cache rows, kvHeads·headDim)
      */
     void attention(float[] out, float[] q, int tokens, float[] keys, float[] values, int[] cacheRow, int[] visibleFrom,
-                   int heads, int kvHeads, int headDim, float scale);
+                   int heads, int kvHeads, int headDim, float scale, float[] sinks);
+
+    /** Attention without sinks. */
+    default void attention(float[] out, float[] q, int tokens, float[] keys, float[] values, int[] cacheRow,
+                           int[] visibleFrom, int heads, int kvHeads, int headDim, float scale) {
+        attention(out, q, tokens, keys, values, cacheRow, visibleFrom, heads, kvHeads, headDim, scale, null);
+    }
 
     /**
      * Next-token loss of logit rows (rows, vocab): nll[i] = logsumexp(row i) − row i[targets[i]], and argmax[i] = the

@@ -43,8 +43,8 @@ public final class ScalarKernels implements Kernels {
 
     /** One token at a time, its experts in ascending id order: the definition, with no grouping. */
     @Override
-    public void moe(float[] out, float[] x, int tokens, int[] topkIds, float[] topkWeights, int k,
-                    Weight[] gate, Weight[] up, Weight[] down) {
+    public void moe(float[] out, float[] x, int tokens, int[] topkIds, float[] topkWeights, int k, Experts experts) {
+        Weight[] gate = experts.gate(), up = experts.up(), down = experts.down();
         int hidden = down[0].rows();
         int inter = gate[0].rows();
         float[] xt = new float[hidden];
@@ -60,8 +60,11 @@ public final class ScalarKernels implements Kernels {
                 int e = topkIds[t * k + j];
                 matmul(g, xt, 1, gate[e]);
                 matmul(u, xt, 1, up[e]);
-                siluMul(g, u, inter);
+                for (int i = 0; i < inter; i++) {
+                    g[i] = experts.activate(g[i] + experts.gateBias(e, i), u[i] + experts.upBias(e, i));
+                }
                 matmul(o, g, 1, down[e]);
+                for (int i = 0; i < hidden; i++) o[i] += experts.downBias(e, i);
                 axpy(out, t * hidden, topkWeights[t * k + j], o, 0, hidden);
             }
         }
@@ -81,7 +84,7 @@ public final class ScalarKernels implements Kernels {
 
     @Override
     public void attention(float[] out, float[] q, int tokens, float[] keys, float[] values, int[] cacheRow,
-                          int[] visibleFrom, int heads, int kvHeads, int headDim, float scale) {
+                          int[] visibleFrom, int heads, int kvHeads, int headDim, float scale, float[] sinks) {
         int dim = heads * headDim;
         int kvDim = kvHeads * headDim;
         int group = heads / kvHeads;
@@ -96,12 +99,31 @@ public final class ScalarKernels implements Kernels {
                 for (int j = 0; j < seen; j++) {
                     scores[j] = dot(q, qOff, keys, (from + j) * kvDim + kvOff, headDim) * scale;
                 }
-                softmax(scores, 0, seen);
+                if (sinks == null) {
+                    softmax(scores, 0, seen);
+                } else {
+                    softmaxWithSink(scores, 0, seen, sinks[h]);
+                }
                 for (int j = 0; j < seen; j++) {
                     axpy(out, qOff, scores[j], values, (from + j) * kvDim + kvOff, headDim);
                 }
             }
         }
+    }
+
+    /**
+     * Softmax of x[off .. off+n) with one more logit, the sink, in the denominator only (HF's gpt-oss eager attention:
+     * softmax over the scores and the sink, the sink's probability dropped).
+     */
+    static void softmaxWithSink(float[] x, int off, int n, float sink) {
+        float max = sink;
+        for (int i = 0; i < n; i++) max = Math.max(max, x[off + i]);
+        float sum = (float) Math.exp(sink - max);
+        for (int i = 0; i < n; i++) {
+            x[off + i] = (float) Math.exp(x[off + i] - max);
+            sum += x[off + i];
+        }
+        for (int i = 0; i < n; i++) x[off + i] /= sum;
     }
 
     @Override
@@ -117,8 +139,16 @@ public final class ScalarKernels implements Kernels {
             case F32 -> w.data().get(F32, rowBase + 4L * c);
             case BF16 -> Numbers.bf16ToFloat(w.data().get(I16, rowBase + 2L * c));
             case F16 -> Float.float16ToFloat(w.data().get(I16, rowBase + 2L * c));
+            // rowBase / (bytes of a row) is the stored row, whose scales are a stored scale row apart.
             case I8 -> w.data().get(ValueLayout.JAVA_BYTE, rowBase + c)
-                    * w.scales().get(F32, w.scaleOffset((int) (rowBase / w.cols())) + 4L * (c / Weight.GROUP));
+                    * w.scales().get(F32, (rowBase / w.cols() * (w.cols() / Weight.GROUP) + c / Weight.GROUP) * 4L);
+            case U8 -> {
+                int b = w.data().get(ValueLayout.JAVA_BYTE, rowBase + c / 2);
+                int code = (c & 1) == 0 ? b & 0xF : (b >> 4) & 0xF;
+                int e = w.scales().get(ValueLayout.JAVA_BYTE,
+                        rowBase / (w.cols() / 2) * (w.cols() / Weight.MXFP4_GROUP) + c / Weight.MXFP4_GROUP) & 0xFF;
+                yield Math.scalb(Weight.FP4[code], e - 127);
+            }
             case F8_E4M3 -> org.moescope.weights.Fp8.e4m3(w.data().get(ValueLayout.JAVA_BYTE, rowBase + c))
                     * w.scale((int) (rowBase / w.cols()), c);
             default -> throw new IllegalStateException();

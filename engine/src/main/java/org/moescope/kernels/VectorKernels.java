@@ -10,6 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
 import org.moescope.safetensors.DType;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 
@@ -524,6 +525,25 @@ public final class VectorKernels implements Kernels {
                     }
                 }
             }
+            case U8 -> {
+                if (I.length() < 8) { // the FP4 magnitudes do not fit one register: widen row by row
+                    float[] s = sc.stage(cols);
+                    for (int r = r0; r < r1; r++) {
+                        row(w, r, s, 0);
+                        for (int t = 0; t < tokens; t++) out[outOff + t * outStride + r] = dot(s, 0, x, xOff + t * cols, cols);
+                    }
+                    return;
+                }
+                float[] xd = sc.deinterleaved(tokens * cols);
+                for (int t = 0; t < tokens; t++) {
+                    deinterleave(x, xOff + t * cols, cols, xd, t * cols);
+                }
+                for (int r = r0; r < r1; r++) {
+                    for (int t = 0; t < tokens; t++) {
+                        out[outOff + t * outStride + r] = dotMxfp4(w, r, cols, xd, t * cols);
+                    }
+                }
+            }
             default -> {
                 float[] s = sc.stage(cols);
                 for (int r = r0; r < r1; r++) {
@@ -719,6 +739,51 @@ public final class VectorKernels implements Kernels {
         out[o + 3 * step] = accD.reduceLanes(VectorOperators.ADD);
     }
 
+    // MXFP4 (U8) rows: L bytes widen to L ints (one byte each); a byte's low nibble is value 2i, its high nibble value
+    // 2i + 1, so x is read deinterleaved in blocks of 2L (see deinterleave), as for BF16. A nibble's float is the
+    // magnitude code (bits 0..2) looked up in a register, with bit 3 moved to the float's sign bit.
+    /** L bytes of an MXFP4 row: one load widens to one int vector. */
+    static final VectorSpecies<Byte> BQ = ByteVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(I.vectorBitSize() / 4));
+    /** Lanes 0..7: the float bits of the FP4 magnitudes 0, 0.5, 1, 1.5, 2, 3, 4, 6 (needs at least 8 int lanes). */
+    private static final IntVector FP4_MAGNITUDES = I.length() < 8 ? null : IntVector.fromArray(I, fp4MagnitudeBits(), 0);
+
+    /** With 16 or more int lanes, all 16 FP4 codes' float bits: one lookup a value. */
+    private static final IntVector FP4_CODES = I.length() < 16 ? null : IntVector.fromArray(I, fp4MagnitudeBits(), 0);
+
+    private static int[] fp4MagnitudeBits() {
+        int[] bits = new int[I.length()];
+        for (int i = 0; i < Math.min(16, bits.length); i++) bits[i] = Float.floatToRawIntBits(Weight.FP4[i]);
+        return bits;
+    }
+
+    /** The floats of the FP4 codes in the int lanes of codes (0..15). */
+    private static FloatVector fp4(IntVector codes) {
+        if (FP4_CODES != null) { // AVX-512: one permute of the 16-entry table instead of four operations
+            return codes.selectFrom(FP4_CODES).reinterpretAsFloats();
+        }
+        return codes.and(7).selectFrom(FP4_MAGNITUDES).or(codes.and(8).lanewise(VectorOperators.LSHL, 28))
+                .reinterpretAsFloats();
+    }
+
+    /** Σ over one MXFP4 row r of w · x (x deinterleaved in blocks of 2L at xOff); each group's sum scaled once. */
+    private static float dotMxfp4(Weight w, int r, int cols, float[] xd, int xOff) {
+        MemorySegment seg = w.data(), scales = w.scales();
+        long base = w.rowOffset(r), sBase = w.scaleOffset(r);
+        FloatVector acc = FloatVector.zero(F);
+        for (int g = 0; g < cols; g += Weight.MXFP4_GROUP) {
+            FloatVector p = FloatVector.zero(F);
+            for (int c = g; c < g + Weight.MXFP4_GROUP; c += 2 * L) {
+                IntVector v = (IntVector) ByteVector.fromMemorySegment(BQ, seg, base + c / 2, LE)
+                        .convertShape(VectorOperators.B2I, I, 0);
+                p = fp4(v.and(0xF)).fma(FloatVector.fromArray(F, xd, xOff + c), p);
+                p = fp4(v.lanewise(VectorOperators.ASHR, 4).and(0xF)).fma(FloatVector.fromArray(F, xd, xOff + c + L), p);
+            }
+            int e = scales.get(ValueLayout.JAVA_BYTE, sBase + g / Weight.MXFP4_GROUP) & 0xFF;
+            acc = p.fma(FloatVector.broadcast(F, Math.scalb(1f, e - 127)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
     /** Row r of an F32 weight · x[xOff ..], read straight from the mapping (the F32 path of the streamed matvec). */
     private static float dotF32(Weight w, int r, float[] x, int xOff) {
         int cols = w.cols();
@@ -753,8 +818,8 @@ public final class VectorKernels implements Kernels {
     // Mixture of experts
 
     @Override
-    public void moe(float[] out, float[] x, int tokens, int[] topkIds, float[] topkWeights, int k,
-                    Weight[] gate, Weight[] up, Weight[] down) {
+    public void moe(float[] out, float[] x, int tokens, int[] topkIds, float[] topkWeights, int k, Experts experts) {
+        Weight[] gate = experts.gate(), up = experts.up(), down = experts.down();
         int E = gate.length;
         int H = down[0].rows();
         int inter = gate[0].rows();
@@ -830,9 +895,9 @@ public final class VectorKernels implements Kernels {
             int n = in[count + e];
             int r0 = upTable[3 * job + 1], r1 = upTable[3 * job + 2];
             if (!streams(n)) {
-                swigluTiled(gate[e], up[e], panels, in[xAt + e], n, h, in[hAt + e], r0, r1);
+                swigluTiled(experts, e, panels, in[xAt + e], n, h, in[hAt + e], r0, r1);
             } else {
-                swigluStream(gate[e], up[e], x, in, tokenOf + in[start + e], n, h, in[hAt + e], r0, r1);
+                swigluStream(experts, e, x, in, tokenOf + in[start + e], n, h, in[hAt + e], r0, r1);
             }
         });
 
@@ -848,6 +913,11 @@ public final class VectorKernels implements Kernels {
                 tiledRows(down[e], h, in[hAt + e], n, o, oOff, H, r0, r1);
             } else {
                 streamRows(down[e], h, in[hAt + e], n, inter, o, oOff, H, r0, r1);
+            }
+            if (experts.downBias() != null) {
+                for (int t = 0; t < n; t++) {
+                    for (int r = r0; r < r1; r++) o[oOff + t * H + r] += experts.downBias(e, r);
+                }
             }
         });
 
@@ -901,8 +971,9 @@ public final class VectorKernels implements Kernels {
      * tile, so silu(g) · u is formed from the tile and stored as panels (h[p][row][token]), the down projection's
      * input. Blocked like tiledRows.
      */
-    private void swigluTiled(Weight gate, Weight up, float[] panels, int pOff, int tokens, float[] h, int hOff,
+    private void swigluTiled(Experts experts, int e, float[] panels, int pOff, int tokens, float[] h, int hOff,
                              int r0, int r1) {
+        Weight gate = experts.gate()[e], up = experts.up()[e];
         int cols = gate.cols();
         int inter = gate.rows();
         int half = MR / 2;
@@ -925,9 +996,11 @@ public final class VectorKernels implements Kernels {
                 int nr = Math.min(half, r1 - r);
                 int a = b * MR * P;
                 for (int j = 0; j < nr; j++) {
-                    silu(acc, a + j * P, a + (half + j) * P, h, base + (r + j) * P);
+                    float gb = experts.gateBias(e, r + j), ub = experts.upBias(e, r + j);
+                    activate(acc, a + j * P, a + (half + j) * P, gb, ub, experts.swigluLimit(), h, base + (r + j) * P);
                     if (wide) {
-                        silu(acc, a + j * P + L, a + (half + j) * P + L, h, base + (r + j) * P + L);
+                        activate(acc, a + j * P + L, a + (half + j) * P + L, gb, ub, experts.swigluLimit(), h,
+                                base + (r + j) * P + L);
                     } else {
                         Arrays.fill(h, base + (r + j) * P + L, base + (r + j) * P + P, 0f);
                     }
@@ -936,16 +1009,28 @@ public final class VectorKernels implements Kernels {
         }
     }
 
-    /** dst[d..d+L) = silu(a[g..g+L)) · a[u..u+L). */
-    private static void silu(float[] a, int g, int u, float[] dst, int d) {
-        FloatVector gv = FloatVector.fromArray(F, a, g);
-        FloatVector sig = gv.neg().lanewise(VectorOperators.EXP).add(1f);
-        gv.div(sig).mul(FloatVector.fromArray(F, a, u)).intoArray(dst, d);
+    /**
+     * dst[d..d+L) = the experts' activation of gate a[g..g+L) + gb and up a[u..u+L) + ub (see Experts.activate):
+     * silu(gate) · up when limit is 0 (the biases are then 0, and adding them changes nothing).
+     */
+    private static void activate(float[] a, int g, int u, float gb, float ub, float limit, float[] dst, int d) {
+        FloatVector gv = FloatVector.fromArray(F, a, g).add(gb);
+        FloatVector uv = FloatVector.fromArray(F, a, u).add(ub);
+        if (limit == 0f) {
+            FloatVector sig = gv.neg().lanewise(VectorOperators.EXP).add(1f);
+            gv.div(sig).mul(uv).intoArray(dst, d);
+            return;
+        }
+        gv = gv.min(limit);
+        uv = uv.max(-limit).min(limit);
+        FloatVector sig = gv.mul(-Experts.SWIGLU_ALPHA).lanewise(VectorOperators.EXP).add(1f);
+        gv.div(sig).mul(uv.add(1f)).intoArray(dst, d);
     }
 
     /** Intermediate rows r0 .. r1 of one expert for its few tokens (rows of x listed in rowOf), token-major h. */
-    private void swigluStream(Weight gate, Weight up, float[] x, int[] rowOf, int rowBase, int tokens, float[] h,
+    private void swigluStream(Experts experts, int e, float[] x, int[] rowOf, int rowBase, int tokens, float[] h,
                               int hOff, int r0, int r1) {
+        Weight gate = experts.gate()[e], up = experts.up()[e];
         int cols = gate.cols();
         int inter = gate.rows();
         Scratch sc = SCRATCH.get();
@@ -956,8 +1041,7 @@ public final class VectorKernels implements Kernels {
             float[] u = sc.aux(r1 - r0);
             streamRows(up, x, xOff, 1, cols, u, -r0, 0, r0, r1);
             for (int r = r0; r < r1; r++) {
-                float g = h[hRow + r];
-                h[hRow + r] = g / (1f + (float) Math.exp(-g)) * u[r - r0];
+                h[hRow + r] = experts.activate(h[hRow + r] + experts.gateBias(e, r), u[r - r0] + experts.upBias(e, r));
             }
         }
     }
@@ -991,7 +1075,7 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public void attention(float[] out, float[] q, int tokens, float[] keys, float[] values, int[] cacheRow,
-                          int[] visibleFrom, int heads, int kvHeads, int headDim, float scale) {
+                          int[] visibleFrom, int heads, int kvHeads, int headDim, float scale, float[] sinks) {
         int dim = heads * headDim;
         int kvDim = kvHeads * headDim;
         int group = heads / kvHeads;
@@ -1013,7 +1097,11 @@ public final class VectorKernels implements Kernels {
             for (; j < seen; j++) {
                 scores[j] = dot(q, qOff, keys, kOff + j * kvDim, headDim) * scale;
             }
-            softmax(scores, 0, seen);
+            if (sinks == null) {
+                softmax(scores, 0, seen);
+            } else {
+                ScalarKernels.softmaxWithSink(scores, 0, seen, sinks[hh]);
+            }
             weightedSum(out, qOff, scores, seen, values, kOff, kvDim, headDim);
         });
     }
@@ -1165,6 +1253,21 @@ public final class VectorKernels implements Kernels {
                     }
                 }
                 for (; i < n; i++) out[off + i] = ScalarKernels.element(w, base, k0 + i);
+            }
+            case U8 -> {
+                // k0 and n are multiples of the group (KC is, and so are an MXFP4 weight's columns): once per staged row.
+                MemorySegment scales = w.scales();
+                long sBase = w.scaleOffset(r);
+                for (int i = 0; i < n; i += Weight.MXFP4_GROUP) {
+                    int c = k0 + i;
+                    int e = scales.get(ValueLayout.JAVA_BYTE, sBase + c / Weight.MXFP4_GROUP) & 0xFF;
+                    float scale = Math.scalb(1f, e - 127);
+                    for (int j = 0; j < Weight.MXFP4_GROUP; j += 2) {
+                        int b = seg.get(ValueLayout.JAVA_BYTE, base + (c + j) / 2);
+                        out[off + i + j] = Weight.FP4[b & 0xF] * scale;
+                        out[off + i + j + 1] = Weight.FP4[(b >> 4) & 0xF] * scale;
+                    }
+                }
             }
             default -> {
                 for (int i = 0; i < n; i++) out[off + i] = ScalarKernels.element(w, base, k0 + i);

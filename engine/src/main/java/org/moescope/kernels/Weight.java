@@ -11,64 +11,97 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>F32, BF16 and F16 hold the values. I8 is a Q8_0 weight (weights-tools' Q8): int8 values and one float32 scale
  * per {@link #GROUP} values of a row, in {@code scales} (rows, cols / GROUP); W[r, c] = data[r, c] · scales[r, c / GROUP].
+ * U8 is an MXFP4 weight (gpt-oss's experts as the Hub ships them): two FP4 E2M1 values a byte, the even column in the
+ * low nibble ({@code *_blocks}), and one E8M0 exponent byte per {@link #MXFP4_GROUP} values of a row in {@code scales}
+ * ({@code *_scales}); W[r, c] = {@link #FP4}[nibble c of row r] · 2^(scales[r, c / 32] − 127).
  * F8_E4M3 is a block-scaled FP8 weight (weights-tools' Fp8, DeepSeek-V3's format): one float32 scale per block of
  * blockRows × blockCols values, {@code scales} (ceil(rows / blockRows), ceil(cols / blockCols));
  * W[r, c] = e4m3(data[r, c]) · scales[r / blockRows, c / blockCols].
+ *
+ * <p>Row r starts rowStep stored rows after row r − 1: a step of 2 reads every other row in place (gpt-oss's
+ * interleaved gate and up rows). blockRows and blockCols are 0 for every dtype but F8_E4M3.
  */
 public record Weight(String name, MemorySegment data, DType dtype, int rows, int cols, MemorySegment scales,
-                     int blockRows, int blockCols) {
+                     int rowStep, int blockRows, int blockCols) {
     /** Values per scale of an I8 weight: the Q8_0 format's group. */
     public static final int GROUP = Q8.GROUP;
+    /** Values per scale of an MXFP4 (U8) weight. */
+    public static final int MXFP4_GROUP = 32;
+    /** The values of the 16 FP4 E2M1 codes: bit 3 the sign, bits 2..1 the exponent, bit 0 the mantissa. */
+    public static final float[] FP4 = {0f, 0.5f, 1f, 1.5f, 2f, 3f, 4f, 6f, -0f, -0.5f, -1f, -1.5f, -2f, -3f, -4f, -6f};
 
     public Weight {
-        if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16 && dtype != DType.I8
+        if (dtype != DType.F32 && dtype != DType.BF16 && dtype != DType.F16 && dtype != DType.I8 && dtype != DType.U8
                 && dtype != DType.F8_E4M3) {
             throw new IllegalArgumentException(name + ": unsupported weight dtype " + dtype);
         }
-        if (data.byteSize() != (long) rows * cols * dtype.byteSize()) {
+        if (rowStep < 1 || rowStep > 1 && dtype == DType.F8_E4M3) {
+            throw new IllegalArgumentException(name + ": row step " + rowStep);
+        }
+        long storedRows = rows == 0 ? 0 : (long) (rows - 1) * rowStep + 1;
+        if (data.byteSize() < storedRows * rowBytes(dtype, cols)
+                || rowStep == 1 && data.byteSize() != storedRows * rowBytes(dtype, cols)) {
             throw new IllegalArgumentException(name + ": " + data.byteSize() + " bytes for " + rows + "x" + cols);
         }
-        if (dtype == DType.I8) {
-            if (cols % GROUP != 0 || scales == null || scales.byteSize() != (long) rows * (cols / GROUP) * 4) {
-                throw new IllegalArgumentException(name + ": an I8 weight needs " + cols + " columns in groups of "
-                        + GROUP + " and (" + rows + ", " + cols / GROUP + ") float scales");
+        if (dtype == DType.I8 || dtype == DType.U8) {
+            int group = groupOf(dtype);
+            long scaleBytes = (long) (cols / group) * (dtype == DType.I8 ? 4 : 1);
+            if (cols % group != 0 || scales == null || scales.byteSize() < storedRows * scaleBytes) {
+                throw new IllegalArgumentException(name + ": an " + dtype + " weight needs " + cols
+                        + " columns in groups of " + group + " and (" + rows + ", " + cols / group + ") scales");
             }
         } else if (dtype == DType.F8_E4M3) {
             if (blockRows <= 0 || blockCols <= 0 || scales == null
                     || scales.byteSize() != (long) ceil(rows, blockRows) * ceil(cols, blockCols) * 4) {
-                throw new IllegalArgumentException(name + ": an F8_E4M3 weight needs (" + ceil(rows, Math.max(1, blockRows))
-                        + ", " + ceil(cols, Math.max(1, blockCols)) + ") float block scales");
+                throw new IllegalArgumentException(name + ": an F8_E4M3 weight needs ("
+                        + ceil(rows, Math.max(1, blockRows)) + ", " + ceil(cols, Math.max(1, blockCols))
+                        + ") float block scales");
             }
         } else if (scales != null) {
-            throw new IllegalArgumentException(name + ": only I8 and F8_E4M3 weights have scales");
+            throw new IllegalArgumentException(name + ": only I8, U8 (MXFP4) and F8_E4M3 weights have scales");
         }
+    }
+
+    /** A weight with per-group scales (I8, U8) whose rows follow each other. */
+    public Weight(String name, MemorySegment data, DType dtype, int rows, int cols, MemorySegment scales) {
+        this(name, data, dtype, rows, cols, scales, 1, 0, 0);
     }
 
     /** A weight that holds its values (F32, BF16, F16). */
     public Weight(String name, MemorySegment data, DType dtype, int rows, int cols) {
-        this(name, data, dtype, rows, cols, null, 0, 0);
+        this(name, data, dtype, rows, cols, null, 1, 0, 0);
     }
 
-    /** A Q8_0 weight (I8 with per-group scales). */
-    public Weight(String name, MemorySegment data, DType dtype, int rows, int cols, MemorySegment scales) {
-        this(name, data, dtype, rows, cols, scales, 0, 0);
+    /** An F8_E4M3 weight with one float32 scale per blockRows × blockCols block. */
+    public static Weight blockScaled(String name, MemorySegment data, int rows, int cols, MemorySegment scales,
+                                     int blockRows, int blockCols) {
+        return new Weight(name, data, DType.F8_E4M3, rows, cols, scales, 1, blockRows, blockCols);
     }
 
     private static int ceil(int a, int b) {
         return (a + b - 1) / b;
     }
 
+    private static int groupOf(DType dtype) {
+        return dtype == DType.U8 ? MXFP4_GROUP : GROUP;
+    }
+
+    private static long rowBytes(DType dtype, int cols) {
+        return dtype == DType.U8 ? cols / 2 : (long) cols * dtype.byteSize();
+    }
+
     /** Byte offset of the start of row r. */
     public long rowOffset(int r) {
-        return (long) r * cols * dtype.byteSize();
+        return (long) r * rowStep * rowBytes(dtype, cols);
     }
 
-    /** Byte offset in {@code scales} of the scale of row r's first group (I8) or first block (F8_E4M3). */
+    /** Byte offset in {@code scales} of the scale of row r's first group (I8, U8) or first block (F8_E4M3). */
     public long scaleOffset(int r) {
-        return dtype == DType.F8_E4M3 ? (long) (r / blockRows) * ceil(cols, blockCols) * 4 : (long) r * (cols / GROUP) * 4;
+        if (dtype == DType.F8_E4M3) return (long) (r / blockRows) * ceil(cols, blockCols) * 4;
+        return (long) r * rowStep * (cols / groupOf(dtype)) * (dtype == DType.I8 ? 4 : 1);
     }
 
-    /** The scale of column c of row r (I8, F8_E4M3). */
+    /** The float32 scale of column c of row r (I8, F8_E4M3). */
     public float scale(int r, int c) {
         int group = dtype == DType.F8_E4M3 ? c / blockCols : c / GROUP;
         return scales.get(ScalarKernels.F32, scaleOffset(r) + 4L * group);
@@ -79,18 +112,31 @@ public record Weight(String name, MemorySegment data, DType dtype, int rows, int
      * rows of kv_b_proj). An F8_E4M3 slice must start on a block boundary.
      */
     public Weight rowSlice(int first, int count) {
-        MemorySegment part = data.asSlice(rowOffset(first), rowOffset(count));
-        MemorySegment partScales = null;
-        if (dtype == DType.F8_E4M3) {
-            if (first % blockRows != 0) {
-                throw new IllegalArgumentException(name + ": rows from " + first + " do not start a block of " + blockRows);
-            }
-            long perBlockRow = (long) ceil(cols, blockCols) * 4;
-            partScales = scales.asSlice(first / blockRows * perBlockRow, ceil(count, blockRows) * perBlockRow);
-        } else if (scales != null) {
-            partScales = scales.asSlice(scaleOffset(first), scaleOffset(count));
+        if (dtype != DType.F8_E4M3) return rows(first, count, 1);
+        if (first % blockRows != 0) {
+            throw new IllegalArgumentException(name + ": rows from " + first + " do not start a block of " + blockRows);
         }
+        MemorySegment part = data.asSlice(rowOffset(first), rowOffset(count));
+        long perBlockRow = (long) ceil(cols, blockCols) * 4;
+        MemorySegment partScales = scales.asSlice(first / blockRows * perBlockRow, ceil(count, blockRows) * perBlockRow);
         return new Weight(name + "[rows " + first + ".." + (first + count) + ")", part, dtype, count, cols, partScales,
-                blockRows, blockCols);
+                1, blockRows, blockCols);
+    }
+
+    /**
+     * Rows first, first + step, ..., count of them, as a weight of their own sharing the mapping (gpt-oss's gate rows
+     * are the even rows of its fused gate_up matrix, the up rows the odd ones). Not for F8_E4M3 (see rowSlice).
+     */
+    public Weight rows(int first, int count, int step) {
+        if (dtype == DType.F8_E4M3) throw new IllegalArgumentException(name + ": F8_E4M3 rows are cut by rowSlice");
+        long end = count == 0 ? rowOffset(first) : rowOffset(first + (count - 1) * step) + rowBytes(dtype, cols);
+        MemorySegment part = data.asSlice(rowOffset(first), end - rowOffset(first));
+        MemorySegment partScales = null;
+        if (scales != null) {
+            long sEnd = count == 0 ? scaleOffset(first) : scaleOffset(first + (count - 1) * step) + scaleOffset(1) / rowStep;
+            partScales = scales.asSlice(scaleOffset(first), sEnd - scaleOffset(first));
+        }
+        return new Weight(name + "[rows " + first + ".." + (first + count) + (step > 1 ? " step " + step : "") + ")",
+                part, dtype, count, cols, partScales, rowStep * step, 0, 0);
     }
 }

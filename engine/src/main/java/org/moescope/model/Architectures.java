@@ -25,6 +25,8 @@ public final class Architectures {
     /** HF's default initializer_range (every supported family's). */
     public static final double DEFAULT_INITIALIZER_RANGE = 0.02;
     private static final long MAX_CONFIG_BYTES = 16 << 20;
+    /** E8M0 byte of 2^-7: the exponent of weights init's MXFP4 values. */
+    static final int MXFP4_INIT_EXPONENT = 127 - 7;
 
     private Architectures() {
     }
@@ -69,6 +71,8 @@ public final class Architectures {
     /**
      * HF's initialisation (PreTrainedModel._init_weights): normal(0, initializer_range) for every Linear weight, router
      * and expert tensor and the embedding, whose padding row is zeroed; ones for the norm weights; zeros for biases.
+     * MXFP4 experts (gpt-oss with quantization_config mxfp4): uniform FP4 codes, whose root mean square is 2.93, and
+     * every exponent 2^-7, so that the values' spread (0.023) is about HF's 0.02.
      */
     public static List<Init.TensorPlan> initPlan(JsonNode config, Path where) {
         ModelConfig c = Families.parse(config, where);
@@ -80,7 +84,11 @@ public final class Architectures {
             Init.Fill fill;
             if (name.endsWith("norm.weight")) {
                 fill = new Init.Constant(1f);
-            } else if (name.endsWith(".bias")) {
+            } else if (c.mxfp4Experts() && name.endsWith("_blocks")) {
+                fill = new Init.UniformBytes(0, 256);
+            } else if (c.mxfp4Experts() && name.endsWith("_scales")) {
+                fill = new Init.UniformBytes(MXFP4_INIT_EXPONENT, MXFP4_INIT_EXPONENT + 1);
+            } else if (name.endsWith(".bias") || name.endsWith("_proj_bias")) {
                 fill = new Init.Constant(0f);
             } else if (name.equals("model.embed_tokens.weight")) {
                 fill = new Init.Normal(std, pad);

@@ -28,6 +28,9 @@ import java.util.Map;
  *                                  of the halves (i, i + rotaryDim/2)
  * @param mla                       multi-head latent attention's ranks and head widths (DeepSeek-V2/V3); null for
  *                                  attention with q/k/v projections
+ * @param ropeScaling               YaRN's rescaling of the RoPE frequencies; null: plain RoPE
+ * @param attentionSinks            a learned logit per head joins each query's softmax and takes its share of the
+ *                                  probability without contributing a value (gpt-oss: self_attn.sinks)
  * @param slidingWindows            per layer: 0 for full causal attention, W for a window of the last W positions
  * @param attentionScale            the softmax scale of q·k (1/sqrt(head_dim), or Granite's attention_multiplier)
  * @param embeddingMultiplier       scales the embeddings (Granite); 1 elsewhere
@@ -36,6 +39,12 @@ import java.util.Map;
  * @param intermediateSize          width of the dense MLP layers
  * @param moeLayers                 ascending model-layer indices of the MoE layers; the others are dense MLPs
  * @param moeIntermediateSize       width of one routed expert
+ * @param routerLinearBias          the router's Linear has a bias added to its logits (gpt-oss: router.bias)
+ * @param swigluLimit               0: the experts' activation is silu(gate) ⊙ up; > 0: gpt-oss's clamped variant,
+ *                                  gate ≤ limit, |up| ≤ limit, (up + 1) · gate · sigmoid(1.702 · gate), with the
+ *                                  experts' gate/up and down biases
+ * @param mxfp4Experts              the routed experts are stored as MXFP4 ({@code *_blocks} + {@code *_scales}, the
+ *                                  Hub's gpt-oss format: quantization_config.quant_method "mxfp4")
  * @param normTopkProb              renormalise the top-k probabilities to sum to one (softmax-then-top-k routers)
  * @param routerJitter              sparsemixer's jitter epsilon (PhiMoE); 0 elsewhere
  * @param routedScalingFactor       multiplies the routed experts' weights (DeepSeek-V3-style routers); 1 elsewhere
@@ -69,6 +78,8 @@ public record ModelConfig(
         int rotaryDim,
         boolean ropeInterleave,
         Mla mla,
+        RopeScaling ropeScaling,
+        boolean attentionSinks,
         int[] slidingWindows,
         float attentionScale,
         float embeddingMultiplier,
@@ -80,6 +91,9 @@ public record ModelConfig(
         int numExperts,
         int numExpertsPerTok,
         int moeIntermediateSize,
+        boolean routerLinearBias,
+        float swigluLimit,
+        boolean mxfp4Experts,
         Router router,
         boolean normTopkProb,
         double routerJitter,
@@ -148,6 +162,16 @@ public record ModelConfig(
         return attentionScale == defaultAttentionScale(headDim);
     }
 
+    /** RoPE's inverse frequencies (rotaryDim / 2), plain or YaRN-scaled. */
+    public float[] ropeInverseFrequencies() {
+        return RopeScaling.inverseFrequencies(ropeTheta, rotaryDim, ropeScaling);
+    }
+
+    /** What cos and sin are multiplied by: YaRN's attention factor, 1 for plain RoPE. */
+    public float ropeCosSinFactor() {
+        return ropeScaling == null ? 1f : ropeScaling.cosSinFactor();
+    }
+
     /** Number of MoE layers: the L of route files. */
     public int numMoeLayers() {
         return moeLayers.length;
@@ -170,6 +194,12 @@ public record ModelConfig(
         return router.substring(0, router.length() - ".weight".length()) + ".e_score_correction_bias";
     }
 
+    /** The checkpoint name of MoE layer m's router bias (experts), added to the logits (gpt-oss's router.bias). */
+    public String routerLinearBiasTensor(int m) {
+        String router = routerTensor(m);
+        return router.substring(0, router.length() - ".weight".length()) + ".bias";
+    }
+
     /** The stored tensors inference never reads (multi-token-prediction layers), or null when there are none. */
     public java.util.function.Predicate<String> unusedTensors() {
         return nextnLayers > 0 ? this::isNextnTensor : null;
@@ -189,6 +219,7 @@ public record ModelConfig(
             case TensorNames.PerExpert n -> name.contains("." + names.moeBlock() + ".experts.");
             case TensorNames.Packed n -> name.contains("." + names.moeBlock() + "." + n.input() + ".")
                     || name.contains("." + names.moeBlock() + "." + n.output() + ".");
+            case TensorNames.Interleaved n -> name.contains("." + names.moeBlock() + ".experts.");
         };
     }
 
@@ -226,6 +257,9 @@ public record ModelConfig(
                 putLinear(t, p + "self_attn.v_proj", kvDim(), h, qkvBias);
                 putLinear(t, p + "self_attn.o_proj", h, qDim(), oBias);
             }
+            if (attentionSinks) {
+                t.put(p + "self_attn.sinks", new long[] {numAttentionHeads});
+            }
             if (qkNorm != QkNorm.NONE) {
                 boolean whole = qkNorm == QkNorm.WHOLE;
                 t.put(p + "self_attn.q_norm.weight", new long[] {whole ? qDim() : headDim});
@@ -237,6 +271,9 @@ public record ModelConfig(
             }
             String b = p + names.moeBlock() + ".";
             t.put(routerTensor(moeIndex(l)), new long[] {numExperts, h});
+            if (routerLinearBias) {
+                t.put(routerLinearBiasTensor(moeIndex(l)), new long[] {numExperts});
+            }
             if (router == Router.SIGMOID_GROUPED) {
                 t.put(routerBiasTensor(moeIndex(l)), new long[] {numExperts});
             }
@@ -253,6 +290,20 @@ public record ModelConfig(
                 case TensorNames.Packed n -> {
                     t.put(b + n.input() + ".weight", new long[] {numExperts, 2 * im, h});
                     t.put(b + n.output() + ".weight", new long[] {numExperts, h, im});
+                }
+                case TensorNames.Interleaved n -> {
+                    String x = b + "experts.";
+                    if (mxfp4Experts) {
+                        t.put(x + n.gateUp() + "_blocks", new long[] {numExperts, 2 * im, h / 32, 16});
+                        t.put(x + n.gateUp() + "_scales", new long[] {numExperts, 2 * im, h / 32});
+                        t.put(x + n.down() + "_blocks", new long[] {numExperts, h, im / 32, 16});
+                        t.put(x + n.down() + "_scales", new long[] {numExperts, h, im / 32});
+                    } else {
+                        t.put(x + n.gateUp(), new long[] {numExperts, h, 2 * im});
+                        t.put(x + n.down(), new long[] {numExperts, im, h});
+                    }
+                    t.put(x + n.gateUp() + "_bias", new long[] {numExperts, 2 * im});
+                    t.put(x + n.down() + "_bias", new long[] {numExperts, h});
                 }
             }
             if (hasSharedExpert()) {
@@ -310,12 +361,13 @@ public record ModelConfig(
         t.put(prefix + ".down_proj.weight", new long[] {hiddenSize, width});
     }
 
-    /** Parameters in the checkpoint (the embedding counted once when tied). */
+    /** Parameters in the checkpoint (the embedding counted once when tied; an MXFP4 byte of blocks holds two). */
     public long parameters() {
         long n = 0;
-        for (long[] shape : expectedTensors().values()) {
-            long s = 1;
-            for (long d : shape) s *= d;
+        for (Map.Entry<String, long[]> e : expectedTensors().entrySet()) {
+            if (e.getKey().endsWith("_scales") && mxfp4Experts) continue;
+            long s = e.getKey().endsWith("_blocks") && mxfp4Experts ? 2 : 1;
+            for (long d : e.getValue()) s *= d;
             n += s;
         }
         return n;
@@ -324,7 +376,8 @@ public record ModelConfig(
     /** Parameters used per token: everything but the experts not chosen; the embedding counts as one row. */
     public long activeParametersPerToken() {
         long embedding = (long) vocabSize * hiddenSize;
-        long perExpert = 3L * moeIntermediateSize * hiddenSize;
+        long perExpert = 3L * moeIntermediateSize * hiddenSize
+                + (names.experts() instanceof TensorNames.Interleaved ? 2L * moeIntermediateSize + hiddenSize : 0);
         long unchosen = (long) (numExperts - numExpertsPerTok) * perExpert * numMoeLayers();
         return parameters() - embedding + hiddenSize + (tieWordEmbeddings ? embedding : 0) - unchosen;
     }
@@ -352,6 +405,10 @@ public record ModelConfig(
             throw new BadInputException(where + ": no layer is an MoE layer (mlp_only_layers / decoder_sparse_step "
                     + "leave only dense MLPs)");
         }
+        if (mxfp4Experts && (hiddenSize % 32 != 0 || moeIntermediateSize % 32 != 0)) {
+            throw new BadInputException(where + ": MXFP4 experts need hidden_size " + hiddenSize
+                    + " and intermediate_size " + moeIntermediateSize + " to be multiples of 32");
+        }
         if (slidingWindows.length != numHiddenLayers) {
             throw new BadInputException(where + ": field \"layer_types\" has " + slidingWindows.length
                     + " entries for " + numHiddenLayers + " layers");
@@ -378,6 +435,8 @@ public record ModelConfig(
         public double partialRotaryFactor = 1.0;
         public boolean ropeInterleave;
         public Mla mla;
+        public RopeScaling ropeScaling;
+        public boolean attentionSinks;
         public int[] slidingWindows;
         public Float attentionScale;  // null: 1/sqrt(head_dim)
         public float embeddingMultiplier = 1f, residualMultiplier = 1f, logitsScaling = 1f;
@@ -385,6 +444,9 @@ public record ModelConfig(
         public int intermediateSize;
         public int[] moeLayers;       // null: every layer
         public int numExperts, numExpertsPerTok, moeIntermediateSize;
+        public boolean routerLinearBias;
+        public float swigluLimit;
+        public boolean mxfp4Experts;
         public Router router = Router.SOFTMAX_TOPK;
         public boolean normTopkProb;
         public double routerJitter;
@@ -425,6 +487,7 @@ public record ModelConfig(
             b.normEps = (float) c.number("rms_norm_eps", eps, false);
             b.ropeTheta = c.ropeTheta(theta);
             b.partialRotaryFactor = c.partialRotaryFactor(1.0);
+            b.ropeScaling = c.ropeScaling(b.maxPositionEmbeddings);
             b.intermediateSize = c.positive("intermediate_size", null);
             b.tieWordEmbeddings = c.bool("tie_word_embeddings", false);
             b.eosTokenId = c.optionalInt("eos_token_id");
@@ -441,9 +504,10 @@ public record ModelConfig(
             int rotaryDim = mla != null ? mla.qkRopeHeadDim() : (int) (headDim * partialRotaryFactor);
             return new ModelConfig(modelType, names, vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads,
                     numKeyValueHeads, headDim, maxPositionEmbeddings, norm, normEps, postNorm, qkNorm, clipQkv, qkvBias,
-                    oBias, ropeTheta, rotaryDim, ropeInterleave, mla, slidingWindows, scale, embeddingMultiplier, residualMultiplier,
-                    logitsScaling, lmHeadBias, intermediateSize, moe, numExperts, numExpertsPerTok, moeIntermediateSize,
-                    router, normTopkProb, routerJitter, routedScalingFactor, nGroup, topkGroup,
+                    oBias, ropeTheta, rotaryDim, ropeInterleave, mla, ropeScaling, attentionSinks, slidingWindows, scale,
+                    embeddingMultiplier, residualMultiplier, logitsScaling, lmHeadBias, intermediateSize, moe, numExperts,
+                    numExpertsPerTok, moeIntermediateSize, routerLinearBias, swigluLimit, mxfp4Experts, router,
+                    normTopkProb, routerJitter, routedScalingFactor, nGroup, topkGroup,
                     sharedExpertIntermediateSize, sharedExpertGated, nextnLayers, tieWordEmbeddings, eosTokenId,
                     padTokenId, dtype).validate(where);
         }

@@ -2,6 +2,7 @@ package org.moescope.model;
 
 import org.moescope.checkpoint.Checkpoint;
 import org.moescope.errors.BadInputException;
+import org.moescope.kernels.Experts;
 import org.moescope.kernels.Weight;
 import org.moescope.safetensors.DType;
 import org.moescope.safetensors.TensorInfo;
@@ -33,7 +34,8 @@ public final class ModelWeights {
             float[] vBias,  // (kv_heads·head_dim)
             float[] oBias,  // (hidden)
             float[] qNorm,  // (heads·head_dim) over the whole projection, or (head_dim) per head
-            float[] kNorm) { // (kv_heads·head_dim) or (head_dim)
+            float[] kNorm,  // (kv_heads·head_dim) or (head_dim)
+            float[] sinks) { // (heads) a logit per head joining the softmax (gpt-oss), or null
     }
 
     /**
@@ -63,12 +65,11 @@ public final class ModelWeights {
 
     /** A sparse MoE block. */
     public record Moe(
-            Weight router,      // (experts, hidden)
-            float[] routerBias, // (experts) e_score_correction_bias: added to the scores to choose only, or null
-            Weight[] gate,      // (experts) x (intermediate, hidden)
-            Weight[] up,        // (experts) x (intermediate, hidden)
-            Weight[] down,      // (experts) x (hidden, intermediate)
-            Mlp shared,         // the shared expert(s), or null
+            Weight router,            // (experts, hidden)
+            float[] routerLinearBias, // (experts) the router's bias, added to its logits (gpt-oss), or null
+            float[] routerBias,       // (experts) e_score_correction_bias: added to the scores to choose only, or null
+            Experts experts,          // (experts) x gate, up (intermediate, hidden), down (hidden, intermediate) + biases
+            Mlp shared,               // the shared expert(s), or null
             Weight sharedGate) { // (1, hidden) its sigmoid gate, or null when absent or ungated
     }
 
@@ -118,7 +119,8 @@ public final class ModelWeights {
                     matrix(a + "v_proj.weight"), matrix(a + "o_proj.weight"),
                     optionalVector(a + "q_proj.bias"), optionalVector(a + "k_proj.bias"),
                     optionalVector(a + "v_proj.bias"), optionalVector(a + "o_proj.bias"),
-                    optionalVector(a + "q_norm.weight"), optionalVector(a + "k_norm.weight"));
+                    optionalVector(a + "q_norm.weight"), optionalVector(a + "k_norm.weight"),
+                    optionalVector(a + "sinks"));
             if (c.moeIndex(l) < 0) {
                 layers[l] = new Layer(attnNorm, attention, ffnNorm, null, mlp(p + "mlp"), latent);
             } else {
@@ -179,11 +181,90 @@ public final class ModelWeights {
                     down[e] = output.rowSlice(e * c.hiddenSize(), c.hiddenSize());
                 }
             }
+            case TensorNames.Interleaved n -> {
+                return moe(c, m, b, interleaved(c, b + "experts.", n));
+            }
         }
+        return moe(c, m, b, new Experts(gate, up, down));
+    }
+
+    private Moe moe(ModelConfig c, int m, String b, Experts experts) {
         boolean shared = c.hasSharedExpert();
-        return new Moe(matrix(c.routerTensor(m)), optionalVector(c.routerBiasTensor(m)), gate, up, down,
+        return new Moe(matrix(c.routerTensor(m)), optionalVector(c.routerLinearBiasTensor(m)),
+                optionalVector(c.routerBiasTensor(m)), experts,
                 shared ? mlp(b + c.names().sharedExpert()) : null,
                 shared && c.sharedExpertGated() ? matrix(b + "shared_expert_gate.weight") : null);
+    }
+
+    /**
+     * gpt-oss's experts. MXFP4: the Hub's blocks and scales are read in place, output-major, the gate rows the even
+     * rows of gate_up and the up rows the odd ones. F32/BF16/F16 (HF's save_pretrained): the parameters are stored
+     * input-major, (experts, hidden, 2·intermediate) and (experts, intermediate, hidden), so each expert's matrices are
+     * transposed once into memory in their stored dtype, gate and up de-interleaved.
+     */
+    private Experts interleaved(ModelConfig c, String x, TensorNames.Interleaved n) {
+        int experts = c.numExperts(), inter = c.moeIntermediateSize(), h = c.hiddenSize();
+        Weight[] gate = new Weight[experts], up = new Weight[experts], down = new Weight[experts];
+        if (c.mxfp4Experts()) {
+            Weight gateUp = mxfp4(x + n.gateUp(), experts * 2 * inter, h);
+            Weight downAll = mxfp4(x + n.down(), experts * h, inter);
+            for (int e = 0; e < experts; e++) {
+                gate[e] = gateUp.rows(2 * e * inter, inter, 2);
+                up[e] = gateUp.rows(2 * e * inter + 1, inter, 2);
+                down[e] = downAll.rowSlice(e * h, h);
+            }
+        } else {
+            String gu = x + n.gateUp(), dn = x + n.down();
+            DType t = checked(gu).dtype();
+            if (checked(dn).dtype() != t) {
+                throw new BadInputException(ckpt.dir() + ": tensors '" + gu + "' and '" + dn + "' differ in dtype");
+            }
+            MemorySegment gateUp = ckpt.segment(gu), downIn = ckpt.segment(dn);
+            for (int e = 0; e < experts; e++) {
+                // gate_up[e] is (hidden, 2·inter): gate row j is column 2j, up row j column 2j + 1.
+                long base = (long) e * h * 2 * inter;
+                gate[e] = new Weight(gu + "[" + e + "] gate", transposed(gateUp, t, base, h, 2 * inter, 0, 2), t, inter, h);
+                up[e] = new Weight(gu + "[" + e + "] up", transposed(gateUp, t, base, h, 2 * inter, 1, 2), t, inter, h);
+                down[e] = new Weight(dn + "[" + e + "]", transposed(downIn, t, (long) e * inter * h, inter, h, 0, 1), t,
+                        h, inter);
+            }
+        }
+        float[] gateUpBias = vector(x + n.gateUp() + "_bias");
+        float[] gateBias = new float[experts * inter], upBias = new float[experts * inter];
+        for (int i = 0; i < experts * inter; i++) {
+            gateBias[i] = gateUpBias[2 * i];
+            upBias[i] = gateUpBias[2 * i + 1];
+        }
+        return new Experts(gate, up, down, gateBias, upBias, vector(x + n.down() + "_bias"), c.swigluLimit());
+    }
+
+    /**
+     * Columns first, first + step, ... of a (rows, cols) matrix starting at element base of src, as the rows of a
+     * new (cols / step, rows) matrix in the same dtype.
+     */
+    private static MemorySegment transposed(MemorySegment src, DType t, long base, int rows, int cols, int first,
+                                            int step) {
+        int b = t.byteSize();
+        int outRows = cols / step;
+        MemorySegment dst = java.lang.foreign.Arena.ofAuto().allocate((long) outRows * rows * b, 8);
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < outRows; j++) {
+                MemorySegment.copy(src, (base + (long) r * cols + first + (long) j * step) * b, dst,
+                        ((long) j * rows + r) * b, b);
+            }
+        }
+        return dst;
+    }
+
+    /** An MXFP4 matrix (rows, cols) from NAME_blocks (..., cols/32, 16) and NAME_scales (..., cols/32), both U8. */
+    private Weight mxfp4(String name, int rows, int cols) {
+        for (String part : new String[] {name + "_blocks", name + "_scales"}) {
+            if (checked(part).dtype() != DType.U8) {
+                throw new BadInputException(ckpt.dir() + ": tensor '" + part + "' has dtype " + ckpt.info(part).dtype()
+                        + "; MXFP4 blocks and scales are U8");
+            }
+        }
+        return new Weight(name, ckpt.segment(name + "_blocks"), DType.U8, rows, cols, ckpt.segment(name + "_scales"));
     }
 
     private Mlp mlp(String prefix) {
@@ -207,12 +288,14 @@ public final class ModelWeights {
         DType t = info.dtype();
         boolean q8Slot = expected.containsKey(name + Q8.SCALE_SUFFIX); // a Q8_0 checkpoint's quantised weight
         boolean fp8Slot = expected.containsKey(name + Fp8.SCALE_SUFFIX); // an FP8 checkpoint's block-scaled weight
+        boolean mxfp4Part = name.endsWith("_blocks") || name.endsWith("_scales"); // checked as U8 by mxfp4()
         if (t == DType.F8_E4M3 && !fp8Slot) {
             throw new BadInputException(ckpt.dir() + ": tensor '" + name + "' has dtype F8_E4M3 but "
                     + (fp8Block == null ? "config.json has no quantization_config with quant_method fp8"
                     : "no '" + name + Fp8.SCALE_SUFFIX + "'"));
         }
-        if (t != DType.F32 && t != DType.BF16 && t != DType.F16 && !(t == DType.I8 && q8Slot) && t != DType.F8_E4M3) {
+        if (t != DType.F32 && t != DType.BF16 && t != DType.F16 && !(t == DType.I8 && q8Slot) && t != DType.F8_E4M3
+                && !mxfp4Part) {
             throw new BadInputException(ckpt.dir() + ": tensor '" + name + "' has dtype " + t
                     + "; supported: F32, BF16, F16" + (q8Slot ? ", or I8 in a Q8_0 checkpoint" : ""));
         }
@@ -240,8 +323,8 @@ public final class ModelWeights {
                 throw new BadInputException(ckpt.dir() + ": tensor '" + name + Fp8.SCALE_SUFFIX + "' has dtype "
                         + scales.dtype() + "; FP8 block scales are F32");
             }
-            return new Weight(name, data, DType.F8_E4M3, rows, cols, ckpt.segment(name + Fp8.SCALE_SUFFIX),
-                    fp8Block[0], fp8Block[1]);
+            return Weight.blockScaled(name, data, rows, cols, ckpt.segment(name + Fp8.SCALE_SUFFIX), fp8Block[0],
+                    fp8Block[1]);
         }
         if (info.dtype() != DType.I8) {
             return new Weight(name, data, info.dtype(), rows, cols);

@@ -104,16 +104,14 @@ public final class MoeTransformer implements MoeModel {
             int half = config.rotaryDim() / 2; // RoPE rotates the first rotaryDim dimensions of each head
             ropeCos = new float[maxPosition * half];
             ropeSin = new float[maxPosition * half];
-            // As HF: inv_freq and the angles in fp32, then cos/sin of the fp32 angle.
-            float[] invFreq = new float[half];
-            for (int i = 0; i < half; i++) {
-                invFreq[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / config.rotaryDim()));
-            }
+            // As HF: inv_freq and the angles in fp32, then cos/sin of the fp32 angle, times YaRN's attention factor.
+            float[] invFreq = config.ropeInverseFrequencies();
+            float factor = config.ropeCosSinFactor();
             for (int p = 0; p < maxPosition; p++) {
                 for (int i = 0; i < half; i++) {
                     float angle = (float) p * invFreq[i];
-                    ropeCos[p * half + i] = (float) Math.cos(angle);
-                    ropeSin[p * half + i] = (float) Math.sin(angle);
+                    ropeCos[p * half + i] = (float) Math.cos(angle) * factor;
+                    ropeSin[p * half + i] = (float) Math.sin(angle) * factor;
                 }
             }
         }
@@ -472,7 +470,8 @@ public final class MoeTransformer implements MoeModel {
             from = b.from;
             for (int t = 0; t < T; t++) from[t] = Math.max(visibleFrom[t], cacheRow[t] - window + 1);
         }
-        kernels.attention(b.attn, b.q, T, keys, values, cacheRow, from, nHeads, nKv, hd, config.attentionScale());
+        kernels.attention(b.attn, b.q, T, keys, values, cacheRow, from, nHeads, nKv, hd, config.attentionScale(),
+                a.sinks());
         kernels.matmul(b.proj, b.attn, T, a.o());
         addBias(b.proj, T, a.oBias());
         if (config.postNorm()) {
@@ -685,6 +684,7 @@ public final class MoeTransformer implements MoeModel {
         int E = config.numExperts();
         int K = config.numExpertsPerTok();
         kernels.matmul(b.routerLogits, in, T, w.router());
+        addBias(b.routerLogits, T, w.routerLinearBias());
         System.arraycopy(b.routerLogits, 0, b.routerProbs, 0, T * E);
         for (int t = 0; t < T; t++) {
             kernels.softmax(b.routerProbs, t * E, E);
@@ -696,7 +696,7 @@ public final class MoeTransformer implements MoeModel {
         }
         // The kernel groups the tokens by expert, so each expert runs one matrix-matrix product over its tokens, and
         // adds the weighted expert outputs of a token in ascending expert id, as HF does.
-        kernels.moe(b.proj, in, T, b.topkIds, b.topkWeights, K, w.gate(), w.up(), w.down());
+        kernels.moe(b.proj, in, T, b.topkIds, b.topkWeights, K, w.experts());
         if (w.shared() != null) {
             int H = config.hiddenSize();
             swiglu(w.shared(), in, T, b.shared, b);

@@ -17,7 +17,7 @@ package org.moescope.model;
 public record TensorNames(String moeBlock, String router, Experts experts, String sharedExpert) {
 
     /** The experts' storage. */
-    public sealed interface Experts permits PerExpert, Packed {
+    public sealed interface Experts permits PerExpert, Packed, Interleaved {
     }
 
     /**
@@ -32,6 +32,18 @@ public record TensorNames(String moeBlock, String router, Experts experts, Strin
      * gate rows then its up rows, and {@code BLOCK.OUTPUT.weight} (experts, hidden, intermediate) (GraniteMoE).
      */
     public record Packed(String input, String output) implements Experts {
+    }
+
+    /**
+     * All experts in two 3-D parameters with biases, as HF's GptOssExperts holds them: {@code BLOCK.experts.GATE_UP}
+     * (experts, hidden, 2·intermediate), its column 2j expert's gate row j and column 2j + 1 its up row j (stored
+     * input-major, the transpose of a Linear weight), {@code GATE_UP_bias} (experts, 2·intermediate) interleaved the
+     * same way, {@code BLOCK.experts.DOWN} (experts, intermediate, hidden) and {@code DOWN_bias} (experts, hidden).
+     * An MXFP4 checkpoint (the Hub's gpt-oss files) stores each matrix output-major instead, as {@code NAME_blocks}
+     * (experts, outputs, inputs/32, 16) U8 (two FP4 E2M1 values a byte, the even input in the low nibble) and
+     * {@code NAME_scales} (experts, outputs, inputs/32) U8 (an E8M0 exponent per 32 inputs); the biases stay as they are.
+     */
+    public record Interleaved(String gateUp, String down) implements Experts {
     }
 
     public static final TensorNames MLP_GATE_PROJ =

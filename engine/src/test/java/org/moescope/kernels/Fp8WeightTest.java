@@ -40,7 +40,7 @@ class Fp8WeightTest {
         int sr = (rows + 127) / 128, sc = (cols + 127) / 128;
         MemorySegment scales = arena.allocate(4L * sr * sc);
         for (int i = 0; i < sr * sc; i++) scales.setAtIndex(ScalarKernels.F32, i, (float) (1e-3 * (1 + r.nextDouble())));
-        return new Weight("w", data, DType.F8_E4M3, rows, cols, scales, 128, 128);
+        return Weight.blockScaled("w", data, rows, cols, scales, 128, 128);
     }
 
     @Test

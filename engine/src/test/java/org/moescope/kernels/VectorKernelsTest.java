@@ -39,8 +39,20 @@ class VectorKernelsTest {
                 for (int i = 0; i < n; i++) q[i] = (byte) rnd.nextInt(-128, 128);
                 yield MemorySegment.ofArray(q);
             }
+            case U8 -> {
+                // MXFP4: every FP4 code pair, and an E8M0 exponent per 32 columns around 2^0.
+                byte[] q = new byte[n / 2];
+                for (int i = 0; i < q.length; i++) q[i] = (byte) rnd.nextInt(256);
+                yield MemorySegment.ofArray(q);
+            }
             default -> throw new IllegalArgumentException();
         };
+        if (dtype == DType.U8) {
+            SplittableRandom srnd = new SplittableRandom(seed + 1);
+            byte[] scales = new byte[rows * (cols / Weight.MXFP4_GROUP)];
+            for (int i = 0; i < scales.length; i++) scales[i] = (byte) srnd.nextInt(122, 130);
+            return new Weight("w", seg, dtype, rows, cols, MemorySegment.ofArray(scales));
+        }
         if (dtype == DType.I8) {
             SplittableRandom srnd = new SplittableRandom(seed + 1);
             float[] scales = new float[rows * (cols / Weight.GROUP)];
@@ -53,7 +65,7 @@ class VectorKernelsTest {
     @ParameterizedTest
     @CsvSource({"F32,1,7,5", "F32,2,64,33", "F32,5,70,13", "BF16,1,128,9", "BF16,3,35,8", "BF16,8,256,64",
             "F16,1,40,4", "F16,6,96,17", "F32,9,2048,12", "I8,1,64,9", "I8,2,96,4", "I8,1,32,3", "I8,3,64,13",
-            "I8,8,128,7"})
+            "I8,8,128,7", "U8,1,64,9", "U8,2,96,4", "U8,1,32,3", "U8,3,64,13", "U8,1,2880,6"})
     void matmulMatchesScalar(DType dtype, int tokens, int cols, int rows) {
         Weight w = randomWeight(dtype, rows, cols, cols * 31L + rows);
         float[] x = new float[tokens * cols];
@@ -75,12 +87,87 @@ class VectorKernelsTest {
 
     @ParameterizedTest
     @CsvSource({"F32,3,70,13", "BF16,17,40,31", "BF16,33,64,6", "F16,20,24,7", "BF16,40,1024,10", "BF16,24,300,2",
-            "BF16,49,520,100", "F32,8,33,4", "I8,17,64,31", "I8,40,544,10"})
+            "BF16,49,520,100", "F32,8,33,4", "I8,17,64,31", "I8,40,544,10", "U8,17,64,31", "U8,40,544,10"})
     void tiledMatmulMatchesScalarPastPanelAndTileEdges(DType dtype, int tokens, int cols, int rows) {
         // Panels of 16 tokens (AVX2): 3, 8, 17, 20, 33, 40 and 49 tokens end in partial panels (narrow and wide); 2, 7,
         // 10, 13, 31 rows end in partial 4-row tiles; 300 and 520 columns cross the 256-column slices of the
         // micro-kernel, and 33, 70 and 300 leave a tail after the last 8-column widening step.
         matmulMatchesScalar(dtype, tokens, cols, rows);
+    }
+
+    @org.junit.jupiter.api.Test
+    void mxfp4ElementsAreTheFp4CodeTimesTwoToTheExponent() {
+        // Row 1 of a (2, 32) weight: byte 3 = 0xB5 holds columns 6 (code 5: 3.0) and 7 (code 11: -1.5); exponent 125.
+        byte[] blocks = new byte[32];
+        blocks[16 + 3] = (byte) 0xB5;
+        byte[] scales = {127, 125};
+        Weight w = new Weight("w", MemorySegment.ofArray(blocks), DType.U8, 2, 32, MemorySegment.ofArray(scales));
+        float[] row = new float[32];
+        scalar.row(w, 1, row, 0);
+        assertEquals(0.75f, row[6]);
+        assertEquals(-0.375f, row[7]);
+        assertEquals(0f, row[8]);
+        Weight odd = w.rows(1, 1, 2); // every other row from row 1: row 1 alone
+        float[] again = new float[32];
+        vector.row(odd, 0, again, 0);
+        assertArrayEquals(row, again);
+    }
+
+    /**
+     * gpt-oss's experts: MXFP4 gate and up rows interleaved in one matrix (read with a row step of 2), biases, and the
+     * clamped SwiGLU; the grouped vector kernel against the scalar definition, streamed and tiled.
+     */
+    @ParameterizedTest
+    @CsvSource({"U8,1", "U8,2", "U8,37", "BF16,1", "BF16,37"})
+    void gptOssExpertsMatchScalar(DType dtype, int tokens) {
+        int experts = 5, hidden = 64, inter = 32, k = 2;
+        Weight[] gate = new Weight[experts], up = new Weight[experts], down = new Weight[experts];
+        for (int e = 0; e < experts; e++) {
+            Weight gateUp = randomWeight(dtype, 2 * inter, hidden, 400 + e);
+            gate[e] = gateUp.rows(0, inter, 2);
+            up[e] = gateUp.rows(1, inter, 2);
+            down[e] = randomWeight(dtype, hidden, inter, 500 + e);
+        }
+        Experts ex = new Experts(gate, up, down, gaussian(experts * inter, 1), gaussian(experts * inter, 2),
+                gaussian(experts * hidden, 3), 7f);
+        int[] ids = new int[tokens * k];
+        float[] w = new float[tokens * k];
+        for (int t = 0; t < tokens; t++) {
+            ids[t * k] = t % experts;
+            ids[t * k + 1] = (t + 2) % experts;
+            w[t * k] = 0.7f;
+            w[t * k + 1] = 0.3f;
+        }
+        float[] x = gaussian(tokens * hidden, 9);
+        float[] a = new float[tokens * hidden], b = new float[tokens * hidden];
+        scalar.moe(a, x, tokens, ids, w, k, ex);
+        vector.moe(b, x, tokens, ids, w, k, ex);
+        assertClose(a, b, "gpt-oss moe");
+        float clamped = 0;
+        float[] g = new float[inter];
+        scalar.matmul(g, x, 1, gate[0]);
+        for (float v : g) clamped = Math.max(clamped, Math.abs(v));
+        assertTrue(clamped > 7f, "some gate values reach the clamp (max |g| " + clamped + ")");
+    }
+
+    @org.junit.jupiter.api.Test
+    void attentionSinksTakeTheirShareOfTheSoftmax() {
+        int tokens = 3, heads = 2, headDim = 8;
+        float[] q = gaussian(tokens * heads * headDim, 4), keys = gaussian(tokens * headDim, 5);
+        float[] values = gaussian(tokens * headDim, 6);
+        int[] rows = {0, 1, 2}, from = {0, 0, 0};
+        float[] sinks = {0.5f, -1f};
+        float[] a = new float[q.length], b = new float[q.length], none = new float[q.length];
+        scalar.attention(a, q, tokens, keys, values, rows, from, heads, 1, headDim, 0.3f, sinks);
+        vector.attention(b, q, tokens, keys, values, rows, from, heads, 1, headDim, 0.3f, sinks);
+        assertClose(a, b, "sinks");
+        // Token 0 sees one key: its probability is 1 / (1 + exp(sink - score)).
+        float score = 0;
+        for (int i = 0; i < headDim; i++) score += q[i] * keys[i];
+        float p = (float) (1 / (1 + Math.exp(sinks[0] - score * 0.3f)));
+        for (int i = 0; i < headDim; i++) assertEquals(p * values[i], a[i], 1e-6f);
+        scalar.attention(none, q, tokens, keys, values, rows, from, heads, 1, headDim, 0.3f);
+        assertEquals(values[0], none[0], 1e-6f);
     }
 
     @ParameterizedTest

@@ -32,7 +32,8 @@ class FamiliesEndToEndTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"tiny-gqa-f32", "flex-olmo-f32", "qwen2-moe-f32", "qwen3-moe-f32", "mixtral-f32",
-            "granitemoe-f32", "phimoe-f32", "glm4-moe-f32", "deepseek-v2-f32", "deepseek-v3-f32"})
+            "granitemoe-f32", "phimoe-f32", "glm4-moe-f32", "deepseek-v2-f32", "deepseek-v3-f32", "gpt-oss-f32",
+            "gpt-oss-mxfp4", "qwen3-moe-yarn-f32"})
     void everyCommandRunsOnEveryFamily(String fixture) throws Exception {
         Path model = fixtures().resolve("models").resolve(fixture);
         JsonNode config = JSON.readTree(model.resolve("config.json").toFile());

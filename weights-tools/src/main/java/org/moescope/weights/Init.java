@@ -37,7 +37,17 @@ public final class Init {
     }
 
     /** How a tensor is filled. */
-    public sealed interface Fill permits Normal, Constant {
+    public sealed interface Fill permits Normal, Constant, UniformBytes {
+    }
+
+    /**
+     * Bytes drawn uniformly from [lo, hi), written as U8 whatever the checkpoint's dtype: MXFP4 blocks (any pair of
+     * FP4 codes) and their E8M0 exponents.
+     */
+    public record UniformBytes(int lo, int hi) implements Fill {
+        public UniformBytes {
+            if (lo < 0 || hi > 256 || lo >= hi) throw new IllegalArgumentException("bytes in [" + lo + ", " + hi + ")");
+        }
     }
 
     /** normal(0, std); row {@code zeroRow} (if >= 0) is zeroed, as HF zeroes the padding token's embedding. */
@@ -48,6 +58,11 @@ public final class Init {
     }
 
     public record TensorPlan(String name, long[] shape, Fill fill) {
+        /** The dtype this tensor is written in: U8 for byte fills, else the checkpoint's. */
+        DType dtype(DType checkpoint) {
+            return fill instanceof UniformBytes ? DType.U8 : checkpoint;
+        }
+
         long elements() {
             long n = 1;
             for (long d : shape) n = Math.multiplyExact(n, d);
@@ -73,7 +88,8 @@ public final class Init {
             long params = 0;
             for (TensorPlan t : plan) {
                 params += t.elements();
-                entries.add(new SafetensorsWriter.Entry(t.name(), dtype, t.shape(), ch -> write(ch, t, dtype, seed, pool, window)));
+                DType td = t.dtype(dtype);
+                entries.add(new SafetensorsWriter.Entry(t.name(), td, t.shape(), ch -> write(ch, t, td, seed, pool, window)));
             }
             List<CheckpointWriter.Shard> shards = new ArrayList<>();
             AtomicDirectory.write(out, force, "--out", tmp -> {
@@ -130,6 +146,10 @@ public final class Init {
         switch (fill) {
             case Constant c -> {
                 for (int i = 0; i < count; i++) put(buf, i, dtype, c.value());
+            }
+            case UniformBytes u -> {
+                SplittableRandom rng = new SplittableRandom(blockSeed);
+                for (int i = 0; i < count; i++) buf.put(i, (byte) rng.nextInt(u.lo(), u.hi()));
             }
             case Normal g -> {
                 SplittableRandom rng = new SplittableRandom(blockSeed);

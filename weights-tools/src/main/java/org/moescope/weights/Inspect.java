@@ -54,6 +54,8 @@ public final class Inspect {
         boolean q8 = src.isDirectory() && Q8.isQ8(src.config());
         boolean fp8 = src.isDirectory() && "fp8".equals(src.config().path("quantization_config").path("quant_method")
                 .asText(null)); // block scales of an FP8 checkpoint, counted apart as Q8_0's
+        boolean mxfp4 = src.isDirectory()
+                && "mxfp4".equals(src.config().path("quantization_config").path("quant_method").asText(null));
         for (String name : src.tensorNames()) {
             TensorInfo t = src.info(name);
             SafetensorsFile f = src.fileOf(name);
@@ -63,13 +65,16 @@ public final class Inspect {
                 scales += t.numElements();
                 continue;
             }
-            params += t.numElements();
+            // MXFP4 (gpt-oss): a byte of *_blocks holds two values; the *_scales exponents are not parameters.
+            boolean mxfp4Part = mxfp4 && t.dtype() == DType.U8 && (name.endsWith("_blocks") || name.endsWith("_scales"));
+            long values = !mxfp4Part ? t.numElements() : name.endsWith("_blocks") ? 2 * t.numElements() : 0;
+            params += values;
             if (architecture != null && architecture.unusedTensors() != null && architecture.unusedTensors().test(name)) {
-                unused += t.numElements();
+                unused += values;
             }
             long[] acc = byDtype.computeIfAbsent(t.dtype(), d -> new long[3]);
             acc[0]++;
-            acc[1] += t.numElements();
+            acc[1] += values;
             acc[2] += t.byteSize();
         }
         List<DtypeTotal> dtypes = new ArrayList<>();

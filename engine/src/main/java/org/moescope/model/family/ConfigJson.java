@@ -180,7 +180,8 @@ public final class ConfigJson {
 
     /**
      * RoPE's base: transformers 4.x writes a flat rope_theta (and rope_scaling), 5.x writes rope_parameters
-     * {rope_theta, rope_type}. Only plain RoPE is implemented, so any scaling type is refused by its field.
+     * {rope_theta, rope_type}. Plain RoPE and YaRN are implemented ({@link #ropeScaling}); any other scaling type is
+     * refused by its field.
      */
     public double ropeTheta(double dflt) {
         JsonNode params = get("rope_parameters");
@@ -188,8 +189,10 @@ public final class ConfigJson {
         if (scaling != null) {
             JsonNode type = scaling.isObject() ? scaling.get("rope_type") : null;
             if (type == null && scaling.isObject()) type = scaling.get("type");
-            throw error("rope_scaling", "is set" + (type != null ? " (type " + type.asText() + ")" : "")
-                    + ": scaled RoPE is not supported; supported: plain RoPE (rope_scaling null)");
+            if (type == null || !type.isTextual() || !SCALED_ROPE.contains(type.textValue())) {
+                throw error("rope_scaling", "is set" + (type != null ? " (type " + type.asText() + ")" : "")
+                        + ": this scaled RoPE is not supported; supported: plain RoPE (rope_scaling null), yarn");
+            }
         }
         JsonNode theta = get("rope_theta");
         if (params != null) {
@@ -197,9 +200,10 @@ public final class ConfigJson {
                 throw error("rope_parameters", "must be an object");
             }
             JsonNode type = params.get("rope_type");
-            if (type != null && !type.isNull() && !type.asText().equals("default")) {
+            if (type != null && !type.isNull() && !type.asText().equals("default")
+                    && !SCALED_ROPE.contains(type.asText())) {
                 throw new BadInputException(where + ": field \"rope_parameters.rope_type\": " + type.asText()
-                        + " is not supported; supported: default");
+                        + " is not supported; supported: default, " + String.join(", ", SCALED_ROPE));
             }
             if (params.has("rope_theta") && !params.get("rope_theta").isNull()) {
                 theta = params.get("rope_theta");
@@ -212,6 +216,83 @@ public final class ConfigJson {
             throw error("rope_theta", "must be a positive number");
         }
         return theta.doubleValue();
+    }
+
+    /** The RoPE scaling types the engine implements (rope_type / type). */
+    private static final List<String> SCALED_ROPE = List.of("yarn");
+
+    /**
+     * YaRN's parameters when rope_parameters (5.x) or rope_scaling (4.x) has type yarn, else null (plain RoPE; other
+     * types are refused by {@link #ropeTheta}). Defaults as HF's _compute_yarn_parameters: beta_fast 32, beta_slow 1,
+     * truncate true, original_max_position_embeddings = a top-level field of that name, else the scaling's own, else
+     * max_position_embeddings; factor null = max_position_embeddings / original.
+     */
+    public org.moescope.model.RopeScaling ropeScaling(int maxPositionEmbeddings) {
+        String field = "rope_parameters";
+        JsonNode p = get(field);
+        if (get("rope_scaling") != null) {
+            field = "rope_scaling";
+            p = get(field);
+        }
+        if (p == null || !p.isObject()) {
+            return null;
+        }
+        JsonNode type = p.has("rope_type") ? p.get("rope_type") : p.get("type");
+        if (type == null || !type.asText().equals("yarn")) {
+            return null;
+        }
+        int original = has("original_max_position_embeddings")
+                ? positive("original_max_position_embeddings", null)
+                : scalingInt(p, field, "original_max_position_embeddings", maxPositionEmbeddings);
+        if (!p.has("factor")) {
+            throw new BadInputException(where + ": field \"" + field + ".factor\" is missing (rope_type yarn)");
+        }
+        double factor = p.get("factor").isNull() ? (double) maxPositionEmbeddings / original
+                : scalingNumber(p, field, "factor", 0);
+        JsonNode af = p.get("attention_factor");
+        if (!(factor > 0)) {
+            throw new BadInputException(where + ": field \"" + field + ".factor\" must be positive, got " + factor);
+        }
+        Double attentionFactor = af == null || af.isNull() ? null : scalingNumber(p, field, "attention_factor", 0);
+        JsonNode truncate = p.get("truncate");
+        if (truncate != null && !truncate.isNull() && !truncate.isBoolean()) {
+            throw new BadInputException(where + ": field \"" + field + ".truncate\" must be true or false, got "
+                    + truncate);
+        }
+        return new org.moescope.model.RopeScaling(factor, original,
+                orDefault(scalingNumber(p, field, "beta_fast", 0), 32), orDefault(scalingNumber(p, field, "beta_slow", 0), 1),
+                scalingNumber(p, field, "mscale", 0), scalingNumber(p, field, "mscale_all_dim", 0), attentionFactor,
+                truncate == null || truncate.isNull() || truncate.booleanValue());
+    }
+
+    /** HF reads beta_fast / beta_slow with {@code or}: a missing, null or zero value takes the default. */
+    private static double orDefault(double v, double dflt) {
+        return v == 0 ? dflt : v;
+    }
+
+    /** A non-negative number inside the RoPE scaling object; dflt when absent or null. */
+    private double scalingNumber(JsonNode p, String field, String key, double dflt) {
+        JsonNode n = p.get(key);
+        if (n == null || n.isNull()) {
+            return dflt;
+        }
+        if (!n.isNumber() || !Double.isFinite(n.doubleValue()) || n.doubleValue() < 0) {
+            throw new BadInputException(where + ": field \"" + field + "." + key + "\" must be a non-negative number, got "
+                    + n);
+        }
+        return n.doubleValue();
+    }
+
+    private int scalingInt(JsonNode p, String field, String key, int dflt) {
+        JsonNode n = p.get(key);
+        if (n == null || n.isNull()) {
+            return dflt;
+        }
+        if (!n.isIntegralNumber() || !n.canConvertToInt() || n.intValue() <= 0) {
+            throw new BadInputException(where + ": field \"" + field + "." + key + "\" must be a positive integer, got "
+                    + n);
+        }
+        return n.intValue();
     }
 
     /**
@@ -233,6 +314,19 @@ public final class ConfigJson {
             throw error(field, "must be a number in (0, 1], got " + f);
         }
         return f.doubleValue();
+    }
+
+    /** quantization_config.quant_method, or null when there is none. */
+    public String quantMethod() {
+        JsonNode q = get("quantization_config");
+        if (q == null) {
+            return null;
+        }
+        JsonNode m = q.isObject() ? q.get("quant_method") : null;
+        if (m == null || !m.isTextual()) {
+            throw error("quantization_config", "must be an object with a string quant_method");
+        }
+        return m.textValue();
     }
 
     /** config.json's dtype (5.x) or torch_dtype (4.x), e.g. "bfloat16"; null when absent. */

@@ -1,6 +1,7 @@
 package org.moescope.model.family;
 
 import org.moescope.model.ModelConfig;
+import org.moescope.model.RopeScaling;
 import org.moescope.model.Router;
 import org.moescope.model.TensorNames;
 
@@ -10,7 +11,7 @@ import java.util.stream.IntStream;
 /**
  * DeepSeek-V2 / V2-Lite (HF DeepseekV2ForCausalLM): multi-head latent attention (q through q_proj or the low-rank
  * q_a_proj → q_a_layernorm → q_b_proj; a compressed kv latent and one shared RoPE key from kv_a_proj_with_mqa; kv_b_proj
- * expands the latent per head), RoPE on adjacent pairs (HF's complex-number form); router: softmax over all experts,
+ * expands the latent per head), RoPE on adjacent pairs (HF's complex-number form), YaRN's softmax scale; router: softmax over all experts,
  * topk_method greedy or group_limited_greedy (groups ranked by their best probability), never renormalised (HF ignores
  * norm_topk_prob here), × routed_scaling_factor; ungated shared experts (n_shared_experts × moe_intermediate_size); the
  * first first_k_dense_replace layers dense, then every moe_layer_freq-th layer MoE.
@@ -61,9 +62,15 @@ final class DeepseekV2 {
         b.mla = new ModelConfig.Mla(qLora == null ? 0 : qLora, c.positive("kv_lora_rank", 512),
                 c.positive("qk_nope_head_dim", 128), c.positive("qk_rope_head_dim", 64), c.positive("v_head_dim", 128));
         b.headDim = b.mla.qkHeadDim();
-        // softmax_scale = qk_head_dim^-0.5. YaRN checkpoints multiply it by mscale(factor, mscale_all_dim)^2 (HF's
-        // yarn_apply_mscale); YaRN is refused by ConfigJson.ropeTheta until it is implemented, so this is the whole scale.
-        b.attentionScale = ModelConfig.defaultAttentionScale(b.mla.qkHeadDim());
+        // softmax_scale = qk_head_dim^-0.5, times mscale(factor, mscale_all_dim)² under YaRN with mscale_all_dim set
+        // (HF's yarn_apply_mscale; V2-Lite and V3 set it, so their scores grow as their RoPE's attention factor does).
+        double scale = 1.0 / Math.sqrt(b.mla.qkHeadDim());
+        RopeScaling yarn = b.ropeScaling;
+        if (yarn != null && yarn.mscaleAllDim() != 0) {
+            double m = RopeScaling.yarnMscale(yarn.factor(), yarn.mscaleAllDim());
+            scale *= m * m;
+        }
+        b.attentionScale = (float) scale;
         b.names = TensorNames.MLP_SHARED_EXPERTS;
         return b;
     }

@@ -12,7 +12,7 @@ import java.util.stream.Collectors;
 public final class Families {
     public static final List<Family> ALL = List.of(Olmoe.FAMILY, FlexOlmo.FAMILY, Qwen2Moe.FAMILY, Qwen3Moe.FAMILY,
             Mixtral.FAMILY, GraniteMoe.FAMILY, PhiMoe.FAMILY, Glm4Moe.FAMILY, DeepseekV2.FAMILY,
-            DeepseekV3.FAMILY);
+            DeepseekV3.FAMILY, GptOss.FAMILY);
 
     private Families() {
     }

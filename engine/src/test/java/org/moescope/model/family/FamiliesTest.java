@@ -42,7 +42,7 @@ class FamiliesTest {
     void anUnknownModelTypeListsTheSupportedOnes() {
         String msg = refusal(config("llama4_text"));
         assertEquals("ckpt/config.json: unsupported architecture llama4_text; supported: olmoe, flex_olmo, qwen2_moe, "
-                + "qwen3_moe, mixtral, granitemoe, phimoe, glm4_moe, deepseek_v2, deepseek_v3", msg);
+                + "qwen3_moe, mixtral, granitemoe, phimoe, glm4_moe, deepseek_v2, deepseek_v3, gpt_oss", msg);
     }
 
     static ObjectNode deepseek(String modelType) {
@@ -91,9 +91,6 @@ class FamiliesTest {
 
     @Test
     void deepseekRefusesWhatItCannotRunByField() {
-        ObjectNode yarn = deepseek("deepseek_v3");
-        yarn.putObject("rope_scaling").put("type", "yarn").put("factor", 40);
-        assertTrue(refusal(yarn).contains("field \"rope_scaling\" is set (type yarn)"), refusal(yarn));
         ObjectNode method = deepseek("deepseek_v2");
         method.put("topk_method", "noaux_tc");
         assertTrue(refusal(method).contains("\"topk_method\" is noaux_tc; supported: greedy, group_limited_greedy"));
@@ -110,9 +107,16 @@ class FamiliesTest {
         ObjectNode c = config("phimoe");
         c.putObject("rope_scaling").put("type", "longrope");
         assertTrue(refusal(c).startsWith("ckpt/config.json: field \"rope_scaling\" is set (type longrope)"), refusal(c));
+        ObjectNode dynamic = config("qwen3_moe");
+        dynamic.putObject("rope_parameters").put("rope_type", "dynamic");
+        assertTrue(refusal(dynamic).contains("\"rope_parameters.rope_type\": dynamic is not supported; supported: "
+                + "default, yarn"), refusal(dynamic));
         ObjectNode yarn = config("qwen3_moe");
         yarn.putObject("rope_parameters").put("rope_type", "yarn");
-        assertTrue(refusal(yarn).contains("\"rope_parameters.rope_type\": yarn is not supported"), refusal(yarn));
+        assertTrue(refusal(yarn).contains("\"rope_parameters.factor\" is missing (rope_type yarn)"), refusal(yarn));
+        ObjectNode quant = config("gpt_oss");
+        quant.put("quantization_config", 4);
+        assertTrue(refusal(quant).contains("\"quantization_config\" must be an object"), refusal(quant));
         ObjectNode top3 = config("phimoe");
         top3.put("num_experts_per_tok", 3);
         assertTrue(refusal(top3).contains("\"num_experts_per_tok\" 3 is not supported: sparsemixer routes to 2"));
@@ -183,6 +187,51 @@ class FamiliesTest {
         assertTrue(flex.expectedTensors().containsKey("model.layers.0.post_feedforward_layernorm.weight"));
         assertFalse(flex.expectedTensors().containsKey("model.layers.0.input_layernorm.weight"));
         assertEquals(500000.0, flex.ropeTheta());
+    }
+
+    @Test
+    void gptOssDefaultsToYarnAlternatingWindowsSinksAndBiases() {
+        ObjectNode c = config("gpt_oss");
+        c.put("sliding_window", 128);
+        ModelConfig m = Families.parse(c, WHERE);
+        assertEquals(150000.0, m.ropeTheta());
+        assertEquals(new org.moescope.model.RopeScaling(32.0, 4096, 32.0, 1.0, 0, 0, null, false), m.ropeScaling());
+        assertEquals((float) (0.1 * Math.log(32) + 1), m.ropeCosSinFactor(), 1e-7f);
+        assertArrayEquals(new int[] {128, 0, 128, 0}, m.slidingWindows());
+        assertTrue(m.attentionSinks() && m.qkvBias() && m.oBias() && m.routerLinearBias());
+        assertEquals(Router.TOPK_SOFTMAX, m.router());
+        assertEquals(7f, m.swigluLimit());
+        var t = m.expectedTensors();
+        assertArrayEquals(new long[] {4}, t.get("model.layers.0.self_attn.sinks"));
+        assertArrayEquals(new long[] {8}, t.get("model.layers.0.mlp.router.bias"));
+        assertArrayEquals(new long[] {8, 64, 64}, t.get("model.layers.0.mlp.experts.gate_up_proj"));
+        assertArrayEquals(new long[] {8, 32, 64}, t.get("model.layers.0.mlp.experts.down_proj"));
+        c.putObject("quantization_config").put("quant_method", "mxfp4");
+        var q = Families.parse(c, WHERE).expectedTensors();
+        assertArrayEquals(new long[] {8, 64, 2, 16}, q.get("model.layers.0.mlp.experts.gate_up_proj_blocks"));
+        assertArrayEquals(new long[] {8, 64, 1}, q.get("model.layers.0.mlp.experts.down_proj_scales"));
+        assertFalse(q.containsKey("model.layers.0.mlp.experts.gate_up_proj"));
+        // 4.x style: rope_scaling yarn with a flat rope_theta
+        ObjectNode hub = config("gpt_oss");
+        hub.put("rope_theta", 150000.0);
+        hub.putObject("rope_scaling").put("rope_type", "yarn").put("factor", 32.0).put("beta_fast", 32.0)
+                .put("beta_slow", 1.0).put("truncate", false).put("original_max_position_embeddings", 4096);
+        assertEquals(m.ropeScaling(), Families.parse(hub, WHERE).ropeScaling());
+    }
+
+    @Test
+    void yarnAttentionFactorFollowsHfRules() {
+        ObjectNode c = config("qwen3_moe");
+        c.put("max_position_embeddings", 4096);
+        c.putObject("rope_parameters").put("rope_type", "yarn").put("rope_theta", 10000.0).putNull("factor")
+                .put("original_max_position_embeddings", 1024).put("mscale", 1.0).put("mscale_all_dim", 0.5);
+        ModelConfig m = Families.parse(c, WHERE);
+        assertEquals(4.0, m.ropeScaling().factor(), "factor null: max_position_embeddings / original");
+        double expected = (0.1 * Math.log(4) + 1) / (0.05 * Math.log(4) + 1);
+        assertEquals((float) expected, m.ropeCosSinFactor(), 1e-7f);
+        assertTrue(m.ropeScaling().truncate(), "HF's default");
+        ((ObjectNode) c.get("rope_parameters")).put("attention_factor", 0.5);
+        assertEquals(0.5f, Families.parse(c, WHERE).ropeCosSinFactor());
     }
 
     @Test
