@@ -40,7 +40,7 @@ record RangeTask(int index, int job, int first, int last, String key, boolean fa
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** What the driver gets back: the part's losses and accuracies, and the tokens this attempt traced. */
-    record Result(int job, int first, float[] loss, boolean[] correct, long tokens) implements Serializable {
+    record Result(int job, int first, float[] loss, boolean[] correct, long tokens, double seconds) implements Serializable {
     }
 
     String name() {
@@ -90,7 +90,7 @@ record RangeTask(int index, int job, int first, int last, String key, boolean fa
             Path resultTmp = hidden(spec, name() + ".json", attempt);
             Files.writeString(resultTmp, j.toString());
             move(resultTmp, resultPart(spec));
-            return new Result(job, first, r.loss(), r.correct(), r.tokens());
+            return new Result(job, first, r.loss(), r.correct(), r.tokens(), r.seconds());
         } catch (IOException e) {
             throw new UncheckedIOException(spec.parts() + ": cannot write part " + name(), e);
         }
@@ -130,7 +130,7 @@ record RangeTask(int index, int job, int first, int last, String key, boolean fa
                 loss[i] = Float.intBitsToFloat(j.path("loss_bits").get(i).asInt());
                 correct[i] = j.path("correct").get(i).asBoolean();
             }
-            return new Result(job, first, loss, correct, 0);
+            return new Result(job, first, loss, correct, 0, 0);
         } catch (IOException | RuntimeException e) {
             return null; // unreadable leftovers: run the part again
         }

@@ -91,9 +91,16 @@ public final class SparkTraceCluster implements TraceCluster {
         notes.accept(String.format(Locale.ROOT, "spark: %d job(s), %d range task(s) to run on %s%s", jobs.size(),
                 tasks.size(), conf.get("spark.master"), reused > 0 ? ", " + reused + " finished range(s) reused" : ""));
         if (!tasks.isEmpty()) {
+            long tokens = 0;
+            double taskSeconds = 0;
             for (RangeTask.Result r : runTasks(conf, specs, tasks, notes)) {
                 done.get(r.job()).add(r);
+                tokens += r.tokens();
+                taskSeconds += r.seconds();
             }
+            // Tokens per task-second: per executor core when each task has a core (moescope.threads = task cpus).
+            notes.accept(String.format(Locale.ROOT, "spark: traced %d tokens in %.1f s; %.1f tokens/s per running task",
+                    tokens, (System.nanoTime() - t0) / 1e9, tokens / Math.max(1e-9, taskSeconds)));
         }
         List<Tracer.Result> results = new ArrayList<>();
         double seconds = (System.nanoTime() - t0) / 1e9;
