@@ -170,15 +170,16 @@ public final class SparkTraceCluster implements TraceCluster {
 
     /**
      * The Spark settings of a run: the master given (unless spark-submit set one), and on the executors the JVM
-     * options the engine needs, our jar (when this runs from one) and the kernel threads = executor cores.
+     * options the engine needs, our jar (when this runs from one) and the kernel threads of a task = spark.task.cpus.
      */
     static SparkConf configure(SparkConf conf, String master) {
         if (!conf.contains("spark.master")) conf.setMaster(master);
         conf.setIfMissing("spark.app.name", "moescope");
         String opts = conf.get("spark.executor.extraJavaOptions", "");
         if (!opts.contains("jdk.incubator.vector")) opts = (opts + " " + EXECUTOR_JAVA_OPTIONS).strip();
-        if (conf.contains("spark.executor.cores") && !opts.contains("moescope.threads")) {
-            opts += " -Dmoescope.threads=" + conf.get("spark.executor.cores");
+        if (!opts.contains("moescope.threads")) {
+            // A task's kernels use the cores Spark gave it, so that an executor's concurrent tasks share its cores.
+            opts += " -Dmoescope.threads=" + conf.get("spark.task.cpus", "1");
         }
         conf.set("spark.executor.extraJavaOptions", opts);
         Path self = ownJar();
