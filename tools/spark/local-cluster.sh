@@ -17,10 +17,10 @@ case "${1:-}" in
   start)
     workers="${2:-2}" cores="${3:-1}" memory="${4:-3g}"
     [[ -f "$cp_file" && -f "$args_file" ]] || { echo "build the spark module first: ./mvnw -pl spark -am package" >&2; exit 2; }
-    mkdir -p "$state/home/jars" "$state/logs"
-    for j in $(tr ':' ' ' < "$cp_file"); do ln -sf "$j" "$state/home/jars/"; done
-    echo "Spark jars from Maven Central" > "$state/home/RELEASE"
-    export SPARK_HOME="$state/home" SPARK_SCALA_VERSION=2.13 SPARK_LOCAL_IP=127.0.0.1
+    mkdir -p "$state/spark-home/jars" "$state/logs"
+    for j in $(tr ':' ' ' < "$cp_file"); do ln -sf "$j" "$state/spark-home/jars/"; done
+    echo "Spark jars from Maven Central" > "$state/spark-home/RELEASE"
+    export SPARK_HOME="$state/spark-home" SPARK_SCALA_VERSION=2.13 SPARK_LOCAL_IP=127.0.0.1
     cp="$(cat "$cp_file")"
     java @"$args_file" -Xmx512m -cp "$cp" org.apache.spark.deploy.master.Master \
       --host 127.0.0.1 --port 7077 --webui-port 8080 > "$state/logs/master.log" 2>&1 &

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.moescope.cli.Main;
@@ -44,6 +45,11 @@ class SparkTraceTest {
         Path p = Path.of("").toAbsolutePath();
         while (!Files.isDirectory(p.resolve("fixtures/models"))) p = p.getParent();
         return p.resolve("fixtures");
+    }
+
+    @BeforeEach
+    void noWebUi() {
+        System.setProperty("spark.ui.enabled", "false");
     }
 
     @AfterEach
