@@ -26,6 +26,14 @@ final class Engines {
         });
     }
 
+    /** The vocabulary size of a checkpoint's config, without loading its weights (samples are checked against it). */
+    static int vocabSize(Path dir) {
+        try (org.moescope.checkpoint.Checkpoint c = org.moescope.checkpoint.Checkpoint.open(dir)) {
+            return org.moescope.model.family.Families.parse(c.config(), dir.resolve(org.moescope.checkpoint.Checkpoint.CONFIG))
+                    .vocabSize();
+        }
+    }
+
     /** Parses "1,2,3" into ids, each checked against the vocabulary. */
     static int[] parseTokenList(String list, int vocabSize) {
         String[] parts = list.split(",", -1);

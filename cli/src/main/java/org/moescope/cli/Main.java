@@ -23,6 +23,7 @@ import java.io.PrintWriter;
                 TokenizeCommand.class,
                 TemplateCommand.class,
                 WeightsCommand.class,
+                RoutesCommand.class,
         })
 public final class Main implements Runnable {
     /** Exit status for bad input (a file, field or option the user must fix). */

@@ -41,4 +41,23 @@ final class ModelOptions {
             return value;
         }
     }
+
+    /** --spark: trace and monitor on a Spark cluster (the spark module, found at run time). */
+    static final class Spark {
+        @Option(names = "--spark", paramLabel = "MASTER", description = "Run the tracing as a Spark job on MASTER "
+                + "(local[2], spark://host:7077, yarn, k8s://...; needs the spark module and Spark's jars on the "
+                + "class path: docs/scale-out.md). Writes the same files as without it.")
+        String master;
+
+        /** The cluster provider, or bad input naming what to add to the class path. --backend must be cpu/auto. */
+        org.moescope.trace.TraceCluster cluster(String backend) {
+            if (!backend.equals("auto") && !backend.equals("cpu")) {
+                throw new BadInputException("--spark runs the CPU backend on the executors; drop --backend " + backend);
+            }
+            return java.util.ServiceLoader.load(org.moescope.trace.TraceCluster.class).findFirst().orElseThrow(() ->
+                    new BadInputException("--spark: the spark module is not on the class path: add moescope-spark.jar "
+                            + "and Spark's jars (the moescope script does when SPARK_HOME is set or spark/ is built; "
+                            + "see docs/scale-out.md)"));
+        }
+    }
 }

@@ -107,6 +107,9 @@ public final class MonitorCommand implements Callable<Integer> {
     @Mixin
     ModelOptions.Backend backend;
 
+    @Mixin
+    ModelOptions.Spark spark;
+
     @Override
     public Integer call() throws IOException {
         var stdout = spec.commandLine().getOut();
@@ -133,6 +136,7 @@ public final class MonitorCommand implements Callable<Integer> {
             throw new BadInputException("--max-pairs and --moving-average must be >= 1");
         }
         if (reportMinPoints < 2) throw new BadInputException("--report-min-points must be >= 2 (a correlation needs two points)");
+        var cluster = spark.master == null ? null : spark.cluster(backend.name);
         Checkpoints series = Checkpoints.resolve(checkpoints);
         int vocab;
         try (Checkpoint first = Checkpoint.open(series.entries().get(0).dir())) {
@@ -165,9 +169,17 @@ public final class MonitorCommand implements Callable<Integer> {
         long total = (long) series.entries().size() * (tokens(train) + tokens(testSamples) + tokens(valSamples));
         long t0 = System.nanoTime();
         List<MonitorTracing.CheckpointData> traced;
-        try (ProgressBar bar = new ProgressBar(err, "monitor: tracing " + series.entries().size() + " checkpoints", total, "tok")) {
-            traced = MonitorTracing.run(series, tracingData, out, dir -> Engines.load(dir, backend.name, err), tokensPerCall, saveHidden, Main.VERSION,
-                    bar::update);
+        if (cluster != null) {
+            traced = MonitorTracing.runOnCluster(series, tracingData, out, cluster, spark.master, tokensPerCall, saveHidden,
+                    Main.VERSION, line -> {
+                        err.println(line);
+                        err.flush();
+                    });
+        } else {
+            try (ProgressBar bar = new ProgressBar(err, "monitor: tracing " + series.entries().size() + " checkpoints", total, "tok")) {
+                traced = MonitorTracing.run(series, tracingData, out, dir -> Engines.load(dir, backend.name, err), tokensPerCall, saveHidden, Main.VERSION,
+                        bar::update);
+            }
         }
         long resumed = traced.stream().filter(MonitorTracing.CheckpointData::resumed).count();
         if (resumed > 0) {

@@ -4,6 +4,7 @@ import org.moescope.errors.BadInputException;
 import org.moescope.model.MoeModel;
 import org.moescope.trace.Sample;
 import org.moescope.trace.SampleReader;
+import org.moescope.trace.TraceCluster;
 import org.moescope.trace.Tracer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -60,38 +61,68 @@ public final class TraceCommand implements Callable<Integer> {
     @Mixin
     ModelOptions.Backend backend;
 
+    @Mixin
+    ModelOptions.Spark spark;
+
     @Override
     public Integer call() {
         var err = spec.commandLine().getErr();
         var stdout = spec.commandLine().getOut();
         Integer tokensPerCall = batchTokens.checked();
-        try (MoeModel m = Engines.load(modelOption.dir, backend.name, err)) {
-            List<Sample> samples;
-            String dataPath;
-            if (input.tokens != null) {
-                samples = List.of(new Sample(null, null, Engines.parseTokenList(input.tokens, m.config().vocabSize()), 1));
-                dataPath = "-";
-            } else {
-                samples = SampleReader.read(input.data, m.config().vocabSize(),
-                        Engines.textEncoder(modelOption.dir, tokenizerOption.file));
-                dataPath = input.data.toString();
+        TraceCluster cluster = spark.master == null ? null : spark.cluster(backend.name);
+        List<Sample> samples;
+        String dataPath;
+        if (cluster == null) {
+            try (MoeModel m = Engines.load(modelOption.dir, backend.name, err)) {
+                samples = samples(m.config().vocabSize());
+                dataPath = input.tokens != null ? "-" : input.data.toString();
+                Tracer.Result r;
+                try (ProgressBar bar = new ProgressBar(err, "trace", tokens(samples), "tok")) {
+                    r = Tracer.traceResumable(m, samples, out, metadata(dataPath), options(tokensPerCall), bar::update,
+                            err::println);
+                }
+                report(err, samples, r);
             }
-            Map<String, String> meta = new LinkedHashMap<>();
-            meta.put("moescope_version", Main.VERSION);
-            meta.put("model_path", modelOption.dir.toString());
-            meta.put("data_path", dataPath);
-            long total = samples.stream().mapToLong(s -> s.ids().length).sum();
-            Tracer.Result r;
-            try (ProgressBar bar = new ProgressBar(err, "trace", total, "tok")) {
-                r = Tracer.traceResumable(m, samples, out, meta,
-                        new Tracer.Options(saveLogits, saveRouterLogits, saveHidden, tokensPerCall), bar::update,
-                        err::println);
-            }
-            err.printf(Locale.ROOT, "traced %d samples, %d tokens in %.2f s (%.0f tokens/s)%n", samples.size(), r.tokens(),
-                    r.seconds(), r.tokens() / Math.max(1e-9, r.seconds()));
-            stdout.println(out);
+        } else {
+            samples = samples(Engines.vocabSize(modelOption.dir));
+            dataPath = input.tokens != null ? "-" : input.data.toString();
+            Path parts = out.resolveSibling(out.getFileName() + ".parts");
+            Tracer.Result r = cluster.run(spark.master, List.of(new TraceCluster.Job(modelOption.dir, samples, out, parts,
+                    metadata(dataPath), options(tokensPerCall))), line -> {
+                        err.println(line);
+                        err.flush();
+                    }).get(0);
+            report(err, samples, r);
         }
+        stdout.println(out);
         return 0;
     }
 
+    private List<Sample> samples(int vocab) {
+        if (input.tokens != null) {
+            return List.of(new Sample(null, null, Engines.parseTokenList(input.tokens, vocab), 1));
+        }
+        return SampleReader.read(input.data, vocab, Engines.textEncoder(modelOption.dir, tokenizerOption.file));
+    }
+
+    private Map<String, String> metadata(String dataPath) {
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("moescope_version", Main.VERSION);
+        meta.put("model_path", modelOption.dir.toString());
+        meta.put("data_path", dataPath);
+        return meta;
+    }
+
+    private Tracer.Options options(Integer tokensPerCall) {
+        return new Tracer.Options(saveLogits, saveRouterLogits, saveHidden, tokensPerCall);
+    }
+
+    private static long tokens(List<Sample> samples) {
+        return samples.stream().mapToLong(s -> s.ids().length).sum();
+    }
+
+    private static void report(java.io.PrintWriter err, List<Sample> samples, Tracer.Result r) {
+        err.printf(Locale.ROOT, "traced %d samples, %d tokens in %.2f s (%.0f tokens/s)%n", samples.size(), r.tokens(),
+                r.seconds(), r.tokens() / Math.max(1e-9, r.seconds()));
+    }
 }

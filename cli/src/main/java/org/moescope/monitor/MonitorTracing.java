@@ -9,6 +9,7 @@ import org.moescope.model.MoeModel;
 import org.moescope.output.AtomicFiles;
 import org.moescope.routing.RouteFile;
 import org.moescope.trace.Sample;
+import org.moescope.trace.TraceCluster;
 import org.moescope.trace.Tracer;
 
 import java.io.IOException;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.LongConsumer;
 
@@ -100,36 +102,105 @@ public final class MonitorTracing {
                                            Integer batchTokens, boolean saveHidden, String version, long doneBefore,
                                            LongConsumer progress) {
         try (MoeModel model = loader.apply(e.dir())) {
-            Tracer.Options opts = new Tracer.Options(false, false, saveHidden, batchTokens);
             LongConsumer sub = progress == null ? null : t -> progress.accept(doneBefore + t);
             // Resumable: a checkpoint of a real series can take hours to trace; a rerun goes on within it.
-            Tracer.Result train = Tracer.traceResumable(model, data.train(), routes, Map.of(
-                    "moescope_version", version, "model_path", e.dir().toString(), "data_fingerprint", data.fingerprint(),
-                    "checkpoint", e.name(), "step", Long.toString(e.step())), opts, sub, null);
+            Tracer.Result train = Tracer.traceResumable(model, data.train(), routes, routeMetadata(e, data, version),
+                    trainOptions(batchTokens, saveHidden), sub, null);
             long offset = doneBefore + tokens(data.train());
-            Tracer.Options evalOpts = new Tracer.Options(false, false, false, batchTokens);
-            double[] test = evaluate(model, data.test(), evalOpts, progress, offset);
+            Tracer.Options evalOpts = evalOptions(batchTokens);
+            Tracer.Result test = evaluate(model, data.test(), evalOpts, progress, offset);
             offset += tokens(data.test());
-            double[] validation = evaluate(model, data.validation(), evalOpts, progress, offset);
-            ObjectNode j = JSON.createObjectNode();
-            j.put("checkpoint", e.name());
-            j.put("config_sha256", model.checkpoint().configSha256());
-            j.put("data_fingerprint", data.fingerprint());
-            j.put("train_accuracy", accuracy(train.correct()));
-            j.put("test_accuracy", test[0]);
-            j.put("test_loss", test[1]);
-            j.put("validation_loss", validation[1]);
-            AtomicFiles.writeString(eval, j.toPrettyString() + "\n");
-            return new CheckpointData(e, routes, accuracy(train.correct()), test[0], test[1], validation[1], false);
+            Tracer.Result validation = evaluate(model, data.validation(), evalOpts, progress, offset);
+            return finish(e, routes, eval, model.checkpoint().configSha256(), data, train, test, validation);
         }
     }
 
+    /**
+     * As {@link #run}, with the tracing of every unfinished checkpoint done as one job on a cluster (monitor --spark):
+     * per checkpoint a trace of the training samples to its route file, and the test and validation samples for
+     * their losses. The files written are those {@link #run} writes.
+     */
+    public static List<CheckpointData> runOnCluster(Checkpoints checkpoints, Data data, Path outDir, TraceCluster cluster,
+                                                    String master, Integer batchTokens, boolean saveHidden,
+                                                    String version, Consumer<String> notes) {
+        Path routesDir = outDir.resolve("routes");
+        removeUnfinished(routesDir);
+        List<CheckpointData> out = new ArrayList<>();
+        List<TraceCluster.Job> jobs = new ArrayList<>();
+        List<Checkpoints.Entry> todo = new ArrayList<>();
+        for (Checkpoints.Entry e : checkpoints.entries()) {
+            Path routes = routesDir.resolve(e.name() + ".safetensors");
+            CheckpointData resumed = tryResume(e, routes, routesDir.resolve(e.name() + ".eval.json"), data, saveHidden);
+            out.add(resumed);
+            if (resumed != null) continue;
+            todo.add(e);
+            jobs.add(new TraceCluster.Job(e.dir(), data.train(), routes, routesDir.resolve(e.name() + ".parts"),
+                    routeMetadata(e, data, version), trainOptions(batchTokens, saveHidden)));
+            for (String split : List.of("test", "validation")) {
+                List<Sample> samples = split.equals("test") ? data.test() : data.validation();
+                if (samples != null && !samples.isEmpty()) {
+                    jobs.add(new TraceCluster.Job(e.dir(), samples, null,
+                            routesDir.resolve(e.name() + "." + split + ".parts"),
+                            Map.of("data_fingerprint", data.fingerprint()), evalOptions(batchTokens)));
+                }
+            }
+        }
+        List<Tracer.Result> results = jobs.isEmpty() ? List.of() : cluster.run(master, jobs, notes);
+        int next = 0;
+        for (Checkpoints.Entry e : todo) {
+            Tracer.Result train = results.get(next++);
+            Tracer.Result test = data.test() == null || data.test().isEmpty() ? null : results.get(next++);
+            Tracer.Result validation = data.validation() == null || data.validation().isEmpty() ? null : results.get(next++);
+            String configSha;
+            try (Checkpoint ck = Checkpoint.open(e.dir())) {
+                configSha = ck.configSha256();
+            }
+            out.set(checkpoints.entries().indexOf(e), finish(e, routesDir.resolve(e.name() + ".safetensors"),
+                    routesDir.resolve(e.name() + ".eval.json"), configSha, data, train, test, validation));
+        }
+        return out;
+    }
+
+    private static Map<String, String> routeMetadata(Checkpoints.Entry e, Data data, String version) {
+        return Map.of("moescope_version", version, "model_path", e.dir().toString(), "data_fingerprint",
+                data.fingerprint(), "checkpoint", e.name(), "step", Long.toString(e.step()));
+    }
+
+    private static Tracer.Options trainOptions(Integer batchTokens, boolean saveHidden) {
+        return new Tracer.Options(false, false, saveHidden, batchTokens);
+    }
+
+    private static Tracer.Options evalOptions(Integer batchTokens) {
+        return new Tracer.Options(false, false, false, batchTokens);
+    }
+
+    /** Writes a traced checkpoint's eval.json (after its route file: together they mark it finished). */
+    private static CheckpointData finish(Checkpoints.Entry e, Path routes, Path eval, String configSha, Data data,
+                                         Tracer.Result train, Tracer.Result test, Tracer.Result validation) {
+        double[] t = summary(test);
+        double[] v = summary(validation);
+        ObjectNode j = JSON.createObjectNode();
+        j.put("checkpoint", e.name());
+        j.put("config_sha256", configSha);
+        j.put("data_fingerprint", data.fingerprint());
+        j.put("train_accuracy", accuracy(train.correct()));
+        j.put("test_accuracy", t[0]);
+        j.put("test_loss", t[1]);
+        j.put("validation_loss", v[1]);
+        AtomicFiles.writeString(eval, j.toPrettyString() + "\n");
+        return new CheckpointData(e, routes, accuracy(train.correct()), t[0], t[1], v[1], false);
+    }
+
+    /** The losses and accuracy of a split, null for an absent split. */
+    private static Tracer.Result evaluate(MoeModel model, List<Sample> samples, Tracer.Options opts, LongConsumer progress,
+                                          long offset) {
+        if (samples == null || samples.isEmpty()) return null;
+        return Tracer.trace(model, samples, null, Map.of(), opts, progress == null ? null : t -> progress.accept(offset + t));
+    }
+
     /** {accuracy, mean loss} over a split, NaN for an absent split. */
-    private static double[] evaluate(MoeModel model, List<Sample> samples, Tracer.Options opts, LongConsumer progress,
-                                     long offset) {
-        if (samples == null || samples.isEmpty()) return new double[] {Double.NaN, Double.NaN};
-        Tracer.Result r = Tracer.trace(model, samples, null, Map.of(), opts,
-                progress == null ? null : t -> progress.accept(offset + t));
+    private static double[] summary(Tracer.Result r) {
+        if (r == null) return new double[] {Double.NaN, Double.NaN};
         double sum = 0;
         int n = 0;
         for (float l : r.loss()) {

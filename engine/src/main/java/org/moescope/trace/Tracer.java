@@ -145,12 +145,7 @@ public final class Tracer {
             float[] logitBuffer = null;
             int perCall = opts.tokensPerCall(c);
             while (first < n) {
-                int last = first; // exclusive
-                long tokens = 0;
-                do {
-                    tokens += samples.get(last).ids().length;
-                    last++;
-                } while (last < n && tokens + samples.get(last).ids().length <= perCall);
+                int last = batchEnd(samples, first, perCall); // exclusive
                 logitBuffer = runBatch(model, samples, first, last, dims, opts, writer, loss, correct, logitBuffer);
                 if (log != null) {
                     writer.sync();
@@ -174,6 +169,35 @@ public final class Tracer {
                 log.close();
             }
         }
+    }
+
+    /**
+     * The end (exclusive) of the batch that starts at sample first: samples are added while the batch stays within
+     * perCall tokens, and a batch holds at least one sample. Every trace forms its batches this way from its first
+     * sample, so a trace of samples [a, b) where a and b are batch boundaries of a trace of all samples runs the same
+     * batches as that trace (how a distributed trace splits the work: {@link #batchStarts}).
+     */
+    public static int batchEnd(List<Sample> samples, int first, int perCall) {
+        int n = samples.size();
+        int last = first;
+        long tokens = 0;
+        do {
+            tokens += samples.get(last).ids().length;
+            last++;
+        } while (last < n && tokens + samples.get(last).ids().length <= perCall);
+        return last;
+    }
+
+    /** The first sample of every batch of a trace of samples at perCall tokens per call, then samples.size(). */
+    public static int[] batchStarts(List<Sample> samples, int perCall) {
+        List<Integer> starts = new ArrayList<>();
+        int first = 0;
+        while (first < samples.size()) {
+            starts.add(first);
+            first = batchEnd(samples, first, perCall);
+        }
+        starts.add(samples.size());
+        return starts.stream().mapToInt(Integer::intValue).toArray();
     }
 
     /**
