@@ -471,7 +471,7 @@ public final class VectorKernels implements Kernels {
     private void streamRows(Weight w, float[] x, int xOff, int tokens, int cols, float[] out, int outOff, int outStride,
                             int r0, int r1) {
         Scratch sc = SCRATCH.get();
-        switch (w.dtype()) {
+        switch (w.ggml() != null ? DType.U8 : w.dtype()) {
             case BF16 -> {
                 float[] xd = sc.deinterleaved(tokens * cols);
                 for (int t = 0; t < tokens; t++) {
@@ -1124,6 +1124,10 @@ public final class VectorKernels implements Kernels {
 
     /** out[off .. off+n) = columns k0 .. k0+n of row r of w, widened to floats. */
     private static void widen(Weight w, int r, int k0, int n, float[] out, int off) {
+        if (w.ggml() != null) {
+            GgmlRows.widen(w, r, k0, n, out, off);
+            return;
+        }
         MemorySegment seg = w.data();
         long base = w.rowOffset(r);
         switch (w.dtype()) {

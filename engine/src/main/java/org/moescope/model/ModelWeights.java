@@ -2,6 +2,7 @@ package org.moescope.model;
 
 import org.moescope.checkpoint.Checkpoint;
 import org.moescope.errors.BadInputException;
+import org.moescope.gguf.GgmlType;
 import org.moescope.kernels.Weight;
 import org.moescope.safetensors.DType;
 import org.moescope.safetensors.TensorInfo;
@@ -191,6 +192,14 @@ public final class ModelWeights {
             throw new BadInputException(ckpt.dir() + ": tensor '" + name + "' has shape " + info.shapeString()
                     + ", config.json implies " + Arrays.toString(expected.get(name)));
         }
+        GgmlType g = ckpt.ggmlType(name);
+        if (g != null && g.isBlockQuant()) {
+            if (!g.computable()) {
+                throw new BadInputException(ckpt.dir() + ": tensor '" + name + "' has ggml type " + g
+                        + "; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K");
+            }
+            return info;
+        }
         DType t = info.dtype();
         boolean q8Slot = expected.containsKey(name + Q8.SCALE_SUFFIX); // a Q8_0 checkpoint's quantised weight
         if (t != DType.F32 && t != DType.BF16 && t != DType.F16 && !(t == DType.I8 && q8Slot)) {
@@ -215,6 +224,14 @@ public final class ModelWeights {
 
     private Weight weight(String name, TensorInfo info, int rows, int cols) {
         MemorySegment data = ckpt.segment(name);
+        GgmlType g = ckpt.ggmlType(name);
+        if (g != null && g.isBlockQuant()) {
+            if (cols % g.blockSize() != 0) {
+                throw new BadInputException(ckpt.dir() + ": tensor '" + name + "' has " + cols
+                        + " columns, not whole " + g + " blocks of " + g.blockSize());
+            }
+            return Weight.ggml(name, data, g, rows, cols);
+        }
         if (info.dtype() != DType.I8) {
             return new Weight(name, data, info.dtype(), rows, cols);
         }
