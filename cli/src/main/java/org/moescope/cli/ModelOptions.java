@@ -10,8 +10,8 @@ final class ModelOptions {
 
     /** --model: the checkpoint that trace, generate and bench run. */
     static final class Model {
-        @Option(names = "--model", required = true, paramLabel = "DIR",
-                description = "HF checkpoint directory (config.json + safetensors) of a supported family.")
+        @Option(names = "--model", required = true, paramLabel = "DIR|FILE.gguf",
+                description = "HF checkpoint directory (config.json + safetensors) of a supported family, or a GGUF file (llama.cpp's format; docs/gguf.md).")
         java.nio.file.Path dir;
     }
 

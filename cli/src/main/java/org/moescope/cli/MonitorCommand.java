@@ -140,7 +140,7 @@ public final class MonitorCommand implements Callable<Integer> {
         Checkpoints series = Checkpoints.resolve(checkpoints);
         int vocab;
         try (Checkpoint first = Checkpoint.open(series.entries().get(0).dir())) {
-            vocab = Families.parse(first.config(), first.dir().resolve(Checkpoint.CONFIG)).vocabSize();
+            vocab = Families.parse(first.config(), first.configSource()).vocabSize();
         }
         var encoder = Engines.textEncoder(series.entries().get(0).dir(), tokenizer);
         List<Sample> train = SampleReader.read(data, vocab, encoder);
@@ -160,7 +160,7 @@ public final class MonitorCommand implements Callable<Integer> {
             case "off" -> false;
             case "auto" -> {
                 try (Checkpoint first = Checkpoint.open(series.entries().get(0).dir())) {
-                    ModelConfig c = Families.parse(first.config(), first.dir().resolve(Checkpoint.CONFIG));
+                    ModelConfig c = Families.parse(first.config(), first.configSource());
                     yield (long) train.size() * c.numMoeLayers() * c.hiddenSize() * 4 <= 200L << 20;
                 }
             }

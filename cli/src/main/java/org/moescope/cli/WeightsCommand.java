@@ -1,12 +1,15 @@
 package org.moescope.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.moescope.checkpoint.Checkpoint;
 import org.moescope.errors.BadInputException;
 import org.moescope.model.Architectures;
 import org.moescope.safetensors.DType;
 import org.moescope.weights.ArchitectureSummary;
 import org.moescope.weights.ByteSizes;
 import org.moescope.weights.Convert;
+
+import org.moescope.weights.GgufConvert;
 import org.moescope.weights.DTypeConversion;
 import org.moescope.weights.Diff;
 import org.moescope.weights.DiffReport;
@@ -134,13 +137,17 @@ public final class WeightsCommand implements Runnable {
         @Spec
         CommandLine.Model.CommandSpec spec;
 
-        @Parameters(paramLabel = "DIR", description = "Checkpoint directory to read.")
+        @Parameters(paramLabel = "DIR|FILE.gguf", description = "Checkpoint directory, or a GGUF file, to read.")
         Path dir;
 
-        @Option(names = "--dtype", required = true, description = "bf16, f16, f32, or q8_0: the projections and lm_head as int8 with a float32 scale per 32 values (docs/weights-tools.md), the rest unchanged.")
+        @Option(names = "--dtype", required = true, description = "bf16, f16, f32, or q8_0: the projections and lm_head as int8 with a float32 scale per 32 values (docs/weights-tools.md), the rest unchanged. With --to gguf: f32, f16, bf16, q8_0, q4_0, q4_k, q4_k_m, q5_k, q6_k (docs/gguf.md). From a GGUF file: bf16, f16 or f32.")
         String dtype;
 
-        @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to create.")
+        @Option(names = "--to", defaultValue = "safetensors", paramLabel = "<format>",
+                description = "safetensors (an HF checkpoint directory) or gguf (one llama.cpp GGUF file) (default: ${DEFAULT-VALUE}).")
+        String format;
+
+        @Option(names = "--out", required = true, paramLabel = "DIR|FILE", description = "Directory (or with --to gguf, file) to create.")
         Path out;
 
         @Option(names = "--max-shard-size", defaultValue = "5GB",
@@ -152,11 +159,24 @@ public final class WeightsCommand implements Runnable {
 
         @Override
         public Integer call() {
-            boolean q8 = dtype.equalsIgnoreCase("q8_0");
+            long start = System.nanoTime();
+            if (format.equals("gguf")) {
+                GgufConvert.Result g = GgufConvert.toGguf(dir, out, dtype, force);
+                double s = seconds(start);
+                spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: %d tensors (%s), %s in %.1f s%n",
+                        g.out(), g.tensors(), g.type(), ByteSizes.format(g.bytes()), s);
+                spec.commandLine().getOut().flush();
+                return 0;
+            }
+            if (!format.equals("safetensors")) {
+                throw new BadInputException("--to " + format + ": expected safetensors or gguf");
+            }
+            boolean gguf = Checkpoint.isGguf(dir);
+            boolean q8 = !gguf && dtype.equalsIgnoreCase("q8_0");
             DType to = q8 ? DType.I8 : DTypeConversion.parseTarget(dtype);
             long maxShard = ByteSizes.parse(maxShardSize, "--max-shard-size");
-            long start = System.nanoTime();
-            Convert.Result r = q8 ? Convert.runQ8(dir, out, maxShard, force) : Convert.run(dir, out, to, maxShard, force);
+            Convert.Result r = gguf ? GgufConvert.fromGguf(dir, out, to, maxShard, force)
+                    : q8 ? Convert.runQ8(dir, out, maxShard, force) : Convert.run(dir, out, to, maxShard, force);
             double s = seconds(start);
             spec.commandLine().getOut().printf(Locale.ROOT,
                     "wrote %s: %d tensors (%d converted to %s), %d shard(s), %s written from %s read in %.1f s (%.0f MB/s read)%n",

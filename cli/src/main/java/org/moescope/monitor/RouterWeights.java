@@ -21,7 +21,7 @@ public final class RouterWeights {
     /** @param layers the route file's layer count (MoE layers), @param experts its experts per layer */
     public static RouterGeometry load(Path checkpointDir, int layers, int experts) {
         try (Checkpoint ck = Checkpoint.open(checkpointDir)) {
-            ModelConfig c = Families.parse(ck.config(), checkpointDir.resolve(Checkpoint.CONFIG));
+            ModelConfig c = Families.parse(ck.config(), ck.configSource());
             if (c.numMoeLayers() != layers || c.numExperts() != experts) {
                 throw new BadInputException(checkpointDir + ": the checkpoint has " + c.numMoeLayers() + " MoE layers of "
                         + c.numExperts() + " experts, the route file " + layers + " of " + experts);

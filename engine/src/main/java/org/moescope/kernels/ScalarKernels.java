@@ -128,6 +128,10 @@ public final class ScalarKernels implements Kernels {
 
     @Override
     public void row(Weight w, int r, float[] out, int off) {
+        if (w.ggml() != null) {
+            GgmlRows.widen(w, r, 0, w.cols(), out, off);
+            return;
+        }
         long base = w.rowOffset(r);
         for (int c = 0; c < w.cols(); c++) {
             out[off + c] = element(w, base, c);

@@ -472,6 +472,10 @@ public final class VectorKernels implements Kernels {
     private void streamRows(Weight w, float[] x, int xOff, int tokens, int cols, float[] out, int outOff, int outStride,
                             int r0, int r1) {
         Scratch sc = SCRATCH.get();
+        if (w.ggml() != null) { // a GGUF block type: decoded row by row (U8 below is MXFP4)
+            stagedRows(w, x, xOff, tokens, cols, out, outOff, outStride, r0, r1, sc);
+            return;
+        }
         switch (w.dtype()) {
             case BF16 -> {
                 float[] xd = sc.deinterleaved(tokens * cols);
@@ -544,14 +548,18 @@ public final class VectorKernels implements Kernels {
                     }
                 }
             }
-            default -> {
-                float[] s = sc.stage(cols);
-                for (int r = r0; r < r1; r++) {
-                    row(w, r, s, 0);
-                    for (int t = 0; t < tokens; t++) {
-                        out[outOff + t * outStride + r] = dot(s, 0, x, xOff + t * cols, cols);
-                    }
-                }
+            default -> stagedRows(w, x, xOff, tokens, cols, out, outOff, outStride, r0, r1, sc);
+        }
+    }
+
+    /** streamRows for a dtype without a fused dot product: each row widened into scratch, then dotted. */
+    private void stagedRows(Weight w, float[] x, int xOff, int tokens, int cols, float[] out, int outOff, int outStride,
+                            int r0, int r1, Scratch sc) {
+        float[] s = sc.stage(cols);
+        for (int r = r0; r < r1; r++) {
+            row(w, r, s, 0);
+            for (int t = 0; t < tokens; t++) {
+                out[outOff + t * outStride + r] = dot(s, 0, x, xOff + t * cols, cols);
             }
         }
     }
@@ -1212,6 +1220,10 @@ public final class VectorKernels implements Kernels {
 
     /** out[off .. off+n) = columns k0 .. k0+n of row r of w, widened to floats. */
     private static void widen(Weight w, int r, int k0, int n, float[] out, int off) {
+        if (w.ggml() != null) {
+            GgmlRows.widen(w, r, k0, n, out, off);
+            return;
+        }
         MemorySegment seg = w.data();
         long base = w.rowOffset(r);
         switch (w.dtype()) {

@@ -3,6 +3,7 @@ package org.moescope.model;
 import org.moescope.checkpoint.Checkpoint;
 import org.moescope.errors.BadInputException;
 import org.moescope.kernels.Experts;
+import org.moescope.gguf.GgmlType;
 import org.moescope.kernels.Weight;
 import org.moescope.safetensors.DType;
 import org.moescope.safetensors.TensorInfo;
@@ -285,6 +286,14 @@ public final class ModelWeights {
             throw new BadInputException(ckpt.dir() + ": tensor '" + name + "' has shape " + info.shapeString()
                     + ", config.json implies " + Arrays.toString(expected.get(name)));
         }
+        GgmlType g = ckpt.ggmlType(name);
+        if (g != null && g.isBlockQuant()) {
+            if (!g.computable()) {
+                throw new BadInputException(ckpt.dir() + ": tensor '" + name + "' has ggml type " + g
+                        + "; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K");
+            }
+            return info;
+        }
         DType t = info.dtype();
         boolean q8Slot = expected.containsKey(name + Q8.SCALE_SUFFIX); // a Q8_0 checkpoint's quantised weight
         boolean fp8Slot = expected.containsKey(name + Fp8.SCALE_SUFFIX); // an FP8 checkpoint's block-scaled weight
@@ -317,6 +326,14 @@ public final class ModelWeights {
 
     private Weight weight(String name, TensorInfo info, int rows, int cols) {
         MemorySegment data = ckpt.segment(name);
+        GgmlType g = ckpt.ggmlType(name);
+        if (g != null && g.isBlockQuant()) {
+            if (cols % g.blockSize() != 0) {
+                throw new BadInputException(ckpt.dir() + ": tensor '" + name + "' has " + cols
+                        + " columns, not whole " + g + " blocks of " + g.blockSize());
+            }
+            return Weight.ggml(name, data, g, rows, cols);
+        }
         if (info.dtype() == DType.F8_E4M3) {
             TensorInfo scales = checked(name + Fp8.SCALE_SUFFIX);
             if (scales.dtype() != DType.F32) {

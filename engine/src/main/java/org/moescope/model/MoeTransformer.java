@@ -56,7 +56,7 @@ public final class MoeTransformer implements MoeModel {
     public static MoeTransformer load(Path dir, Kernels kernels) {
         Checkpoint ckpt = Checkpoint.open(dir);
         try {
-            ModelConfig config = Families.parse(ckpt.config(), dir.resolve(Checkpoint.CONFIG));
+            ModelConfig config = Families.parse(ckpt.config(), ckpt.configSource());
             return new MoeTransformer(ckpt, config, new ModelWeights(ckpt, config), kernels);
         } catch (RuntimeException e) {
             ckpt.close();

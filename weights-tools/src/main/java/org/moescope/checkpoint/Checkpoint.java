@@ -3,10 +3,15 @@ package org.moescope.checkpoint;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.moescope.errors.BadInputException;
+import org.moescope.gguf.GgmlBlocks;
+import org.moescope.gguf.GgmlType;
+import org.moescope.gguf.GgufFile;
+import org.moescope.gguf.GgufModel;
 import org.moescope.safetensors.SafetensorsFile;
 import org.moescope.safetensors.TensorInfo;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -24,6 +29,10 @@ import java.util.Map;
  * An HF checkpoint directory: {@code config.json} plus either {@code model.safetensors} or
  * {@code model.safetensors.index.json} with its shards. Each shard is mapped once; tensors are looked up by name
  * across shards. The config is kept as raw JSON: which fields mean what is the model's business (engine).
+ *
+ * <p>A GGUF file (llama.cpp's format) opens as the checkpoint it was converted from: {@link GgufModel} turns its
+ * metadata into config.json's fields and its tensor names into HF's, and tensors in ggml block types keep their
+ * bytes ({@link #ggmlType} says which type; their {@link TensorInfo} dtype is U8).
  */
 public final class Checkpoint implements AutoCloseable {
     public static final String CONFIG = "config.json";
@@ -38,17 +47,38 @@ public final class Checkpoint implements AutoCloseable {
     private final JsonNode config;
     private final List<SafetensorsFile> shards;
     private final Map<String, SafetensorsFile> byTensor; // tensor name -> shard holding it, in file order
+    private final GgufFile gguf;                          // the GGUF file, or null
+    private final Map<String, GgufModel.Stored> ggufTensors; // HF name -> GGUF tensor view, or null
+    private final Arena arena;                            // un-permuted q/k copies of a GGUF file, or null
 
     private Checkpoint(Path dir, byte[] configBytes, JsonNode config, List<SafetensorsFile> shards,
                        Map<String, SafetensorsFile> byTensor) {
+        this(dir, configBytes, config, shards, byTensor, null, null, null);
+    }
+
+    private Checkpoint(Path dir, byte[] configBytes, JsonNode config, List<SafetensorsFile> shards,
+                       Map<String, SafetensorsFile> byTensor, GgufFile gguf, Map<String, GgufModel.Stored> ggufTensors,
+                       Arena arena) {
         this.dir = dir;
         this.configBytes = configBytes;
         this.config = config;
         this.shards = shards;
         this.byTensor = byTensor;
+        this.gguf = gguf;
+        this.ggufTensors = ggufTensors;
+        this.arena = arena;
     }
 
+    /** Whether {@code path} is a GGUF file rather than a checkpoint directory. */
+    public static boolean isGguf(Path path) {
+        return Files.isRegularFile(path) && GgufFile.hasMagic(path);
+    }
+
+    /** Opens a checkpoint directory or a GGUF file. */
     public static Checkpoint open(Path dir) {
+        if (isGguf(dir)) {
+            return openGguf(dir);
+        }
         if (!Files.isDirectory(dir)) {
             throw new BadInputException(dir + ": not a checkpoint directory (expected config.json and model.safetensors)");
         }
@@ -77,6 +107,22 @@ public final class Checkpoint implements AutoCloseable {
             throw e;
         }
         return new Checkpoint(dir, configBytes, config, List.copyOf(shards), Collections.unmodifiableMap(byTensor));
+    }
+
+    private static Checkpoint openGguf(Path file) {
+        GgufFile f = GgufFile.open(file);
+        Arena arena = Arena.ofShared();
+        try {
+            GgufModel.Opened m = GgufModel.open(f, arena);
+            byte[] configBytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(m.config());
+            return new Checkpoint(file, configBytes, m.config(), List.of(), Map.of(), f,
+                    Collections.unmodifiableMap(m.tensors()), arena);
+        } catch (IOException | RuntimeException e) {
+            arena.close();
+            f.close();
+            if (e instanceof RuntimeException r) throw r;
+            throw new IllegalStateException(e);
+        }
     }
 
     private static void openSharded(Path index, List<SafetensorsFile> shards, Map<String, SafetensorsFile> byTensor) {
@@ -150,8 +196,25 @@ public final class Checkpoint implements AutoCloseable {
         }
     }
 
+    /** The checkpoint directory, or the GGUF file. */
     public Path dir() {
         return dir;
+    }
+
+    /** Where config.json's fields come from, for messages: DIR/config.json, or the GGUF file. */
+    public Path configSource() {
+        return gguf != null ? dir : dir.resolve(CONFIG);
+    }
+
+    /** The GGUF file this checkpoint reads, or null for safetensors. */
+    public GgufFile gguf() {
+        return gguf;
+    }
+
+    /** The ggml type of a GGUF tensor, or null for a safetensors tensor. */
+    public GgmlType ggmlType(String name) {
+        if (gguf == null) return null;
+        return stored(name).type();
     }
 
     /** config.json as parsed JSON. */
@@ -173,24 +236,46 @@ public final class Checkpoint implements AutoCloseable {
     }
 
     public boolean contains(String name) {
-        return byTensor.containsKey(name);
+        return gguf != null ? ggufTensors.containsKey(name) : byTensor.containsKey(name);
     }
 
     /** All tensor names, in index/file order. */
     public List<String> tensorNames() {
-        return List.copyOf(byTensor.keySet());
+        return List.copyOf(gguf != null ? ggufTensors.keySet() : byTensor.keySet());
     }
 
     public TensorInfo info(String name) {
-        return shardOf(name).info(name);
+        return gguf != null ? stored(name).info() : shardOf(name).info(name);
     }
 
     public MemorySegment segment(String name) {
-        return shardOf(name).segment(name);
+        return gguf != null ? stored(name).segment() : shardOf(name).segment(name);
     }
 
     public float[] readFloats(String name) {
-        return shardOf(name).readFloats(name);
+        if (gguf == null) {
+            return shardOf(name).readFloats(name);
+        }
+        GgufModel.Stored s = stored(name);
+        long n = s.info().numElements();
+        if (n > Integer.MAX_VALUE - 8) {
+            throw new BadInputException(dir + ": tensor '" + name + "' is too large to copy onto the heap");
+        }
+        float[] out = new float[(int) n];
+        if (!s.type().computable()) {
+            throw new BadInputException(dir + ": tensor '" + name + "' has ggml type " + s.type()
+                    + "; supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K");
+        }
+        GgmlBlocks.dequantise(s.type(), s.segment(), 0, 0, (int) n, out, 0);
+        return out;
+    }
+
+    private GgufModel.Stored stored(String name) {
+        GgufModel.Stored s = ggufTensors.get(name);
+        if (s == null) {
+            throw new BadInputException(dir + ": missing tensor '" + name + "'");
+        }
+        return s;
     }
 
     private SafetensorsFile shardOf(String name) {
@@ -204,5 +289,9 @@ public final class Checkpoint implements AutoCloseable {
     @Override
     public void close() {
         shards.forEach(SafetensorsFile::close);
+        if (gguf != null) {
+            gguf.close();
+            arena.close();
+        }
     }
 }
