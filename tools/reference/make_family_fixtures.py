@@ -402,6 +402,19 @@ FIXTURES += [
          description="GLM-4.5 (glm4_moe), F32: DeepSeek-V3 sigmoid router with e_score_correction_bias, 8 experts in "
                      "4 groups of which 2 are kept, top-3, renormalised, x 2.5; one ungated shared expert; layer 0 "
                      "dense; RoPE on 8 of 16 head dims; q/k/v biases; per-head q/k RMSNorm (use_qk_norm); 5.x config"),
+    dict(name="glm4-moe-fp8", family="glm4_moe", seed=5703, dtype=torch.float32, style="5.x", seq_len=16,
+         layers=3, top_k=3, tie=False, router_bias_std=0.1, fp8_block=[8, 8],
+         config=dict(num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                     intermediate_size=40, moe_intermediate_size=16, n_routed_experts=EXPERTS, num_experts_per_tok=3,
+                     n_shared_experts=1, first_k_dense_replace=1, n_group=4, topk_group=2, norm_topk_prob=True,
+                     routed_scaling_factor=2.5, attention_bias=True, use_qk_norm=True, rms_norm_eps=1e-5,
+                     rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5}),
+         features=["fp8_e4m3_block_scaled_weights", "weight_scale_inv_f32_8x8_blocks", "sigmoid_router_with_choice_bias",
+                   "qkv_bias_no_o_bias", "per_head_qk_norm"],
+         description="GLM-4.5's block stored as the GLM-4.5-FP8 release stores it: every Linear weight but lm_head and "
+                     "the router F8_E4M3 with a F32 weight_scale_inv per 8x8 block (the release uses 128x128), biases "
+                     "kept, quantization_config quant_method fp8; the goldens are HF's from the FP8 files (dequantized "
+                     "on the CPU)"),
     dict(name="glm4-moe-bf16", family="glm4_moe", seed=5702, dtype=torch.bfloat16, style="4.x", seq_len=15,
          layers=3, top_k=2, tie=False, router_bias_std=0.1, nextn_layers=1,
          config=dict(num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
