@@ -194,7 +194,7 @@ public final class WeightsCommand implements Runnable {
         @Spec
         CommandLine.Model.CommandSpec spec;
 
-        @Option(names = "--config", required = true, paramLabel = "FILE", description = "An OLMoE config.json.")
+        @Option(names = "--config", required = true, paramLabel = "FILE", description = "A supported family's config.json.")
         Path config;
 
         @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to create.")
