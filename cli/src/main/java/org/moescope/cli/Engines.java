@@ -52,12 +52,12 @@ final class Engines {
         return ids;
     }
 
-    /** The tokenizer given, else the model directory's tokenizer.json, else null. */
+    /** The tokenizer given, else the model's own (a directory's tokenizer.json, a GGUF file's vocabulary), else null. */
     static Tokenizer tokenizer(Path modelDir, Path tokenizerFile) {
         if (tokenizerFile != null) {
             return Tokenizer.load(tokenizerFile);
         }
-        if (modelDir != null && Files.exists(modelDir.resolve("tokenizer.json"))) {
+        if (modelDir != null && Tokenizer.inModel(modelDir)) {
             return Tokenizer.forModelDirectory(modelDir);
         }
         return null;

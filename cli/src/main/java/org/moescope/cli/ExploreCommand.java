@@ -93,7 +93,7 @@ public final class ExploreCommand implements Callable<Integer> {
         if (tokenizer != null) return Tokenizer.load(tokenizer);
         if (model != null) {
             if (!Files.isDirectory(model)) throw new BadInputException("--model " + model + ": not a directory");
-            if (Files.exists(model.resolve("tokenizer.json"))) return Tokenizer.forModelDirectory(model);
+            if (Tokenizer.inModel(model)) return Tokenizer.forModelDirectory(model);
             err.println("explore: " + model + " has no tokenizer.json: tokens are shown as ids");
             return null;
         }

@@ -33,10 +33,10 @@ public final class TokenizeCommand implements Callable<Integer> {
     Source source;
 
     static final class Source {
-        @Option(names = "--tokenizer", paramLabel = "FILE", description = "a tokenizer.json")
+        @Option(names = "--tokenizer", paramLabel = "FILE", description = "a tokenizer.json, or a .gguf file (its tokenizer.ggml.* vocabulary)")
         Path tokenizer;
 
-        @Option(names = "--model", paramLabel = "DIR", description = "a model directory; uses DIR/tokenizer.json")
+        @Option(names = "--model", paramLabel = "DIR", description = "a model directory (uses DIR/tokenizer.json) or a .gguf file")
         Path model;
     }
 

@@ -163,8 +163,8 @@ public final class WeightsCommand implements Runnable {
             if (format.equals("gguf")) {
                 GgufConvert.Result g = GgufConvert.toGguf(dir, out, dtype, force);
                 double s = seconds(start);
-                spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: %d tensors (%s), %s in %.1f s%n",
-                        g.out(), g.tensors(), g.type(), ByteSizes.format(g.bytes()), s);
+                spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: %d tensors (%s), %s in %.1f s; tokenizer: %s%n",
+                        g.out(), g.tensors(), g.type(), ByteSizes.format(g.bytes()), s, g.tokenizer());
                 spec.commandLine().getOut().flush();
                 return 0;
             }

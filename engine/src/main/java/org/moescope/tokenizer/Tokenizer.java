@@ -1,6 +1,8 @@
 package org.moescope.tokenizer;
 
 import org.moescope.errors.BadInputException;
+import org.moescope.gguf.GgufFile;
+import org.moescope.gguf.GgufTokenizer;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -113,14 +115,42 @@ public final class Tokenizer {
         }
     }
 
-    /** Reads a tokenizer.json; bad or unsupported content is a BadInputException naming the file and field. */
+    /**
+     * Reads a tokenizer.json, or the vocabulary of a GGUF file ({@code tokenizer.ggml.*}, see
+     * {@link GgufTokenizer}); bad or unsupported content is a BadInputException naming the file and field.
+     */
     public static Tokenizer load(Path file) {
+        if (GgufFile.hasMagic(file)) {
+            try (GgufFile f = GgufFile.open(file)) {
+                if (!GgufTokenizer.present(f)) {
+                    throw new BadInputException(file + ": has no tokenizer (no tokenizer.ggml.model); give --tokenizer");
+                }
+                byte[] json;
+                try {
+                    json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(
+                            GgufTokenizer.toTokenizerJson(f));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                return TokenizerJson.parse(json, file + " (tokenizer.ggml.*)");
+            }
+        }
         return TokenizerJson.load(file);
     }
 
-    /** Reads {@code dir/tokenizer.json}. */
+    /** Whether {@code model} (a checkpoint directory or a GGUF file) carries its own tokenizer. */
+    public static boolean inModel(Path model) {
+        if (GgufFile.hasMagic(model)) {
+            try (GgufFile f = GgufFile.open(model)) {
+                return GgufTokenizer.present(f);
+            }
+        }
+        return java.nio.file.Files.exists(model.resolve("tokenizer.json"));
+    }
+
+    /** Reads {@code dir/tokenizer.json}, or a GGUF file's own tokenizer. */
     public static Tokenizer forModelDirectory(Path dir) {
-        return load(dir.resolve("tokenizer.json"));
+        return load(GgufFile.hasMagic(dir) ? dir : dir.resolve("tokenizer.json"));
     }
 
     /** Parses tokenizer.json content; {@code source} names it in error messages. */

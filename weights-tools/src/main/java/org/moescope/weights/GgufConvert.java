@@ -9,6 +9,7 @@ import org.moescope.gguf.GgmlQuantiser;
 import org.moescope.gguf.GgmlType;
 import org.moescope.gguf.GgufModel;
 import org.moescope.gguf.GgufValue;
+import org.moescope.gguf.GgufTokenizer;
 import org.moescope.gguf.GgufWriter;
 import org.moescope.output.AtomicDirectory;
 import org.moescope.output.AtomicFiles;
@@ -43,7 +44,8 @@ public final class GgufConvert {
     public static final List<String> TYPES = List.of("f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q4_k_m", "q5_k",
             "q6_k");
 
-    public record Result(Path out, String type, int tensors, long bytes) {
+    /** {@code tokenizer}: the tokenizer.ggml.pre family written, or why the source's tokenizer was not written. */
+    public record Result(Path out, String type, int tensors, long bytes, String tokenizer) {
     }
 
     private static final Pattern LAYER = Pattern.compile("blk\\.(\\d+)\\.(.+)");
@@ -74,7 +76,8 @@ public final class GgufConvert {
             }
             refuseWhatGgufCannotSay(ck, config);
             GgufWriter w = new GgufWriter();
-            metadata(w, arch, config, type);
+            String tokenizer = tokenizer(w, source);
+            metadata(w, arch, config, type); // after the tokenizer: config.json's bos/eos ids are the model's
             int layers = config.path("num_hidden_layers").asInt();
             int heads = config.path("num_attention_heads").asInt();
             int kvHeads = config.path("num_key_value_heads").asInt(heads);
@@ -111,11 +114,36 @@ public final class GgufConvert {
             }
             w.write(out);
             try {
-                return new Result(out, type, count, Files.size(out));
+                return new Result(out, type, count, Files.size(out), tokenizer);
             } catch (java.io.IOException ex) {
                 throw new BadInputException(out + ": cannot read back: " + ex.getMessage());
             }
         }
+    }
+
+    /**
+     * The tokenizer.ggml.* keys of {@code source}'s tokenizer.json when it has one GGUF can carry; returns the family
+     * written, or why none was.
+     */
+    private static String tokenizer(GgufWriter w, Path source) {
+        Path file = source.resolve("tokenizer.json");
+        if (!Files.isDirectory(source) || !Files.isRegularFile(file)) {
+            return "none (no tokenizer.json in " + source + ")";
+        }
+        JsonNode tj;
+        try {
+            tj = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile());
+        } catch (java.io.IOException e) {
+            throw new BadInputException(file + ": not valid JSON (" + e.getMessage().lines().findFirst().orElse("")
+                    + ")");
+        }
+        StringBuilder why = new StringBuilder();
+        Map<String, GgufValue> keys = GgufTokenizer.fromTokenizerJson(tj, file.toString(), why);
+        if (keys == null) {
+            return "not written: " + why;
+        }
+        keys.forEach(w::put);
+        return keys.get("tokenizer.ggml.pre").value().toString();
     }
 
     /** What config.json may say that a GGUF file of these architectures has no key for. */

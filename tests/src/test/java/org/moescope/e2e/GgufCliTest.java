@@ -1,0 +1,107 @@
+package org.moescope.e2e;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.moescope.routing.RouteFile;
+import org.moescope.tokenizer.Tokenizer;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+import static org.moescope.e2e.CliTraceGenerateTest.run;
+
+/**
+ * `weights convert --to gguf` (f32, q8_0, q4_k_m) of a checkpoint with a tokenizer.json, back to safetensors, and
+ * `generate --prompt` / `trace` on the .gguf with the tokenizer the file carries; a truncated file is one line of bad
+ * input.
+ */
+class GgufCliTest {
+    @TempDir
+    static Path dir;
+    static Path model;
+    static Path tokenizer;
+
+    @BeforeAll
+    static void makeModel() throws Exception {
+        Path root = CliTraceGenerateTest.fixtures().getParent();
+        tokenizer = root.resolve("engine/src/test/resources/tokenizer/synthetic-tokenizer.json");
+        Path config = dir.resolve("config.json");
+        Files.writeString(config, """
+                {"model_type": "olmoe", "vocab_size": 384, "hidden_size": 64, "intermediate_size": 32,
+                 "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "num_experts": 4,
+                 "num_experts_per_tok": 2, "max_position_embeddings": 64, "initializer_range": 0.5,
+                 "eos_token_id": 335, "tie_word_embeddings": false}
+                """);
+        model = dir.resolve("model");
+        var r = run("weights", "init", "--config", config.toString(), "--out", model.toString(), "--seed", "3",
+                "--dtype", "f32");
+        assertEquals(0, r.status(), r.err());
+        Files.copy(tokenizer, model.resolve("tokenizer.json"));
+    }
+
+    private static String generate(Path m, String... tokenizerArgs) {
+        String[] base = {"generate", "--model", m.toString(), "--prompt", "the cat sat", "--max-new-tokens", "12"};
+        String[] args = java.util.stream.Stream.concat(java.util.Arrays.stream(base),
+                java.util.Arrays.stream(tokenizerArgs)).toArray(String[]::new);
+        var r = run(args);
+        assertEquals(0, r.status(), r.err());
+        return r.out();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"f32", "q8_0", "q4_k_m"})
+    void convertRunAndConvertBack(String dtype) throws Exception {
+        Path gguf = dir.resolve("model-" + dtype + ".gguf");
+        var c = run("weights", "convert", model.toString(), "--to", "gguf", "--dtype", dtype, "--out", gguf.toString());
+        assertEquals(0, c.status(), c.err());
+        assertTrue(c.out().contains("tokenizer: olmo"), c.out());
+
+        // The .gguf carries its tokenizer: --prompt works without --tokenizer, and gives what the source's does.
+        String fromGguf = generate(gguf);
+        String viaJson = generate(gguf, "--tokenizer", tokenizer.toString());
+        assertEquals(viaJson, fromGguf);
+        if (dtype.equals("f32")) {
+            assertEquals(generate(model), fromGguf, "an F32 GGUF generates as its source");
+        }
+
+        Path back = dir.resolve("back-" + dtype);
+        var b = run("weights", "convert", gguf.toString(), "--dtype", "f32", "--out", back.toString());
+        assertEquals(0, b.status(), b.err());
+        // Back in safetensors: the dequantised weights generate as the GGUF file does.
+        assertEquals(fromGguf, generate(back, "--tokenizer", tokenizer.toString()));
+
+        Path data = dir.resolve("text-" + dtype + ".jsonl");
+        Files.writeString(data, "{\"id\": \"t\", \"text\": \"hello world\"}\n");
+        Path routes = dir.resolve("routes-" + dtype + ".safetensors");
+        var t = run("trace", "--model", gguf.toString(), "--data", data.toString(), "--out", routes.toString());
+        assertEquals(0, t.status(), t.err());
+        try (RouteFile rf = RouteFile.open(routes)) {
+            assertArrayEquals(Tokenizer.load(tokenizer).encodeIds("hello world"), rf.inputIds(0));
+        }
+    }
+
+    @Test
+    void truncatedGgufIsOneLineOfBadInput() throws Exception {
+        Path gguf = dir.resolve("whole.gguf");
+        assertEquals(0, run("weights", "convert", model.toString(), "--to", "gguf", "--dtype", "q8_0", "--out",
+                gguf.toString()).status());
+        byte[] all = Files.readAllBytes(gguf);
+        for (int keep : new int[] {all.length / 2, 100}) {
+            Path cut = dir.resolve("cut-" + keep + ".gguf");
+            Files.write(cut, java.util.Arrays.copyOf(all, keep));
+            for (String[] args : new String[][] {
+                    {"generate", "--model", cut.toString(), "--prompt", "the cat", "--max-new-tokens", "2"},
+                    {"weights", "convert", cut.toString(), "--dtype", "f32", "--out", dir.resolve("x" + keep).toString()}}) {
+                var r = run(args);
+                assertEquals(2, r.status(), r.err());
+                assertEquals(1, r.err().strip().lines().count(), r.err());
+                assertTrue(r.err().startsWith("moescope: ") && r.err().contains(cut.toString()), r.err());
+                assertFalse(Files.exists(dir.resolve("x" + keep)), "no half-written output");
+            }
+        }
+    }
+}
