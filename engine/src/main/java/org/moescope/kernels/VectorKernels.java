@@ -85,7 +85,11 @@ public final class VectorKernels implements Kernels {
      * prefills are slower than tiled (see docs/serve.md).
      */
     public static VectorKernels batchInvariant() {
-        return new VectorKernels(WorkerPool.shared(), true);
+        return batchInvariant(WorkerPool.shared());
+    }
+
+    static VectorKernels batchInvariant(WorkerPool pool) {
+        return new VectorKernels(pool, true);
     }
 
     /** Whether `tokens` tokens (of a matmul, or routed to one expert) stream rather than tile. */
@@ -109,6 +113,12 @@ public final class VectorKernels implements Kernels {
         float[] scores = new float[0];
         float[] aux = new float[0];
         float[] deinterleaved = new float[0];
+        float[] gathered = new float[0];
+
+        float[] gathered(int n) {
+            if (gathered.length < n) gathered = new float[n];
+            return gathered;
+        }
 
         float[] tiles(int n) {
             if (tiles.length < n) tiles = new float[n];
@@ -479,6 +489,19 @@ public final class VectorKernels implements Kernels {
                 }
                 MemorySegment seg = w.data();
                 int vecCols = cols - cols % (2 * L);
+                if (invariant) {
+                    fixedOrderRows(w, xd, tokens, vecCols, cols, out, outOff, outStride, r0, r1);
+                    for (int r = r0; r < r1; r++) {
+                        long base = w.rowOffset(r);
+                        for (int t = 0; t < tokens; t++) {
+                            int o = outOff + t * outStride + r;
+                            float v = out[o];
+                            for (int i = vecCols; i < cols; i++) v += ScalarKernels.element(w, base, i) * x[xOff + t * cols + i];
+                            out[o] = v;
+                        }
+                    }
+                    return;
+                }
                 // Four streams: row r of each quarter of the range (see dotBf16Quad).
                 int quarter = (r1 - r0) / 4;
                 for (int r = r0; r < r0 + quarter; r++) {
@@ -537,6 +560,120 @@ public final class VectorKernels implements Kernels {
     }
 
     private static final IntVector HIGH_HALVES = IntVector.broadcast(I, 0xFFFF0000);
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Batch-invariant BF16 products: one addition order per output element, tiled over tokens
+
+    /**
+     * out[outOff + t·outStride + r] = row r · token t over the first vecCols columns (a multiple of 2L), for rows
+     * r0 .. r1 and all tokens, x deinterleaved at xd[t·cols] (see deinterleave). Every output element is added up in
+     * one fixed order, whichever tile computes it: one accumulator, per block of 2L columns first the even then the
+     * odd values fused into it, then the same lane reduction ({@link #fixedOrderDot}). So a token's result is the same
+     * bits alone, with 3 or with 15 other tokens, in any tile shape and job split. The tiles (4 rows x 2 or 1 tokens)
+     * load and widen each weight vector once for both tokens, so with several tokens the arithmetic is batched, not only
+     * the memory traffic: the 4 rows (a few KB) stay in L1 while the token pairs pass over them. The 4 rows of a tile
+     * are one from each quarter of the range: four sequential streams, as dotBf16Quad. Why pairs and not 4 tokens: a
+     * 4x4 tile (16 accumulators, 26 live registers) ran 20-25% slower than two passes of 4x2 over the lm_head at 8 and
+     * 16 tokens (in-process, alternating, on the Zen 5 VM); past ~3 tokens these products are bound by the FMA rate,
+     * not by memory (docs/performance.md, session 6).
+     */
+    private static void fixedOrderRows(Weight w, float[] xd, int tokens, int vecCols, int cols, float[] out,
+                                       int outOff, int outStride, int r0, int r1) {
+        MemorySegment seg = w.data();
+        int quarter = (r1 - r0) / 4;
+        for (int r = r0; r < r0 + quarter; r++) {
+            long a = w.rowOffset(r), b = w.rowOffset(r + quarter), c = w.rowOffset(r + 2 * quarter),
+                    d = w.rowOffset(r + 3 * quarter);
+            int t = 0;
+            for (; t + 2 <= tokens; t += 2) {
+                tile4x2(seg, a, b, c, d, vecCols, xd, t * cols, cols, out, outOff + t * outStride + r, quarter, outStride);
+            }
+            for (; t < tokens; t++) {
+                tile4x1(seg, a, b, c, d, vecCols, xd, t * cols, out, outOff + t * outStride + r, quarter);
+            }
+        }
+        for (int r = r0 + 4 * quarter; r < r1; r++) {
+            long base = w.rowOffset(r);
+            for (int t = 0; t < tokens; t++) {
+                out[outOff + t * outStride + r] = fixedOrderDot(seg, base, vecCols, xd, t * cols);
+            }
+        }
+    }
+
+    /** The reference order of fixedOrderRows for one row and one token; the tiles compute exactly this. */
+    static float fixedOrderDot(MemorySegment seg, long base, int cols, float[] xd, int xOff) {
+        FloatVector acc = FloatVector.zero(F);
+        for (int i = 0; i < cols; i += 2 * L) {
+            IntVector v = IntVector.fromMemorySegment(I, seg, base + 2L * i, LE);
+            acc = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i), acc);
+            acc = v.and(HIGH_HALVES).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i + L), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** fixedOrderDot of rows a, b, c, d (byte offsets) with one token: out[o + j·step]. */
+    private static void tile4x1(MemorySegment seg, long a, long b, long c, long d, int cols, float[] xd, int xOff,
+                                float[] out, int o, int step) {
+        FloatVector sa = FloatVector.zero(F), sb = sa, sc = sa, sd = sa;
+        for (int i = 0; i < cols; i += 2 * L) {
+            FloatVector e = FloatVector.fromArray(F, xd, xOff + i), od = FloatVector.fromArray(F, xd, xOff + i + L);
+            IntVector v = IntVector.fromMemorySegment(I, seg, a + 2L * i, LE);
+            sa = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, sa);
+            sa = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, sa);
+            v = IntVector.fromMemorySegment(I, seg, b + 2L * i, LE);
+            sb = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, sb);
+            sb = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, sb);
+            v = IntVector.fromMemorySegment(I, seg, c + 2L * i, LE);
+            sc = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, sc);
+            sc = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, sc);
+            v = IntVector.fromMemorySegment(I, seg, d + 2L * i, LE);
+            sd = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, sd);
+            sd = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, sd);
+        }
+        out[o] = sa.reduceLanes(VectorOperators.ADD);
+        out[o + step] = sb.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * step] = sc.reduceLanes(VectorOperators.ADD);
+        out[o + 3 * step] = sd.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** fixedOrderDot of rows a, b, c, d with tokens at xOff and xOff + xStride: out[o + j·step + u·outStride]. */
+    private static void tile4x2(MemorySegment seg, long a, long b, long c, long d, int cols, float[] xd, int xOff,
+                                int xStride, float[] out, int o, int step, int outStride) {
+        FloatVector a0 = FloatVector.zero(F), b0 = a0, c0 = a0, d0 = a0, a1 = a0, b1 = a0, c1 = a0, d1 = a0;
+        int x1 = xOff + xStride;
+        for (int i = 0; i < cols; i += 2 * L) {
+            FloatVector e0 = FloatVector.fromArray(F, xd, xOff + i), o0 = FloatVector.fromArray(F, xd, xOff + i + L);
+            FloatVector e1 = FloatVector.fromArray(F, xd, x1 + i), o1 = FloatVector.fromArray(F, xd, x1 + i + L);
+            IntVector v = IntVector.fromMemorySegment(I, seg, a + 2L * i, LE);
+            FloatVector we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), wo = v.and(HIGH_HALVES).reinterpretAsFloats();
+            a0 = wo.fma(o0, we.fma(e0, a0));
+            a1 = wo.fma(o1, we.fma(e1, a1));
+            v = IntVector.fromMemorySegment(I, seg, b + 2L * i, LE);
+            we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            wo = v.and(HIGH_HALVES).reinterpretAsFloats();
+            b0 = wo.fma(o0, we.fma(e0, b0));
+            b1 = wo.fma(o1, we.fma(e1, b1));
+            v = IntVector.fromMemorySegment(I, seg, c + 2L * i, LE);
+            we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            wo = v.and(HIGH_HALVES).reinterpretAsFloats();
+            c0 = wo.fma(o0, we.fma(e0, c0));
+            c1 = wo.fma(o1, we.fma(e1, c1));
+            v = IntVector.fromMemorySegment(I, seg, d + 2L * i, LE);
+            we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            wo = v.and(HIGH_HALVES).reinterpretAsFloats();
+            d0 = wo.fma(o0, we.fma(e0, d0));
+            d1 = wo.fma(o1, we.fma(e1, d1));
+        }
+        out[o] = a0.reduceLanes(VectorOperators.ADD);
+        out[o + step] = b0.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * step] = c0.reduceLanes(VectorOperators.ADD);
+        out[o + 3 * step] = d0.reduceLanes(VectorOperators.ADD);
+        o += outStride;
+        out[o] = a1.reduceLanes(VectorOperators.ADD);
+        out[o + step] = b1.reduceLanes(VectorOperators.ADD);
+        out[o + 2 * step] = c1.reduceLanes(VectorOperators.ADD);
+        out[o + 3 * step] = d1.reduceLanes(VectorOperators.ADD);
+    }
 
     /**
      * One BF16 row · x over cols (a multiple of 2L), x given deinterleaved (see deinterleave). An int lane holds two
@@ -949,6 +1086,23 @@ public final class VectorKernels implements Kernels {
         int cols = gate.cols();
         int inter = gate.rows();
         Scratch sc = SCRATCH.get();
+        if (invariant) {
+            // All the expert's tokens in one product per weight (fixedOrderRows tiles over them); results as one by one.
+            float[] xg = sc.gathered(tokens * cols);
+            for (int i = 0; i < tokens; i++) System.arraycopy(x, rowOf[rowBase + i] * cols, xg, i * cols, cols);
+            int n = r1 - r0;
+            float[] u = sc.aux(tokens * n);
+            streamRows(gate, xg, 0, tokens, cols, h, hOff, inter, r0, r1);
+            streamRows(up, xg, 0, tokens, cols, u, -r0, n, r0, r1);
+            for (int i = 0; i < tokens; i++) {
+                int hRow = hOff + i * inter;
+                for (int r = r0; r < r1; r++) {
+                    float g = h[hRow + r];
+                    h[hRow + r] = g / (1f + (float) Math.exp(-g)) * u[i * n + r - r0];
+                }
+            }
+            return;
+        }
         for (int i = 0; i < tokens; i++) {
             int xOff = rowOf[rowBase + i] * cols;
             int hRow = hOff + i * inter;
