@@ -80,9 +80,11 @@ public final class VectorKernels implements Kernels {
      * several sequences into one forward step needs for "same seed, same answer, alone or batched". The default
      * kernels switch from streaming to tiled products above {@value #STREAM_MAX_TOKENS} tokens (per expert in the
      * MoE) and size their jobs by the token count, and the tiled, single-row and four-row dot products add in
-     * different orders. These stream every product and split rows as for one token: decode of one sequence runs as
-     * fast as with the default kernels, and several sequences share each weight row while it is in L1; long
-     * prefills are slower than tiled (see docs/serve.md).
+     * different orders. These never use the default tiles: BF16 products go through fixedOrderRows, whose tiles over
+     * tokens add every output element in one fixed order (a decode batch's tokens share each widened weight vector,
+     * and one token runs as fast as with the default kernels); other dtypes stream one token at a time with rows split
+     * as for one token. An expert's tokens go through its gate and up projections together. Long prefills run at
+     * about the default tiled kernels' FMA rate (see docs/serve.md).
      */
     public static VectorKernels batchInvariant() {
         return batchInvariant(WorkerPool.shared());
@@ -567,15 +569,16 @@ public final class VectorKernels implements Kernels {
     /**
      * out[outOff + t·outStride + r] = row r · token t over the first vecCols columns (a multiple of 2L), for rows
      * r0 .. r1 and all tokens, x deinterleaved at xd[t·cols] (see deinterleave). Every output element is added up in
-     * one fixed order, whichever tile computes it: one accumulator, per block of 2L columns first the even then the
-     * odd values fused into it, then the same lane reduction ({@link #fixedOrderDot}). So a token's result is the same
-     * bits alone, with 3 or with 15 other tokens, in any tile shape and job split. The tiles (4 rows x 2 or 1 tokens)
-     * load and widen each weight vector once for both tokens, so with several tokens the arithmetic is batched, not only
-     * the memory traffic: the 4 rows (a few KB) stay in L1 while the token pairs pass over them. The 4 rows of a tile
-     * are one from each quarter of the range: four sequential streams, as dotBf16Quad. Why pairs and not 4 tokens: a
-     * 4x4 tile (16 accumulators, 26 live registers) ran 20-25% slower than two passes of 4x2 over the lm_head at 8 and
-     * 16 tokens (in-process, alternating, on the Zen 5 VM); past ~3 tokens these products are bound by the FMA rate,
-     * not by memory (docs/performance.md, session 6).
+     * one fixed order, whichever tile computes it: two accumulators, the even and the odd values of each block of 2L
+     * columns fused into them in column order, then their sum and the same lane reduction ({@link #fixedOrderDot}). So
+     * a token's result is the same bits alone, with 3 or with 15 other tokens, in any tile shape and job split. The
+     * tiles (4 rows x 2 or 1 tokens) load and widen each weight vector once for both tokens, so with several tokens
+     * the arithmetic is batched, not only the memory traffic: the 4 rows (a few KB) stay in L1 while the token pairs
+     * pass over them. The 4 rows of a tile are one from each quarter of the range: four sequential streams, as
+     * dotBf16Quad. Why pairs: a 4x4 tile with one accumulator per element (26 live registers) ran 20-25% slower than
+     * 4x2 over the lm_head at 8 and 16 tokens, and one accumulator per element 3-5% slower than two (in-process,
+     * alternating, on the Zen 5 VM); past ~3 tokens these products are bound by the FMA rate, not by memory
+     * (docs/performance.md, session 6).
      */
     private static void fixedOrderRows(Weight w, float[] xd, int tokens, int vecCols, int cols, float[] out,
                                        int outOff, int outStride, int r0, int r1) {
@@ -602,77 +605,89 @@ public final class VectorKernels implements Kernels {
 
     /** The reference order of fixedOrderRows for one row and one token; the tiles compute exactly this. */
     static float fixedOrderDot(MemorySegment seg, long base, int cols, float[] xd, int xOff) {
-        FloatVector acc = FloatVector.zero(F);
+        FloatVector even = FloatVector.zero(F), odd = even;
         for (int i = 0; i < cols; i += 2 * L) {
             IntVector v = IntVector.fromMemorySegment(I, seg, base + 2L * i, LE);
-            acc = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i), acc);
-            acc = v.and(HIGH_HALVES).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i + L), acc);
+            even = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i), even);
+            odd = v.and(HIGH_HALVES).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i + L), odd);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return even.add(odd).reduceLanes(VectorOperators.ADD);
     }
 
     /** fixedOrderDot of rows a, b, c, d (byte offsets) with one token: out[o + j·step]. */
     private static void tile4x1(MemorySegment seg, long a, long b, long c, long d, int cols, float[] xd, int xOff,
                                 float[] out, int o, int step) {
-        FloatVector sa = FloatVector.zero(F), sb = sa, sc = sa, sd = sa;
+        FloatVector ae = FloatVector.zero(F), ao = ae, be = ae, bo = ae, ce = ae, co = ae, de = ae, dd = ae;
         for (int i = 0; i < cols; i += 2 * L) {
             FloatVector e = FloatVector.fromArray(F, xd, xOff + i), od = FloatVector.fromArray(F, xd, xOff + i + L);
             IntVector v = IntVector.fromMemorySegment(I, seg, a + 2L * i, LE);
-            sa = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, sa);
-            sa = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, sa);
+            ae = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, ae);
+            ao = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, ao);
             v = IntVector.fromMemorySegment(I, seg, b + 2L * i, LE);
-            sb = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, sb);
-            sb = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, sb);
+            be = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, be);
+            bo = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, bo);
             v = IntVector.fromMemorySegment(I, seg, c + 2L * i, LE);
-            sc = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, sc);
-            sc = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, sc);
+            ce = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, ce);
+            co = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, co);
             v = IntVector.fromMemorySegment(I, seg, d + 2L * i, LE);
-            sd = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, sd);
-            sd = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, sd);
+            de = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, de);
+            dd = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, dd);
         }
-        out[o] = sa.reduceLanes(VectorOperators.ADD);
-        out[o + step] = sb.reduceLanes(VectorOperators.ADD);
-        out[o + 2 * step] = sc.reduceLanes(VectorOperators.ADD);
-        out[o + 3 * step] = sd.reduceLanes(VectorOperators.ADD);
+        out[o] = ae.add(ao).reduceLanes(VectorOperators.ADD);
+        out[o + step] = be.add(bo).reduceLanes(VectorOperators.ADD);
+        out[o + 2 * step] = ce.add(co).reduceLanes(VectorOperators.ADD);
+        out[o + 3 * step] = de.add(dd).reduceLanes(VectorOperators.ADD);
     }
 
-    /** fixedOrderDot of rows a, b, c, d with tokens at xOff and xOff + xStride: out[o + j·step + u·outStride]. */
+    /**
+     * fixedOrderDot of rows a, b, c, d with tokens at xOff and xOff + xStride: out[o + j·step + u·outStride]. 16
+     * independent accumulator chains (row x token x even/odd), 2 widened weights and 4 activation vectors live.
+     */
     private static void tile4x2(MemorySegment seg, long a, long b, long c, long d, int cols, float[] xd, int xOff,
                                 int xStride, float[] out, int o, int step, int outStride) {
-        FloatVector a0 = FloatVector.zero(F), b0 = a0, c0 = a0, d0 = a0, a1 = a0, b1 = a0, c1 = a0, d1 = a0;
+        FloatVector a0e = FloatVector.zero(F), a0o = a0e, a1e = a0e, a1o = a0e, b0e = a0e, b0o = a0e, b1e = a0e, b1o = a0e;
+        FloatVector c0e = a0e, c0o = a0e, c1e = a0e, c1o = a0e, d0e = a0e, d0o = a0e, d1e = a0e, d1o = a0e;
         int x1 = xOff + xStride;
         for (int i = 0; i < cols; i += 2 * L) {
             FloatVector e0 = FloatVector.fromArray(F, xd, xOff + i), o0 = FloatVector.fromArray(F, xd, xOff + i + L);
             FloatVector e1 = FloatVector.fromArray(F, xd, x1 + i), o1 = FloatVector.fromArray(F, xd, x1 + i + L);
             IntVector v = IntVector.fromMemorySegment(I, seg, a + 2L * i, LE);
             FloatVector we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), wo = v.and(HIGH_HALVES).reinterpretAsFloats();
-            a0 = wo.fma(o0, we.fma(e0, a0));
-            a1 = wo.fma(o1, we.fma(e1, a1));
+            a0e = we.fma(e0, a0e);
+            a0o = wo.fma(o0, a0o);
+            a1e = we.fma(e1, a1e);
+            a1o = wo.fma(o1, a1o);
             v = IntVector.fromMemorySegment(I, seg, b + 2L * i, LE);
             we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             wo = v.and(HIGH_HALVES).reinterpretAsFloats();
-            b0 = wo.fma(o0, we.fma(e0, b0));
-            b1 = wo.fma(o1, we.fma(e1, b1));
+            b0e = we.fma(e0, b0e);
+            b0o = wo.fma(o0, b0o);
+            b1e = we.fma(e1, b1e);
+            b1o = wo.fma(o1, b1o);
             v = IntVector.fromMemorySegment(I, seg, c + 2L * i, LE);
             we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             wo = v.and(HIGH_HALVES).reinterpretAsFloats();
-            c0 = wo.fma(o0, we.fma(e0, c0));
-            c1 = wo.fma(o1, we.fma(e1, c1));
+            c0e = we.fma(e0, c0e);
+            c0o = wo.fma(o0, c0o);
+            c1e = we.fma(e1, c1e);
+            c1o = wo.fma(o1, c1o);
             v = IntVector.fromMemorySegment(I, seg, d + 2L * i, LE);
             we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             wo = v.and(HIGH_HALVES).reinterpretAsFloats();
-            d0 = wo.fma(o0, we.fma(e0, d0));
-            d1 = wo.fma(o1, we.fma(e1, d1));
+            d0e = we.fma(e0, d0e);
+            d0o = wo.fma(o0, d0o);
+            d1e = we.fma(e1, d1e);
+            d1o = wo.fma(o1, d1o);
         }
-        out[o] = a0.reduceLanes(VectorOperators.ADD);
-        out[o + step] = b0.reduceLanes(VectorOperators.ADD);
-        out[o + 2 * step] = c0.reduceLanes(VectorOperators.ADD);
-        out[o + 3 * step] = d0.reduceLanes(VectorOperators.ADD);
+        out[o] = a0e.add(a0o).reduceLanes(VectorOperators.ADD);
+        out[o + step] = b0e.add(b0o).reduceLanes(VectorOperators.ADD);
+        out[o + 2 * step] = c0e.add(c0o).reduceLanes(VectorOperators.ADD);
+        out[o + 3 * step] = d0e.add(d0o).reduceLanes(VectorOperators.ADD);
         o += outStride;
-        out[o] = a1.reduceLanes(VectorOperators.ADD);
-        out[o + step] = b1.reduceLanes(VectorOperators.ADD);
-        out[o + 2 * step] = c1.reduceLanes(VectorOperators.ADD);
-        out[o + 3 * step] = d1.reduceLanes(VectorOperators.ADD);
+        out[o] = a1e.add(a1o).reduceLanes(VectorOperators.ADD);
+        out[o + step] = b1e.add(b1o).reduceLanes(VectorOperators.ADD);
+        out[o + 2 * step] = c1e.add(c1o).reduceLanes(VectorOperators.ADD);
+        out[o + 3 * step] = d1e.add(d1o).reduceLanes(VectorOperators.ADD);
     }
 
     /**
