@@ -89,15 +89,18 @@ def main():
     ap.add_argument("--requests", type=int, default=2, help="requests per client per level")
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--prompt-tokens", type=int, default=32)
+    ap.add_argument("--prompt-text", help="send this text as the prompt instead of token ids (for servers such as "
+                    "transformers serve whose /v1/completions takes only text)")
     ap.add_argument("--warmup", type=int, default=1, help="unmeasured requests first")
     ap.add_argument("--label", default="server")
     args = ap.parse_args()
-    prompt = [(i * 37 + 11) % 50000 for i in range(args.prompt_tokens)]
+    prompt = args.prompt_text or [(i * 37 + 11) % 50000 for i in range(args.prompt_tokens)]
     for _ in range(args.warmup):
         one_request(args.base_url, args.model, prompt, 8, args.api_key)
     rows = [level(args, int(n), prompt) for n in args.levels.split(",")]
     base = rows[0]["tok_s"]
-    print(f"{args.label}: prompt {args.prompt_tokens} tokens, {args.max_tokens} new tokens, "
+    what = f"prompt text of {len(prompt)} characters" if args.prompt_text else f"prompt {args.prompt_tokens} token ids"
+    print(f"{args.label}: {what}, {args.max_tokens} new tokens, "
           f"{args.requests} requests per client")
     print("| clients | tok/s | x 1 client | TTFT p50 / p99 (s) | inter-token p50 / p99 (ms) | errors |")
     print("|---|---|---|---|---|---|")

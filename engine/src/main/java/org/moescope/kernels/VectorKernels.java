@@ -81,12 +81,18 @@ public final class VectorKernels implements Kernels {
      * several sequences into one forward step needs for "same seed, same answer, alone or batched". The default
      * kernels switch from streaming to tiled products above {@value #STREAM_MAX_TOKENS} tokens (per expert in the
      * MoE) and size their jobs by the token count, and the tiled, single-row and four-row dot products add in
-     * different orders. These stream every product and split rows as for one token: decode of one sequence runs as
-     * fast as with the default kernels, and several sequences share each weight row while it is in L1; long
-     * prefills are slower than tiled (see docs/serve.md).
+     * different orders. These never use the default tiles: BF16 products go through fixedOrderRows, whose tiles over
+     * tokens add every output element in one fixed order (a decode batch's tokens share each widened weight vector,
+     * and one token runs as fast as with the default kernels); other dtypes stream one token at a time with rows split
+     * as for one token. An expert's tokens go through its gate and up projections together. Long prefills run at
+     * about the default tiled kernels' FMA rate (see docs/serve.md).
      */
     public static VectorKernels batchInvariant() {
-        return new VectorKernels(WorkerPool.shared(), true);
+        return batchInvariant(WorkerPool.shared());
+    }
+
+    static VectorKernels batchInvariant(WorkerPool pool) {
+        return new VectorKernels(pool, true);
     }
 
     /** Whether `tokens` tokens (of a matmul, or routed to one expert) stream rather than tile. */
@@ -110,6 +116,12 @@ public final class VectorKernels implements Kernels {
         float[] scores = new float[0];
         float[] aux = new float[0];
         float[] deinterleaved = new float[0];
+        float[] gathered = new float[0];
+
+        float[] gathered(int n) {
+            if (gathered.length < n) gathered = new float[n];
+            return gathered;
+        }
 
         float[] tiles(int n) {
             if (tiles.length < n) tiles = new float[n];
@@ -484,6 +496,19 @@ public final class VectorKernels implements Kernels {
                 }
                 MemorySegment seg = w.data();
                 int vecCols = cols - cols % (2 * L);
+                if (invariant) {
+                    fixedOrderRows(w, xd, tokens, vecCols, cols, out, outOff, outStride, r0, r1);
+                    for (int r = r0; r < r1; r++) {
+                        long base = w.rowOffset(r);
+                        for (int t = 0; t < tokens; t++) {
+                            int o = outOff + t * outStride + r;
+                            float v = out[o];
+                            for (int i = vecCols; i < cols; i++) v += ScalarKernels.element(w, base, i) * x[xOff + t * cols + i];
+                            out[o] = v;
+                        }
+                    }
+                    return;
+                }
                 // Four streams: row r of each quarter of the range (see dotBf16Quad).
                 int quarter = (r1 - r0) / 4;
                 for (int r = r0; r < r0 + quarter; r++) {
@@ -565,6 +590,133 @@ public final class VectorKernels implements Kernels {
     }
 
     private static final IntVector HIGH_HALVES = IntVector.broadcast(I, 0xFFFF0000);
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Batch-invariant BF16 products: one addition order per output element, tiled over tokens
+
+    /**
+     * out[outOff + t·outStride + r] = row r · token t over the first vecCols columns (a multiple of 2L), for rows
+     * r0 .. r1 and all tokens, x deinterleaved at xd[t·cols] (see deinterleave). Every output element is added up in
+     * one fixed order, whichever tile computes it: two accumulators, the even and the odd values of each block of 2L
+     * columns fused into them in column order, then their sum and the same lane reduction ({@link #fixedOrderDot}). So
+     * a token's result is the same bits alone, with 3 or with 15 other tokens, in any tile shape and job split. The
+     * tiles (4 rows x 2 or 1 tokens) load and widen each weight vector once for both tokens, so with several tokens
+     * the arithmetic is batched, not only the memory traffic: the 4 rows (a few KB) stay in L1 while the token pairs
+     * pass over them. The 4 rows of a tile are one from each quarter of the range: four sequential streams, as
+     * dotBf16Quad. Why pairs: a 4x4 tile with one accumulator per element (26 live registers) ran 20-25% slower than
+     * 4x2 over the lm_head at 8 and 16 tokens, and one accumulator per element 3-5% slower than two (in-process,
+     * alternating, on the Zen 5 VM); past ~3 tokens these products are bound by the FMA rate, not by memory
+     * (docs/performance.md, session 6).
+     */
+    private static void fixedOrderRows(Weight w, float[] xd, int tokens, int vecCols, int cols, float[] out,
+                                       int outOff, int outStride, int r0, int r1) {
+        MemorySegment seg = w.data();
+        int quarter = (r1 - r0) / 4;
+        for (int r = r0; r < r0 + quarter; r++) {
+            long a = w.rowOffset(r), b = w.rowOffset(r + quarter), c = w.rowOffset(r + 2 * quarter),
+                    d = w.rowOffset(r + 3 * quarter);
+            int t = 0;
+            for (; t + 2 <= tokens; t += 2) {
+                tile4x2(seg, a, b, c, d, vecCols, xd, t * cols, cols, out, outOff + t * outStride + r, quarter, outStride);
+            }
+            for (; t < tokens; t++) {
+                tile4x1(seg, a, b, c, d, vecCols, xd, t * cols, out, outOff + t * outStride + r, quarter);
+            }
+        }
+        for (int r = r0 + 4 * quarter; r < r1; r++) {
+            long base = w.rowOffset(r);
+            for (int t = 0; t < tokens; t++) {
+                out[outOff + t * outStride + r] = fixedOrderDot(seg, base, vecCols, xd, t * cols);
+            }
+        }
+    }
+
+    /** The reference order of fixedOrderRows for one row and one token; the tiles compute exactly this. */
+    static float fixedOrderDot(MemorySegment seg, long base, int cols, float[] xd, int xOff) {
+        FloatVector even = FloatVector.zero(F), odd = even;
+        for (int i = 0; i < cols; i += 2 * L) {
+            IntVector v = IntVector.fromMemorySegment(I, seg, base + 2L * i, LE);
+            even = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i), even);
+            odd = v.and(HIGH_HALVES).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i + L), odd);
+        }
+        return even.add(odd).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** fixedOrderDot of rows a, b, c, d (byte offsets) with one token: out[o + j·step]. */
+    private static void tile4x1(MemorySegment seg, long a, long b, long c, long d, int cols, float[] xd, int xOff,
+                                float[] out, int o, int step) {
+        FloatVector ae = FloatVector.zero(F), ao = ae, be = ae, bo = ae, ce = ae, co = ae, de = ae, dd = ae;
+        for (int i = 0; i < cols; i += 2 * L) {
+            FloatVector e = FloatVector.fromArray(F, xd, xOff + i), od = FloatVector.fromArray(F, xd, xOff + i + L);
+            IntVector v = IntVector.fromMemorySegment(I, seg, a + 2L * i, LE);
+            ae = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, ae);
+            ao = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, ao);
+            v = IntVector.fromMemorySegment(I, seg, b + 2L * i, LE);
+            be = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, be);
+            bo = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, bo);
+            v = IntVector.fromMemorySegment(I, seg, c + 2L * i, LE);
+            ce = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, ce);
+            co = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, co);
+            v = IntVector.fromMemorySegment(I, seg, d + 2L * i, LE);
+            de = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, de);
+            dd = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, dd);
+        }
+        out[o] = ae.add(ao).reduceLanes(VectorOperators.ADD);
+        out[o + step] = be.add(bo).reduceLanes(VectorOperators.ADD);
+        out[o + 2 * step] = ce.add(co).reduceLanes(VectorOperators.ADD);
+        out[o + 3 * step] = de.add(dd).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * fixedOrderDot of rows a, b, c, d with tokens at xOff and xOff + xStride: out[o + j·step + u·outStride]. 16
+     * independent accumulator chains (row x token x even/odd), 2 widened weights and 4 activation vectors live.
+     */
+    private static void tile4x2(MemorySegment seg, long a, long b, long c, long d, int cols, float[] xd, int xOff,
+                                int xStride, float[] out, int o, int step, int outStride) {
+        FloatVector a0e = FloatVector.zero(F), a0o = a0e, a1e = a0e, a1o = a0e, b0e = a0e, b0o = a0e, b1e = a0e, b1o = a0e;
+        FloatVector c0e = a0e, c0o = a0e, c1e = a0e, c1o = a0e, d0e = a0e, d0o = a0e, d1e = a0e, d1o = a0e;
+        int x1 = xOff + xStride;
+        for (int i = 0; i < cols; i += 2 * L) {
+            FloatVector e0 = FloatVector.fromArray(F, xd, xOff + i), o0 = FloatVector.fromArray(F, xd, xOff + i + L);
+            FloatVector e1 = FloatVector.fromArray(F, xd, x1 + i), o1 = FloatVector.fromArray(F, xd, x1 + i + L);
+            IntVector v = IntVector.fromMemorySegment(I, seg, a + 2L * i, LE);
+            FloatVector we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), wo = v.and(HIGH_HALVES).reinterpretAsFloats();
+            a0e = we.fma(e0, a0e);
+            a0o = wo.fma(o0, a0o);
+            a1e = we.fma(e1, a1e);
+            a1o = wo.fma(o1, a1o);
+            v = IntVector.fromMemorySegment(I, seg, b + 2L * i, LE);
+            we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            wo = v.and(HIGH_HALVES).reinterpretAsFloats();
+            b0e = we.fma(e0, b0e);
+            b0o = wo.fma(o0, b0o);
+            b1e = we.fma(e1, b1e);
+            b1o = wo.fma(o1, b1o);
+            v = IntVector.fromMemorySegment(I, seg, c + 2L * i, LE);
+            we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            wo = v.and(HIGH_HALVES).reinterpretAsFloats();
+            c0e = we.fma(e0, c0e);
+            c0o = wo.fma(o0, c0o);
+            c1e = we.fma(e1, c1e);
+            c1o = wo.fma(o1, c1o);
+            v = IntVector.fromMemorySegment(I, seg, d + 2L * i, LE);
+            we = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            wo = v.and(HIGH_HALVES).reinterpretAsFloats();
+            d0e = we.fma(e0, d0e);
+            d0o = wo.fma(o0, d0o);
+            d1e = we.fma(e1, d1e);
+            d1o = wo.fma(o1, d1o);
+        }
+        out[o] = a0e.add(a0o).reduceLanes(VectorOperators.ADD);
+        out[o + step] = b0e.add(b0o).reduceLanes(VectorOperators.ADD);
+        out[o + 2 * step] = c0e.add(c0o).reduceLanes(VectorOperators.ADD);
+        out[o + 3 * step] = d0e.add(d0o).reduceLanes(VectorOperators.ADD);
+        o += outStride;
+        out[o] = a1e.add(a1o).reduceLanes(VectorOperators.ADD);
+        out[o + step] = b1e.add(b1o).reduceLanes(VectorOperators.ADD);
+        out[o + 2 * step] = c1e.add(c1o).reduceLanes(VectorOperators.ADD);
+        out[o + 3 * step] = d1e.add(d1o).reduceLanes(VectorOperators.ADD);
+    }
 
     /**
      * One BF16 row · x over cols (a multiple of 2L), x given deinterleaved (see deinterleave). An int lane holds two
@@ -1042,6 +1194,23 @@ public final class VectorKernels implements Kernels {
         int cols = gate.cols();
         int inter = gate.rows();
         Scratch sc = SCRATCH.get();
+        if (invariant) {
+            // All the expert's tokens in one product per weight (fixedOrderRows tiles over them); results as one by one.
+            float[] xg = sc.gathered(tokens * cols);
+            for (int i = 0; i < tokens; i++) System.arraycopy(x, rowOf[rowBase + i] * cols, xg, i * cols, cols);
+            int n = r1 - r0;
+            float[] u = sc.aux(tokens * n);
+            streamRows(gate, xg, 0, tokens, cols, h, hOff, inter, r0, r1);
+            streamRows(up, xg, 0, tokens, cols, u, -r0, n, r0, r1);
+            for (int i = 0; i < tokens; i++) {
+                int hRow = hOff + i * inter;
+                for (int r = r0; r < r1; r++) {
+                    float g = h[hRow + r];
+                    h[hRow + r] = g / (1f + (float) Math.exp(-g)) * u[i * n + r - r0];
+                }
+            }
+            return;
+        }
         for (int i = 0; i < tokens; i++) {
             int xOff = rowOf[rowBase + i] * cols;
             int hRow = hOff + i * inter;
