@@ -1,5 +1,6 @@
 package org.moescope.benchmarks;
 
+import org.moescope.kernels.Experts;
 import org.moescope.kernels.Kernels;
 import org.moescope.kernels.VectorKernels;
 import org.moescope.kernels.Weight;
@@ -156,6 +157,13 @@ public final class BatchedDecodeBench {
         }
 
         @Override
+        public void matmulTransposed(float[] out, float[] x, int tokens, Weight w) {
+            long t = System.nanoTime();
+            k.matmulTransposed(out, x, tokens, w);
+            nanos[kind(w)] += System.nanoTime() - t;
+        }
+
+        @Override
         public void matmul(float[] x, int tokens, Weight[] ws, float[][] outs) {
             long t = System.nanoTime();
             k.matmul(x, tokens, ws, outs);
@@ -163,18 +171,18 @@ public final class BatchedDecodeBench {
         }
 
         @Override
-        public void moe(float[] out, float[] x, int tokens, int[] topkIds, float[] topkWeights, int kk, Weight[] gate,
-                        Weight[] up, Weight[] down) {
+        public void moe(float[] out, float[] x, int tokens, int[] topkIds, float[] topkWeights, int kk,
+                        Experts experts) {
             long t = System.nanoTime();
-            k.moe(out, x, tokens, topkIds, topkWeights, kk, gate, up, down);
+            k.moe(out, x, tokens, topkIds, topkWeights, kk, experts);
             nanos[0] += System.nanoTime() - t;
         }
 
         @Override
         public void attention(float[] out, float[] q, int tokens, float[] keys, float[] values, int[] cacheRow,
-                              int[] visibleFrom, int heads, int kvHeads, int headDim, float scale) {
+                              int[] visibleFrom, int heads, int kvHeads, int headDim, float scale, float[] sinks) {
             long t = System.nanoTime();
-            k.attention(out, q, tokens, keys, values, cacheRow, visibleFrom, heads, kvHeads, headDim, scale);
+            k.attention(out, q, tokens, keys, values, cacheRow, visibleFrom, heads, kvHeads, headDim, scale, sinks);
             nanos[4] += System.nanoTime() - t;
         }
 
