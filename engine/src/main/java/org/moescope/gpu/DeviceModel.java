@@ -55,7 +55,11 @@ public final class DeviceModel implements MoeModel {
             ModelConfig c = host.config();
             boolean fp8 = host.checkpoint().tensorNames().stream()
                     .anyMatch(n -> host.checkpoint().info(n).dtype() == DType.F8_E4M3);
-            String missing = fp8 ? "FP8 (F8_E4M3) weights" : unsupported(c);
+            boolean ggml = host.checkpoint().tensorNames().stream().anyMatch(n -> {
+                var type = host.checkpoint().ggmlType(n);
+                return type != null && type.isBlockQuant();
+            });
+            String missing = fp8 ? "FP8 (F8_E4M3) weights" : ggml ? "GGUF block-quantised weights" : unsupported(c);
             if (missing != null) {
                 throw new BackendStartupException("the device backends cannot run this " + c.modelType()
                         + " checkpoint yet (" + missing + "; " + dir + "); use --backend cpu", null);

@@ -248,6 +248,15 @@ class DeviceModelTest {
     }
 
     @Test
+    void aGgufFileWithBlockQuantisedWeightsIsABackendItCannotRun(@TempDir Path tmp) {
+        Path gguf = tmp.resolve("tiny.q8_0.gguf");
+        org.moescope.weights.GgufConvert.toGguf(Fixtures.model("tiny-bf16"), gguf, "q8_0", false);
+        var e = assertThrows(BackendStartupException.class, () -> jvm(gguf, 4, 16, ThreadOrder.FORWARD));
+        assertTrue(e.getMessage().contains("(GGUF block-quantised weights;") && e.getMessage().contains("--backend cpu"),
+                e.getMessage());
+    }
+
+    @Test
     void aFamilyTheDeviceKernelsLackIsABackendItCannotRunNamingWhatIsMissing() {
         String[][] cases = {{"flex-olmo-f32", "post-norm blocks"}, {"qwen3-moe-f32", "per-head q/k norm"},
                 {"qwen2-moe-f32", "no q/k norm"}, {"mixtral-f32", "no q/k norm"}, {"granitemoe-f32", "no q/k norm"},
