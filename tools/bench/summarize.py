@@ -40,10 +40,10 @@ def jmh_lines(out):
         for res in results:
             params = ",".join(f"{k}={v}" for k, v in (res.get("params") or {}).items())
             bench = res["benchmark"].rsplit(".", 2)[-2]
-            if name == "jmh-fma":
-                lines.append(f"JMH {bench} ({res['threads']} threads): {res['primaryMetric']['score']:.1f} GFLOP/s")
-                continue
             sec = res.get("secondaryMetrics", {})
+            if name == "jmh-fma":
+                lines.append(f"JMH {bench} ({res['threads']} threads): {fmt(sec.get('flops', {}).get('score'))} GFLOP/s")
+                continue
             fl, by = sec.get("flops", {}).get("score"), sec.get("bytes", {}).get("score")
             lines.append(f"JMH {bench} {params}: {fmt(fl)} GFLOP/s, weights read {fmt(by)} GB/s")
     return lines
@@ -69,7 +69,7 @@ def main():
 
     fma = None
     try:
-        fma = json.load(open(os.path.join(out, "jmh-fma.json")))[0]["primaryMetric"]["score"]
+        fma = json.load(open(os.path.join(out, "jmh-fma.json")))[0]["secondaryMetrics"]["flops"]["score"]
         for res in json.load(open(os.path.join(out, "jmh-experts.json"))):
             params = res.get("params") or {}
             flops = res.get("secondaryMetrics", {}).get("flops", {}).get("score")
