@@ -53,13 +53,8 @@ public final class DeviceModel implements MoeModel {
         MoeTransformer host = MoeTransformer.load(dir, new ScalarKernels());
         try {
             ModelConfig c = host.config();
-            boolean fp8 = host.checkpoint().tensorNames().stream()
-                    .anyMatch(n -> host.checkpoint().info(n).dtype() == DType.F8_E4M3);
-            boolean ggml = host.checkpoint().tensorNames().stream().anyMatch(n -> {
-                var type = host.checkpoint().ggmlType(n);
-                return type != null && type.isBlockQuant();
-            });
-            String missing = fp8 ? "FP8 (F8_E4M3) weights" : ggml ? "GGUF block-quantised weights" : unsupported(c);
+            String missing = unsupportedWeights(host.checkpoint());
+            if (missing == null) missing = unsupported(c);
             if (missing != null) {
                 throw new BackendStartupException("the device backends cannot run this " + c.modelType()
                         + " checkpoint yet (" + missing + "; " + dir + "); use --backend cpu", null);
@@ -72,6 +67,16 @@ public final class DeviceModel implements MoeModel {
             host.close();
             throw e;
         }
+    }
+
+    /** The first stored weight format the device kernels cannot read (FP8, GGUF block types), or null: one pass. */
+    private static String unsupportedWeights(Checkpoint ckpt) {
+        for (String name : ckpt.tensorNames()) {
+            if (ckpt.info(name).dtype() == DType.F8_E4M3) return "FP8 (F8_E4M3) weights";
+            var ggml = ckpt.ggmlType(name);
+            if (ggml != null && ggml.isBlockQuant()) return "GGUF block-quantised weights";
+        }
+        return null;
     }
 
     /**
