@@ -23,19 +23,32 @@ class CliGenerateTextTest {
 
     @BeforeAll
     static void makeModel() throws Exception {
-        Path root = CliTraceGenerateTest.fixtures().getParent();
-        tokenizer = root.resolve("engine/src/test/resources/tokenizer/synthetic-tokenizer.json");
-        // vocab 384 > the tokenizer's 343 ids: rows 343..383 are padding that must never be sampled.
+        tokenizer = syntheticTokenizer();
+        model = syntheticTextModel(dir, 32);
+    }
+
+    /** The synthetic byte-level BPE tokenizer of the engine's tokenizer tests (343 ids). */
+    static Path syntheticTokenizer() {
+        return CliTraceGenerateTest.fixtures().getParent()
+                .resolve("engine/src/test/resources/tokenizer/synthetic-tokenizer.json");
+    }
+
+    /**
+     * A random F32 OLMoE checkpoint (`weights init`, seed 3) under dir/model for the synthetic tokenizer: vocab 384 >
+     * the tokenizer's 343 ids, so rows 343..383 are padding that must never be sampled; eos 335.
+     */
+    static Path syntheticTextModel(Path dir, int hidden) throws Exception {
         Path config = dir.resolve("config.json");
         Files.writeString(config, """
-                {"model_type": "olmoe", "vocab_size": 384, "hidden_size": 32, "intermediate_size": 16,
+                {"model_type": "olmoe", "vocab_size": 384, "hidden_size": %d, "intermediate_size": %d,
                  "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "num_experts": 4,
                  "num_experts_per_tok": 2, "max_position_embeddings": 64, "initializer_range": 0.5,
                  "eos_token_id": 335, "tie_word_embeddings": false}
-                """);
-        model = dir.resolve("model");
+                """.formatted(hidden, hidden / 2));
+        Path model = dir.resolve("model");
         var r = run("weights", "init", "--config", config.toString(), "--out", model.toString(), "--seed", "3", "--dtype", "f32");
         assertEquals(0, r.status(), r.err());
+        return model;
     }
 
     @Test

@@ -27,19 +27,8 @@ class GgufCliTest {
 
     @BeforeAll
     static void makeModel() throws Exception {
-        Path root = CliTraceGenerateTest.fixtures().getParent();
-        tokenizer = root.resolve("engine/src/test/resources/tokenizer/synthetic-tokenizer.json");
-        Path config = dir.resolve("config.json");
-        Files.writeString(config, """
-                {"model_type": "olmoe", "vocab_size": 384, "hidden_size": 64, "intermediate_size": 32,
-                 "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "num_experts": 4,
-                 "num_experts_per_tok": 2, "max_position_embeddings": 64, "initializer_range": 0.5,
-                 "eos_token_id": 335, "tie_word_embeddings": false}
-                """);
-        model = dir.resolve("model");
-        var r = run("weights", "init", "--config", config.toString(), "--out", model.toString(), "--seed", "3",
-                "--dtype", "f32");
-        assertEquals(0, r.status(), r.err());
+        tokenizer = CliGenerateTextTest.syntheticTokenizer();
+        model = CliGenerateTextTest.syntheticTextModel(dir, 64);
         Files.copy(tokenizer, model.resolve("tokenizer.json"));
     }
 
