@@ -3,11 +3,12 @@ package org.moescope.cli;
 import org.moescope.chat.ChatConfig;
 import org.moescope.chat.ChatMessages;
 import org.moescope.chat.ChatTemplate;
+import org.moescope.checkpoint.Checkpoint;
 import org.moescope.errors.BadInputException;
+import org.moescope.gguf.GgufChat;
 import org.moescope.model.ModelConfig;
 import org.moescope.tokenizer.Tokenizer;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,25 +21,27 @@ final class ChatSetup {
     }
 
     /**
-     * The chat configuration of a model: its directory's tokenizer_config.json / chat_template.jinja; when the model
-     * directory has no chat template and a tokenizer.json elsewhere was given, that file's directory.
+     * The chat configuration of a model: its directory's tokenizer_config.json / chat_template.jinja, or a GGUF
+     * file's tokenizer.chat_template; when the model has no chat template and a tokenizer was given, that GGUF file's
+     * or that tokenizer.json's directory's.
      */
-    static ChatConfig config(Path modelDir, Path tokenizerFile) {
-        ChatConfig cfg = hasChatFiles(modelDir) ? ChatConfig.load(modelDir) : null;
+    static ChatConfig config(Path model, Path tokenizerFile) {
+        ChatConfig cfg = hasChatFiles(model) ? ChatConfig.load(model) : null;
         if ((cfg == null || !cfg.hasTemplate()) && tokenizerFile != null) {
-            Path other = tokenizerFile.toAbsolutePath().getParent();
+            Path other = Checkpoint.isGguf(tokenizerFile) ? tokenizerFile : tokenizerFile.toAbsolutePath().getParent();
             if (other != null && hasChatFiles(other)) cfg = ChatConfig.load(other);
         }
         if (cfg == null || !cfg.hasTemplate()) {
-            throw new BadInputException(modelDir + ": no chat template (no chat_template in tokenizer_config.json and "
-                    + "no chat_template.jinja" + (tokenizerFile != null ? ", nor beside " + tokenizerFile : "") + ")");
+            throw new BadInputException(model + ": no chat template (" + (Checkpoint.isGguf(model)
+                    ? "no " + GgufChat.TEMPLATE : "no chat_template in tokenizer_config.json and no chat_template.jinja")
+                    + (tokenizerFile != null ? ", nor in or beside " + tokenizerFile : "") + ")");
         }
         return cfg;
     }
 
-    static boolean hasChatFiles(Path dir) {
-        return Files.isRegularFile(dir.resolve("tokenizer_config.json"))
-                || Files.isRegularFile(dir.resolve("chat_template.jinja"));
+    /** Whether a model directory has tokenizer_config.json or chat_template.jinja, or a GGUF file a chat template. */
+    static boolean hasChatFiles(Path model) {
+        return ChatConfig.inModel(model);
     }
 
     /** --var NAME=JSON assignments as template variables (names transformers passes itself are refused). */

@@ -1,5 +1,6 @@
 package org.moescope.cli;
 
+import org.moescope.checkpoint.Checkpoint;
 import org.moescope.errors.BadInputException;
 import org.moescope.explore.ExplorerBuilder;
 import org.moescope.explore.ExplorerPage;
@@ -34,8 +35,9 @@ public final class ExploreCommand implements Callable<Integer> {
             + "directory (its routes/: a series of checkpoints). Default: " + DEMO_OUTPUT + ".")
     List<Path> routes;
 
-    @Option(names = "--model", description = "Checkpoint directory whose tokenizer.json decodes the tokens "
-            + "(default: the route files' model_path, when it has one).")
+    @Option(names = "--model", paramLabel = "DIR|FILE.gguf", description = "Checkpoint directory whose tokenizer.json "
+            + "decodes the tokens, or a GGUF file with its tokenizer (default: the route files' model_path, when it has "
+            + "one).")
     Path model;
 
     @Option(names = "--tokenizer", description = "tokenizer.json to decode the tokens (instead of --model's).")
@@ -92,15 +94,21 @@ public final class ExploreCommand implements Callable<Integer> {
     private Tokenizer tokenizer(RouteSeries series, PrintWriter err) {
         if (tokenizer != null) return Tokenizer.load(tokenizer);
         if (model != null) {
-            if (!Files.isDirectory(model)) throw new BadInputException("--model " + model + ": not a directory");
+            if (!Files.isDirectory(model) && !Checkpoint.isGguf(model)) {
+                throw new BadInputException("--model " + model + ": " + (Files.exists(model)
+                        ? "neither a directory nor a GGUF file" : "no such directory or file"));
+            }
             if (Tokenizer.inModel(model)) return Tokenizer.forModelDirectory(model);
-            err.println("explore: " + model + " has no tokenizer.json: tokens are shown as ids");
+            err.println("explore: " + model + " has no tokenizer" + (Files.isDirectory(model) ? ".json" : " (no "
+                    + "tokenizer.ggml.model)") + ": tokens are shown as ids");
             return null;
         }
         String path = series.metadata().get("model_path");
         if (path != null && !path.isBlank()) {
             Path dir = Path.of(path);
-            if (Files.exists(dir.resolve("tokenizer.json"))) return Tokenizer.forModelDirectory(dir);
+            if ((Files.isDirectory(dir) || Checkpoint.isGguf(dir)) && Tokenizer.inModel(dir)) {
+                return Tokenizer.forModelDirectory(dir);
+            }
         }
         return null;
     }

@@ -3,6 +3,7 @@ package org.moescope.cli;
 import org.moescope.chat.ChatConfig;
 import org.moescope.chat.ChatMessages;
 import org.moescope.chat.ChatTemplate;
+import org.moescope.checkpoint.Checkpoint;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -21,7 +22,8 @@ import java.util.concurrent.Callable;
                 + "template and prints the prompt exactly, nothing added: what transformers' "
                 + "apply_chat_template(messages, tokenize=False, add_generation_prompt=True) returns.",
                 "The template is chat_template.jinja, else tokenizer_config.json's chat_template; the template also "
-                        + "sees the named special tokens of tokenizer_config.json (bos_token, eos_token, ...)."})
+                        + "sees the named special tokens of tokenizer_config.json (bos_token, eos_token, ...). Of a GGUF "
+                        + "file: tokenizer.chat_template, and the tokens of its tokenizer.ggml.*_token_id keys."})
 public final class TemplateCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -31,10 +33,11 @@ public final class TemplateCommand implements Callable<Integer> {
 
     static final class Source {
         @Option(names = "--tokenizer", paramLabel = "DIR", description = "a directory with tokenizer_config.json "
-                + "or chat_template.jinja (a file in it works too)")
+                + "or chat_template.jinja (a file in it works too), or a GGUF file")
         Path tokenizer;
 
-        @Option(names = "--model", paramLabel = "DIR", description = "a model directory (its tokenizer files)")
+        @Option(names = "--model", paramLabel = "DIR|FILE.gguf", description = "a model directory (its tokenizer "
+                + "files) or a GGUF file (its tokenizer.chat_template and special token ids)")
         Path model;
     }
 
@@ -56,7 +59,7 @@ public final class TemplateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Path dir = source.model != null ? source.model : source.tokenizer;
-        if (Files.isRegularFile(dir) && source.tokenizer != null) {
+        if (Files.isRegularFile(dir) && source.tokenizer != null && !Checkpoint.isGguf(dir)) {
             dir = dir.toAbsolutePath().getParent();
         }
         ChatConfig cfg = ChatConfig.load(dir);

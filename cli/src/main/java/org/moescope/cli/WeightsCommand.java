@@ -1,6 +1,7 @@
 package org.moescope.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.moescope.chat.ChatConfig;
 import org.moescope.checkpoint.Checkpoint;
 import org.moescope.errors.BadInputException;
 import org.moescope.model.Architectures;
@@ -161,10 +162,17 @@ public final class WeightsCommand implements Runnable {
         public Integer call() {
             long start = System.nanoTime();
             if (format.equals("gguf")) {
-                GgufConvert.Result g = GgufConvert.toGguf(dir, out, dtype, force);
+                // The chat template and named special tokens as transformers reads them (chat_template.jinja wins).
+                GgufConvert.Chat chat = null;
+                if (Files.isDirectory(dir) && ChatConfig.inModel(dir)) {
+                    ChatConfig c = ChatConfig.load(dir);
+                    chat = new GgufConvert.Chat(c.templates(), c.specialTokens());
+                }
+                GgufConvert.Result g = GgufConvert.toGguf(dir, out, dtype, force, chat);
                 double s = seconds(start);
-                spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: %d tensors (%s), %s in %.1f s; tokenizer: %s%n",
-                        g.out(), g.tensors(), g.type(), ByteSizes.format(g.bytes()), s, g.tokenizer());
+                spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: %d tensors (%s), %s in %.1f s; tokenizer: %s;"
+                                + " chat template: %s%n", g.out(), g.tensors(), g.type(), ByteSizes.format(g.bytes()), s,
+                        g.tokenizer(), g.chat());
                 spec.commandLine().getOut().flush();
                 return 0;
             }
@@ -182,6 +190,11 @@ public final class WeightsCommand implements Runnable {
                     "wrote %s: %d tensors (%d converted to %s), %d shard(s), %s written from %s read in %.1f s (%.0f MB/s read)%n",
                     r.out(), r.tensors(), r.converted(), q8 ? "q8_0" : to.torchName(), r.shards().size(),
                     ByteSizes.format(r.bytesWritten()), ByteSizes.format(r.bytesRead()), s, r.bytesRead() / 1e6 / s);
+            if (gguf) {
+                spec.commandLine().getOut().println("from the GGUF metadata: "
+                        + (r.copiedFiles().isEmpty() ? "config.json only (no tokenizer or chat keys)"
+                        : "config.json, " + String.join("; ", r.copiedFiles())));
+            }
             spec.commandLine().getOut().flush();
             return 0;
         }

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.moescope.errors.BadInputException;
+import org.moescope.gguf.GgufChat;
+import org.moescope.gguf.GgufFile;
 import org.moescope.tokenizer.TextFile;
 
 import java.nio.file.Files;
@@ -34,25 +36,54 @@ public record ChatConfig(Path dir, Map<String, String> templates, Map<String, St
     private static final List<String> NAMED_TOKENS = List.of("bos_token", "eos_token", "unk_token", "sep_token",
             "pad_token", "cls_token", "mask_token");
 
-    /** Reads dir/tokenizer_config.json (and chat_template.jinja, special_tokens_map.json when present). */
+    /**
+     * Reads dir/tokenizer_config.json (and chat_template.jinja, special_tokens_map.json when present), or a GGUF
+     * file's tokenizer.chat_template and special token ids ({@link GgufChat}), read as the tokenizer_config.json a
+     * GGUF → safetensors conversion writes.
+     */
     public static ChatConfig load(Path dir) {
-        if (!Files.isDirectory(dir)) throw new BadInputException(dir + ": not a directory");
+        if (GgufFile.hasMagic(dir) && Files.isRegularFile(dir)) {
+            try (GgufFile f = GgufFile.open(dir)) {
+                return from(dir, GgufChat.toTokenizerConfig(f), dir + " (tokenizer.chat_template)", null, null, null);
+            }
+        }
+        if (!Files.isDirectory(dir)) throw new BadInputException(dir + ": not a directory (nor a GGUF file)");
         Path configFile = dir.resolve("tokenizer_config.json");
         Path jinjaFile = dir.resolve("chat_template.jinja");
         if (!Files.isRegularFile(configFile) && !Files.isRegularFile(jinjaFile)) {
             throw new BadInputException(dir + ": has neither tokenizer_config.json nor chat_template.jinja");
         }
         JsonNode config = Files.isRegularFile(configFile) ? readObject(configFile) : JSON.createObjectNode();
+        Path legacyFile = dir.resolve("special_tokens_map.json");
+        return from(dir, config, configFile.toString(),
+                Files.isRegularFile(jinjaFile) ? TextFile.readUtf8(jinjaFile) : null, jinjaFile,
+                Files.isRegularFile(legacyFile) ? legacyFile : null);
+    }
+
+    /** Whether {@code model} (a checkpoint directory or a GGUF file) has chat files / a chat template to read. */
+    public static boolean inModel(Path model) {
+        if (Files.isRegularFile(model) && GgufFile.hasMagic(model)) {
+            try (GgufFile f = GgufFile.open(model)) {
+                return GgufChat.present(f);
+            }
+        }
+        return Files.isRegularFile(model.resolve("tokenizer_config.json"))
+                || Files.isRegularFile(model.resolve("chat_template.jinja"));
+    }
+
+    /** A tokenizer_config.json tree (from {@code configFile}), the chat_template.jinja text or null, and the legacy map. */
+    private static ChatConfig from(Path dir, JsonNode config, String configFile, String jinja, Path jinjaFile,
+                                   Path legacyFile) {
         Map<String, String> templates = new LinkedHashMap<>();
         Map<String, String> files = new LinkedHashMap<>();
-        if (Files.isRegularFile(jinjaFile)) {
-            templates.put("default", TextFile.readUtf8(jinjaFile));
+        if (jinja != null) {
+            templates.put("default", jinja);
             files.put("default", jinjaFile.toString());
         } else {
             JsonNode t = config.get("chat_template");
             if (t != null && t.isTextual()) {
                 templates.put("default", t.textValue());
-                files.put("default", configFile.toString());
+                files.put("default", configFile);
             } else if (t != null && t.isArray()) {
                 for (JsonNode entry : t) {
                     JsonNode name = entry.get("name");
@@ -76,12 +107,11 @@ public record ChatConfig(Path dir, Map<String, String> templates, Map<String, St
         }
         // transformers 5 reads the legacy special_tokens_map.json only when tokenizer_config.json has no
         // added_tokens_decoder, and then its entries override tokenizer_config.json's.
-        Path legacyFile = dir.resolve("special_tokens_map.json");
-        if (!config.has("added_tokens_decoder") && Files.isRegularFile(legacyFile)) {
+        if (!config.has("added_tokens_decoder") && legacyFile != null) {
             JsonNode legacy = readObject(legacyFile);
             for (String name : NAMED_TOKENS) {
                 if (!legacy.has(name)) continue;
-                String value = token(legacy, name, legacyFile);
+                String value = token(legacy, name, legacyFile.toString());
                 if (value != null) special.put(name, value);
                 else special.remove(name);
             }
@@ -100,8 +130,9 @@ public record ChatConfig(Path dir, Map<String, String> templates, Map<String, St
      */
     public ChatTemplate template(boolean withTools) {
         if (templates.isEmpty()) {
-            throw new BadInputException(dir + ": no chat template (tokenizer_config.json has no chat_template and there "
-                    + "is no chat_template.jinja)");
+            throw new BadInputException(dir + (Files.isDirectory(dir) ? ": no chat template (tokenizer_config.json has "
+                    + "no chat_template and there is no chat_template.jinja)" : ": no chat template (no " + GgufChat.TEMPLATE
+                    + ")"));
         }
         String name;
         if (templates.size() == 1) {
@@ -122,7 +153,7 @@ public record ChatConfig(Path dir, Map<String, String> templates, Map<String, St
         return specialTokens.get("eos_token");
     }
 
-    private static String token(JsonNode config, String name, Path file) {
+    private static String token(JsonNode config, String name, String file) {
         JsonNode v = config.get(name);
         if (v == null || v.isNull()) return null;
         if (v.isTextual()) return v.textValue();
@@ -144,13 +175,20 @@ public record ChatConfig(Path dir, Map<String, String> templates, Map<String, St
 
     /**
      * The end-of-sequence ids a chat reply may stop at: config.json's eos_token_id and generation_config.json's
-     * (each a number or a list), and the id of tokenizer_config.json's eos_token as {@code eosId} resolves it.
+     * (each a number or a list), and the id of tokenizer_config.json's eos_token as {@code eosId} resolves it. A GGUF
+     * file has no generation_config.json; its end-of-turn and end-of-message ids (llama.cpp's) stand in for it.
      */
     public static List<Integer> stopIds(Path modelDir, Integer configEos, Integer templateEos) {
         List<Integer> ids = new ArrayList<>();
         if (configEos != null) ids.add(configEos);
         Path gen = modelDir.resolve("generation_config.json");
-        if (Files.isRegularFile(gen)) {
+        if (Files.isRegularFile(modelDir) && GgufFile.hasMagic(modelDir)) {
+            try (GgufFile f = GgufFile.open(modelDir)) {
+                for (String key : GgufChat.END_KEYS) {
+                    if (f.has(key)) ids.add(Math.toIntExact(Math.min(f.count(key), Integer.MAX_VALUE)));
+                }
+            }
+        } else if (Files.isRegularFile(gen)) {
             JsonNode eos = readObject(gen).get("eos_token_id");
             if (eos != null && eos.isIntegralNumber()) {
                 ids.add(eos.intValue());

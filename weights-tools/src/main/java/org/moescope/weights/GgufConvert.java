@@ -7,6 +7,7 @@ import org.moescope.errors.BadInputException;
 import org.moescope.gguf.GgmlBlocks;
 import org.moescope.gguf.GgmlQuantiser;
 import org.moescope.gguf.GgmlType;
+import org.moescope.gguf.GgufChat;
 import org.moescope.gguf.GgufModel;
 import org.moescope.gguf.GgufValue;
 import org.moescope.gguf.GgufTokenizer;
@@ -44,15 +45,35 @@ public final class GgufConvert {
     public static final List<String> TYPES = List.of("f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q4_k_m", "q5_k",
             "q6_k");
 
-    /** {@code tokenizer}: the tokenizer.ggml.pre family written, or why the source's tokenizer was not written. */
-    public record Result(Path out, String type, int tensors, long bytes, String tokenizer) {
+    /**
+     * {@code tokenizer}: the tokenizer.ggml.pre family written, or why the source's tokenizer was not written;
+     * {@code chat}: the chat templates written, or why none was.
+     */
+    public record Result(Path out, String type, int tensors, long bytes, String tokenizer, String chat) {
     }
 
+    /**
+     * What the source's tokenizer_config.json / chat_template.jinja say about chat, as transformers reads them (the
+     * CLI reads them with the engine's ChatConfig): templates by name, and the named special tokens (bos_token, ...).
+     */
+    public record Chat(Map<String, String> templates, Map<String, String> specialTokens) {
+    }
+
+    /** {@link #toGguf(Path, Path, String, boolean, Chat)} without chat keys. */
+    public static Result toGguf(Path source, Path out, String typeName, boolean force) {
+        return toGguf(source, out, typeName, force, null);
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
     private static final Pattern LAYER = Pattern.compile("blk\\.(\\d+)\\.(.+)");
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    public static Result toGguf(Path source, Path out, String typeName, boolean force) {
+    /**
+     * Writes {@code source} as one GGUF file; {@code chat} (or null) adds the chat template and the special tokens'
+     * ids, which win over config.json's bos/eos/pad ids as in llama.cpp's converter.
+     */
+    public static Result toGguf(Path source, Path out, String typeName, boolean force, Chat chat) {
         String type = typeName.toLowerCase(Locale.ROOT);
         if (!TYPES.contains(type)) {
             throw new BadInputException("--dtype " + typeName + ": for --to gguf expected one of " + String.join(", ", TYPES));
@@ -76,8 +97,11 @@ public final class GgufConvert {
             }
             refuseWhatGgufCannotSay(ck, config);
             GgufWriter w = new GgufWriter();
-            String tokenizer = tokenizer(w, source);
+            Map<String, GgufValue> vocab = new LinkedHashMap<>();
+            String tokenizer = tokenizer(vocab, source);
+            vocab.forEach(w::put);
             metadata(w, arch, config, type); // after the tokenizer: config.json's bos/eos ids are the model's
+            String chatWritten = chat(w, vocab, chat);
             int layers = config.path("num_hidden_layers").asInt();
             int heads = config.path("num_attention_heads").asInt();
             int kvHeads = config.path("num_key_value_heads").asInt(heads);
@@ -114,7 +138,7 @@ public final class GgufConvert {
             }
             w.write(out);
             try {
-                return new Result(out, type, count, Files.size(out), tokenizer);
+                return new Result(out, type, count, Files.size(out), tokenizer, chatWritten);
             } catch (java.io.IOException ex) {
                 throw new BadInputException(out + ": cannot read back: " + ex.getMessage());
             }
@@ -125,7 +149,7 @@ public final class GgufConvert {
      * The tokenizer.ggml.* keys of {@code source}'s tokenizer.json when it has one GGUF can carry; returns the family
      * written, or why none was.
      */
-    private static String tokenizer(GgufWriter w, Path source) {
+    private static String tokenizer(Map<String, GgufValue> w, Path source) {
         Path file = source.resolve("tokenizer.json");
         if (!Files.isDirectory(source) || !Files.isRegularFile(file)) {
             return "none (no tokenizer.json in " + source + ")";
@@ -142,8 +166,25 @@ public final class GgufConvert {
         if (keys == null) {
             return "not written: " + why;
         }
-        keys.forEach(w::put);
+        w.putAll(keys);
         return keys.get("tokenizer.ggml.pre").value().toString();
+    }
+
+    /**
+     * The chat keys ({@link GgufChat#keys}): the special tokens' ids need the vocabulary just written. Returns what
+     * was written, for the command's line.
+     */
+    @SuppressWarnings("unchecked")
+    private static String chat(GgufWriter w, Map<String, GgufValue> vocab, Chat chat) {
+        if (chat == null) {
+            return "none";
+        }
+        List<String> tokens = vocab.containsKey("tokenizer.ggml.tokens")
+                ? (List<String>) vocab.get("tokenizer.ggml.tokens").value() : List.of();
+        List<Long> types = vocab.containsKey("tokenizer.ggml.token_type")
+                ? (List<Long>) vocab.get("tokenizer.ggml.token_type").value() : List.of();
+        GgufChat.keys(chat.templates(), chat.specialTokens(), tokens, types).forEach(w::put);
+        return chat.templates().isEmpty() ? "none" : String.join(", ", chat.templates().keySet());
     }
 
     /** What config.json may say that a GGUF file of these architectures has no key for. */
@@ -262,7 +303,13 @@ public final class GgufConvert {
         };
     }
 
-    /** {@code weights convert} of a GGUF file: an HF safetensors checkpoint with float tensors of dtype {@code to}. */
+    /**
+     * {@code weights convert} of a GGUF file: an HF safetensors checkpoint with float tensors of dtype {@code to},
+     * config.json from the metadata, and the file's tokenizer as tokenizer.json and its chat template and special
+     * tokens as tokenizer_config.json ({@link GgufChat}). The result's {@code copiedFiles} lists those two as written,
+     * or "tokenizer.json not written: why" when the file's tokenizer is one this reader does not turn into a
+     * tokenizer.json (the weights are converted all the same).
+     */
     public static Convert.Result fromGguf(Path source, Path out, DType to, long maxShardBytes, boolean force) {
         if (to != DType.BF16 && to != DType.F16 && to != DType.F32) {
             throw new BadInputException("--dtype " + to + ": from GGUF expected bf16, f16 or f32");
@@ -283,13 +330,29 @@ public final class GgufConvert {
                 read += t.byteSize();
             }
             ObjectNode config = ((ObjectNode) ck.config()).deepCopy();
+            Map<String, JsonNode> files = new LinkedHashMap<>();
+            List<String> notes = new ArrayList<>();
+            if (GgufTokenizer.present(ck.gguf())) {
+                try {
+                    files.put("tokenizer.json", GgufTokenizer.toTokenizerJson(ck.gguf()));
+                } catch (BadInputException e) {
+                    notes.add("tokenizer.json not written: " + e.getMessage());
+                }
+            }
+            ObjectNode chat = GgufChat.toTokenizerConfig(ck.gguf());
+            if (!chat.isEmpty()) files.put("tokenizer_config.json", chat);
             List<CheckpointWriter.Shard> shards = new ArrayList<>();
             AtomicDirectory.write(out, force, "--out", tmp -> {
                 shards.addAll(CheckpointWriter.writeWeights(tmp, entries, maxShardBytes));
                 AtomicFiles.writeString(tmp.resolve(Checkpoint.CONFIG), CheckpointWriter.configWithDtype(config, to));
+                for (Map.Entry<String, JsonNode> f : files.entrySet()) {
+                    AtomicFiles.writeString(tmp.resolve(f.getKey()), JSON.writerWithDefaultPrettyPrinter()
+                            .writeValueAsString(f.getValue()) + "\n");
+                }
             });
             long written = shards.stream().mapToLong(CheckpointWriter.Shard::bytes).sum();
-            return new Convert.Result(out, to, entries.size(), entries.size(), read, written, shards, List.of());
+            notes.addAll(0, files.keySet());
+            return new Convert.Result(out, to, entries.size(), entries.size(), read, written, shards, notes);
         }
     }
 }
