@@ -74,7 +74,7 @@ public final class ChatCommand implements Callable<Integer> {
         Map<String, Object> templateVars = ChatSetup.vars(vars);
         Tokenizer tok = Engines.tokenizer(modelOption.dir, tokenizerOption.file);
         if (tok == null) {
-            throw new BadInputException(modelOption.dir + " has no tokenizer.json; give --tokenizer");
+            throw new BadInputException(Engines.noTokenizer(modelOption.dir));
         }
         ChatConfig cfg = ChatSetup.config(modelOption.dir, tokenizerOption.file);
         ChatTemplate template = cfg.template(false);

@@ -26,6 +26,7 @@ final class ChatSetup {
      * or that tokenizer.json's directory's.
      */
     static ChatConfig config(Path model, Path tokenizerFile) {
+        Checkpoint.checkModelPath(model);
         ChatConfig cfg = hasChatFiles(model) ? ChatConfig.load(model) : null;
         if ((cfg == null || !cfg.hasTemplate()) && tokenizerFile != null) {
             Path other = Checkpoint.isGguf(tokenizerFile) ? tokenizerFile : tokenizerFile.toAbsolutePath().getParent();

@@ -57,10 +57,17 @@ final class Engines {
         if (tokenizerFile != null) {
             return Tokenizer.load(tokenizerFile);
         }
+        if (modelDir != null) org.moescope.checkpoint.Checkpoint.checkModelPath(modelDir);
         if (modelDir != null && Tokenizer.inModel(modelDir)) {
             return Tokenizer.forModelDirectory(modelDir);
         }
         return null;
+    }
+
+    /** "DIR has no tokenizer.json" or "FILE.gguf has no tokenizer (...)": the end of a missing-tokenizer message. */
+    static String noTokenizer(Path model) {
+        return model + " has no tokenizer" + (org.moescope.checkpoint.Checkpoint.isGguf(model)
+                ? " (no tokenizer.ggml.model)" : ".json") + "; give --tokenizer";
     }
 
     static Function<String, int[]> textEncoder(Path modelDir, Path tokenizerFile) {

@@ -94,10 +94,7 @@ public final class ExploreCommand implements Callable<Integer> {
     private Tokenizer tokenizer(RouteSeries series, PrintWriter err) {
         if (tokenizer != null) return Tokenizer.load(tokenizer);
         if (model != null) {
-            if (!Files.isDirectory(model) && !Checkpoint.isGguf(model)) {
-                throw new BadInputException("--model " + model + ": " + (Files.exists(model)
-                        ? "neither a directory nor a GGUF file" : "no such directory or file"));
-            }
+            Checkpoint.checkModelPath(model);
             if (Tokenizer.inModel(model)) return Tokenizer.forModelDirectory(model);
             err.println("explore: " + model + " has no tokenizer" + (Files.isDirectory(model) ? ".json" : " (no "
                     + "tokenizer.ggml.model)") + ": tokens are shown as ids");

@@ -89,7 +89,7 @@ public final class GenerateCommand implements Callable<Integer> {
                     ? Engines.tokenizer(modelOption.dir, tokenizerOption.file) : null;
             if (text && tok == null) {
                 throw new BadInputException((prompt.chat != null ? "--chat" : "--prompt") + " needs a tokenizer: "
-                        + modelOption.dir + " has no tokenizer.json; give --tokenizer");
+                        + Engines.noTokenizer(modelOption.dir));
             }
             int[] ids;
             if (chatTemplate != null) {

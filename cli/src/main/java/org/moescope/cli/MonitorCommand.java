@@ -45,7 +45,7 @@ public final class MonitorCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--checkpoints", arity = "1..*", description = "Checkpoint directories in training order, or a directory of them.")
+    @Option(names = "--checkpoints", arity = "1..*", description = "Checkpoint directories or GGUF files in training order, or a directory of them.")
     List<Path> checkpoints;
 
     @Option(names = "--data", description = "Training samples (JSONL) traced through every checkpoint.")

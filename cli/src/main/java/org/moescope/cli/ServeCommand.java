@@ -77,7 +77,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (graceSeconds < 0) throw new BadInputException("--grace-seconds must be >= 0");
         if (apiKey != null && apiKey.isBlank()) throw new BadInputException("--api-key must not be empty");
         Tokenizer tok = Engines.tokenizer(modelOption.dir, tokenizerOption.file);
-        if (tok == null) throw new BadInputException(modelOption.dir + " has no tokenizer.json; give --tokenizer");
+        if (tok == null) throw new BadInputException(Engines.noTokenizer(modelOption.dir));
         OpenAiServer.Chat chat = null;
         MoeTransformer model = MoeTransformer.load(modelOption.dir, VectorKernels.batchInvariant());
         try {

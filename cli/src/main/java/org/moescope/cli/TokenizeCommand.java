@@ -70,6 +70,7 @@ public final class TokenizeCommand implements Callable<Integer> {
         if (inputs.isEmpty() && files.isEmpty()) {
             throw new BadInputException("tokenize: nothing to do; give TEXT arguments or --file FILE");
         }
+        if (source.model != null) org.moescope.checkpoint.Checkpoint.checkModelPath(source.model);
         Tokenizer tok = source.tokenizer != null ? Tokenizer.load(source.tokenizer)
                 : Tokenizer.forModelDirectory(source.model);
         PrintWriter out = spec.commandLine().getOut();

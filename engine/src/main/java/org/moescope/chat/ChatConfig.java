@@ -3,6 +3,7 @@ package org.moescope.chat;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.moescope.checkpoint.Checkpoint;
 import org.moescope.errors.BadInputException;
 import org.moescope.gguf.GgufChat;
 import org.moescope.gguf.GgufFile;
@@ -42,12 +43,12 @@ public record ChatConfig(Path dir, Map<String, String> templates, Map<String, St
      * GGUF → safetensors conversion writes.
      */
     public static ChatConfig load(Path dir) {
-        if (GgufFile.hasMagic(dir) && Files.isRegularFile(dir)) {
+        Checkpoint.checkModelPath(dir);
+        if (Checkpoint.isGguf(dir)) {
             try (GgufFile f = GgufFile.open(dir)) {
                 return from(dir, GgufChat.toTokenizerConfig(f), dir + " (tokenizer.chat_template)", null, null, null);
             }
         }
-        if (!Files.isDirectory(dir)) throw new BadInputException(dir + ": not a directory (nor a GGUF file)");
         Path configFile = dir.resolve("tokenizer_config.json");
         Path jinjaFile = dir.resolve("chat_template.jinja");
         if (!Files.isRegularFile(configFile) && !Files.isRegularFile(jinjaFile)) {
@@ -62,7 +63,7 @@ public record ChatConfig(Path dir, Map<String, String> templates, Map<String, St
 
     /** Whether {@code model} (a checkpoint directory or a GGUF file) has chat files / a chat template to read. */
     public static boolean inModel(Path model) {
-        if (Files.isRegularFile(model) && GgufFile.hasMagic(model)) {
+        if (Checkpoint.isGguf(model)) {
             try (GgufFile f = GgufFile.open(model)) {
                 return GgufChat.present(f);
             }
@@ -182,7 +183,7 @@ public record ChatConfig(Path dir, Map<String, String> templates, Map<String, St
         List<Integer> ids = new ArrayList<>();
         if (configEos != null) ids.add(configEos);
         Path gen = modelDir.resolve("generation_config.json");
-        if (Files.isRegularFile(modelDir) && GgufFile.hasMagic(modelDir)) {
+        if (Checkpoint.isGguf(modelDir)) {
             try (GgufFile f = GgufFile.open(modelDir)) {
                 for (String key : GgufChat.END_KEYS) {
                     if (f.has(key)) ids.add(Math.toIntExact(Math.min(f.count(key), Integer.MAX_VALUE)));

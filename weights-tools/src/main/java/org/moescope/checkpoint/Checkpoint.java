@@ -74,8 +74,30 @@ public final class Checkpoint implements AutoCloseable {
         return Files.isRegularFile(path) && GgufFile.hasMagic(path);
     }
 
+    /**
+     * One line of bad input for a model path that can be neither a checkpoint directory nor a GGUF file: a path that
+     * does not exist, a file that does not begin with the GGUF magic, or a directory named *.gguf without config.json
+     * (a GGUF model is one file). A truncated or malformed GGUF file is left to {@link GgufFile#open}, which names the
+     * field.
+     */
+    public static void checkModelPath(Path path) {
+        if (Files.isDirectory(path)) {
+            Path name = path.getFileName();
+            if (name != null && name.toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gguf")
+                    && !Files.exists(path.resolve(CONFIG))) {
+                throw new BadInputException(path + ": is a directory (without " + CONFIG + "), not a GGUF file");
+            }
+        } else if (!Files.exists(path)) {
+            throw new BadInputException(path + ": no such file or directory");
+        } else if (!GgufFile.hasMagic(path)) {
+            throw new BadInputException(path + ": neither a checkpoint directory nor a GGUF file (it does not begin "
+                    + "with \"GGUF\")");
+        }
+    }
+
     /** Opens a checkpoint directory or a GGUF file. */
     public static Checkpoint open(Path dir) {
+        checkModelPath(dir);
         if (isGguf(dir)) {
             return openGguf(dir);
         }
