@@ -91,7 +91,7 @@ class CliExploreTest {
                 "moescope: --detail-mb must be in [0, 1024]",
                 "moescope: --tau must be in (0, 1], got 0.0",
                 "moescope: " + file,
-                "moescope: --model " + dir.resolve("nomodel") + ": not a directory");
+                "moescope: " + dir.resolve("nomodel") + ": no such file or directory");
         for (int i = 0; i < cases.size(); i++) {
             var r = run(cases.get(i).toArray(String[]::new));
             assertEquals(2, r.status(), cases.get(i) + ": " + r.err());

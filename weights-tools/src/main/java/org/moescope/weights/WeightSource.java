@@ -42,6 +42,7 @@ public final class WeightSource implements AutoCloseable {
 
     /** Opens a checkpoint directory or a .safetensors file; every header and the index are validated here. */
     public static WeightSource open(Path path) {
+        refuseGguf(path);
         if (Files.isDirectory(path)) {
             Checkpoint c = Checkpoint.open(path);
             return new WeightSource(path, c, c.shards());
@@ -54,10 +55,22 @@ public final class WeightSource implements AutoCloseable {
 
     /** Opens a checkpoint directory; a single file is bad input here (the command needs config.json). */
     public static WeightSource openDirectory(Path dir) {
+        refuseGguf(dir);
         if (!Files.isDirectory(dir)) {
             throw new BadInputException(dir + ": not a checkpoint directory (expected config.json and model.safetensors)");
         }
         return open(dir);
+    }
+
+    /**
+     * These tools read safetensors headers, dtypes and bytes; a GGUF file's block types have none of those, so it is
+     * named as what it is rather than misread as a safetensors file.
+     */
+    private static void refuseGguf(Path path) {
+        if (Checkpoint.isGguf(path)) {
+            throw new BadInputException(path + ": a GGUF file; weights inspect, verify and diff read safetensors "
+                    + "checkpoints (weights convert " + path + " --dtype bf16 --out DIR makes one)");
+        }
     }
 
     public Path path() {
