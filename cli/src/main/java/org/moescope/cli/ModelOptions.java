@@ -18,7 +18,8 @@ final class ModelOptions {
     /** --tokenizer: trace (text samples) and generate (text prompts). */
     static final class TokenizerFile {
         @Option(names = "--tokenizer", paramLabel = "FILE",
-                description = "tokenizer.json for text (default: the model directory's).")
+                description = "tokenizer.json, or a GGUF file's tokenizer, for text (default: the model's own: the "
+                        + "directory's tokenizer.json or the .gguf's).")
         java.nio.file.Path file;
     }
 

@@ -37,7 +37,7 @@ public final class PathwaysCommand implements Callable<Integer> {
     @Option(names = "--routes", required = true, description = "Route file written by trace.")
     Path routes;
 
-    @Option(names = "--model", required = true, description = "The checkpoint the routes came from (its routers give consistency).")
+    @Option(names = "--model", required = true, paramLabel = "DIR|FILE.gguf", description = "The checkpoint (directory or GGUF file) the routes came from (its routers give consistency).")
     Path model;
 
     @Option(names = "--tau", defaultValue = "0.7", description = "Pathway threshold (default: ${DEFAULT-VALUE}).")

@@ -36,7 +36,7 @@ public final class TokenizeCommand implements Callable<Integer> {
         @Option(names = "--tokenizer", paramLabel = "FILE", description = "a tokenizer.json, or a .gguf file (its tokenizer.ggml.* vocabulary)")
         Path tokenizer;
 
-        @Option(names = "--model", paramLabel = "DIR", description = "a model directory (uses DIR/tokenizer.json) or a .gguf file")
+        @Option(names = "--model", paramLabel = "DIR|FILE.gguf", description = "a model directory (uses DIR/tokenizer.json) or a .gguf file")
         Path model;
     }
 
