@@ -210,14 +210,18 @@ public final class WeightsCommand implements Runnable {
         @Option(names = "--config", required = true, paramLabel = "FILE", description = "A supported family's config.json.")
         Path config;
 
-        @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to create.")
+        @Option(names = "--out", required = true, paramLabel = "DIR|FILE", description = "Directory (or with --to gguf, file) to create.")
         Path out;
 
         @Option(names = "--seed", required = true, description = "Seed: the same seed gives the same weights.")
         long seed;
 
-        @Option(names = "--dtype", defaultValue = "bf16", description = "bf16, f16 or f32 (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--dtype", defaultValue = "bf16", description = "bf16, f16 or f32 (default: ${DEFAULT-VALUE}). With --to gguf: f32, f16, bf16, q8_0, q4_0, q4_k, q4_k_m, q5_k, q6_k (the F32 init's values, quantised as weights convert --to gguf does).")
         String dtype;
+
+        @Option(names = "--to", defaultValue = "safetensors", paramLabel = "<format>",
+                description = "safetensors (an HF checkpoint directory) or gguf (one llama.cpp GGUF file, written without a float checkpoint in between) (default: ${DEFAULT-VALUE}).")
+        String format;
 
         @Option(names = "--max-shard-size", defaultValue = "5GB", description = "Largest shard (default: ${DEFAULT-VALUE}).")
         String maxShardSize;
@@ -230,15 +234,27 @@ public final class WeightsCommand implements Runnable {
 
         @Override
         public Integer call() {
-            DType to = DTypeConversion.parseTarget(dtype);
-            long maxShard = ByteSizes.parse(maxShardSize, "--max-shard-size");
             int n = threads == null ? Runtime.getRuntime().availableProcessors() : threads;
             if (n < 1) {
                 throw new BadInputException("--threads must be at least 1");
             }
+            if (!format.equals("safetensors") && !format.equals("gguf")) {
+                throw new BadInputException("--to " + format + ": expected safetensors or gguf");
+            }
             JsonNode json = Architectures.readConfig(config);
             List<Init.TensorPlan> plan = Architectures.initPlan(json, config);
             long start = System.nanoTime();
+            if (format.equals("gguf")) {
+                GgufConvert.Result g = GgufConvert.init(plan, json, config.toString(), seed, dtype, out, force, n);
+                double s = seconds(start);
+                long params = plan.stream().mapToLong(Init.TensorPlan::elements).sum();
+                spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s: %d tensors (%s), %,d parameters, %s in %.1f s (%.0f M params/s)%n",
+                        g.out(), g.tensors(), g.type(), params, ByteSizes.format(g.bytes()), s, params / 1e6 / s);
+                spec.commandLine().getOut().flush();
+                return 0;
+            }
+            DType to = DTypeConversion.parseTarget(dtype);
+            long maxShard = ByteSizes.parse(maxShardSize, "--max-shard-size");
             Init.Result r = Init.run(plan, json, to, seed, maxShard, out, force, n);
             double s = seconds(start);
             spec.commandLine().getOut().printf(Locale.ROOT,

@@ -97,7 +97,7 @@ class GgufTokenizerTest {
         GgufWriter w = new GgufWriter();
         w.put("general.architecture", GgufValue.of("olmoe"));
         keys.forEach(w::put);
-        w.tensor("token_embd.weight", GgmlType.F32, new long[] {1, 32}, () -> new byte[32 * 4]);
+        w.tensor("token_embd.weight", GgmlType.F32, new long[] {1, 32}, GgufWriter.Body.of(new byte[32 * 4]));
         w.write(file);
     }
 }

@@ -93,4 +93,45 @@ class GgufCliTest {
             }
         }
     }
+
+    /**
+     * `weights init --to gguf` writes what `weights init --dtype f32` followed by `weights convert --to gguf` writes,
+     * byte for byte (the same values, quantised the same way, in the same order), without the float checkpoint; the
+     * file runs; an unknown type is one line of bad input with no file left.
+     */
+    @Test
+    void initToGgufIsInitThenConvert() throws Exception {
+        Path config = dir.resolve("qwen3-moe-init.json");
+        Files.writeString(config, """
+                {"architectures": ["Qwen3MoeForCausalLM"], "model_type": "qwen3_moe", "hidden_size": 256,
+                 "intermediate_size": 512, "moe_intermediate_size": 256, "num_hidden_layers": 2,
+                 "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 64, "num_experts": 4,
+                 "num_experts_per_tok": 2, "norm_topk_prob": true, "vocab_size": 300, "max_position_embeddings": 128,
+                 "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "tie_word_embeddings": false, "mlp_only_layers": [],
+                 "decoder_sparse_step": 1, "initializer_range": 0.02}
+                """);
+        Path f32 = dir.resolve("init-f32");
+        var i = run("weights", "init", "--config", config.toString(), "--out", f32.toString(), "--dtype", "f32",
+                "--seed", "7");
+        assertEquals(0, i.status(), i.err());
+        Path converted = dir.resolve("init-converted.gguf");
+        var c = run("weights", "convert", f32.toString(), "--to", "gguf", "--dtype", "q4_k_m", "--out",
+                converted.toString());
+        assertEquals(0, c.status(), c.err());
+        Path direct = dir.resolve("init-direct.gguf");
+        var d = run("weights", "init", "--config", config.toString(), "--to", "gguf", "--dtype", "q4_k_m", "--seed",
+                "7", "--threads", "3", "--out", direct.toString());
+        assertEquals(0, d.status(), d.err());
+        assertArrayEquals(Files.readAllBytes(converted), Files.readAllBytes(direct));
+        var g = run("generate", "--model", direct.toString(), "--tokens", "1,2,3", "--max-new-tokens", "4");
+        assertEquals(0, g.status(), g.err());
+
+        Path bad = dir.resolve("init-bad.gguf");
+        var b = run("weights", "init", "--config", config.toString(), "--to", "gguf", "--dtype", "q9_9", "--seed", "7",
+                "--out", bad.toString());
+        assertEquals(2, b.status(), b.err());
+        assertEquals(1, b.err().strip().lines().count(), b.err());
+        assertTrue(b.err().contains("--dtype q9_9"), b.err());
+        assertFalse(Files.exists(bad));
+    }
 }

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,14 +17,19 @@ import java.util.Map;
 
 /**
  * Writes a GGUF v3 file atomically: the header, metadata and tensor infos first (every tensor's size is known from
- * its type and shape), then each tensor's bytes, produced one tensor at a time by its {@link Body}, at offsets aligned
- * to {@code general.alignment} (32). Nothing larger than one tensor is held in memory.
+ * its type and shape), then each tensor's bytes, streamed by its {@link Body} straight to the file, at offsets aligned
+ * to {@code general.alignment} (32). What is held in memory is up to the bodies: the converters hold a few rows.
  */
 public final class GgufWriter {
-    /** Produces a tensor's bytes: exactly {@code byteSize} of them, in ggml's layout for its type. */
+    /** Writes a tensor's bytes to the channel: exactly its size in ggml's layout for its type, in order. */
     @FunctionalInterface
     public interface Body {
-        byte[] bytes() throws IOException;
+        void writeTo(WritableByteChannel ch) throws IOException;
+
+        /** A body of bytes already in memory (small tensors, tests). */
+        static Body of(byte[] bytes) {
+            return ch -> writeAll(ch, ByteBuffer.wrap(bytes));
+        }
     }
 
     private record Entry(String name, GgmlType type, long[] ne, long byteSize, Body body) {
@@ -83,11 +89,12 @@ public final class GgufWriter {
         writeAll(ch, ByteBuffer.wrap(header));
         writeAll(ch, ByteBuffer.allocate((int) (pad(header.length, align) - header.length)));
         for (Entry t : tensors) {
-            byte[] b = t.body.bytes();
-            if (b.length != t.byteSize) {
-                throw new IllegalStateException(t.name + ": " + b.length + " bytes, expected " + t.byteSize);
+            long before = ch.position();
+            t.body.writeTo(ch);
+            long written = ch.position() - before;
+            if (written != t.byteSize) {
+                throw new IllegalStateException(t.name + ": " + written + " bytes, expected " + t.byteSize);
             }
-            writeAll(ch, ByteBuffer.wrap(b));
             writeAll(ch, ByteBuffer.allocate((int) (pad(t.byteSize, align) - t.byteSize)));
         }
     }
@@ -96,7 +103,7 @@ public final class GgufWriter {
         return (n + align - 1) / align * align;
     }
 
-    private static void writeAll(FileChannel ch, ByteBuffer b) throws IOException {
+    static void writeAll(WritableByteChannel ch, ByteBuffer b) throws IOException {
         while (b.hasRemaining()) ch.write(b);
     }
 

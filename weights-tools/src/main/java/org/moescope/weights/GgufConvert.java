@@ -22,20 +22,27 @@ import org.moescope.safetensors.TensorInfo;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * {@code weights convert --to gguf} and back: a checkpoint (safetensors or GGUF) as a GGUF file of one ggml type, as
  * llama.cpp lays it out (names and metadata keys of {@link GgufModel}, experts packed per layer, q/k permuted for
- * llama's RoPE), and a GGUF file as an HF safetensors checkpoint. Tensors are converted one at a time.
+ * llama's RoPE), and a GGUF file as an HF safetensors checkpoint; and {@code weights init --to gguf}, a random
+ * checkpoint straight to GGUF. Tensors are streamed to the file a chunk of rows at a time.
  */
 public final class GgufConvert {
     private GgufConvert() {
@@ -74,6 +81,68 @@ public final class GgufConvert {
      * ids, which win over config.json's bos/eos/pad ids as in llama.cpp's converter.
      */
     public static Result toGguf(Path source, Path out, String typeName, boolean force, Chat chat) {
+        String type = checkedType(typeName, out, force);
+        try (Checkpoint ck = Checkpoint.open(source)) {
+            JsonNode config = ck.config();
+            if (Q8.isQ8(config)) {
+                throw new BadInputException(source + ": a Q8_0 safetensors checkpoint; convert the float checkpoint");
+            }
+            GgufModel.Arch arch = arch(config, ck.configSource().toString());
+            GgufWriter w = new GgufWriter();
+            Map<String, GgufValue> vocab = new LinkedHashMap<>();
+            String tokenizer = tokenizer(vocab, source);
+            vocab.forEach(w::put);
+            metadata(w, arch, config, type); // after the tokenizer: config.json's bos/eos ids are the model's
+            String chatWritten = chat(w, vocab, chat); // after the metadata: its special tokens win, as in llama.cpp
+            Map<String, long[]> shapes = new LinkedHashMap<>();
+            for (String hf : ck.tensorNames()) shapes.put(hf, ck.info(hf).shape());
+            int count = write(w, arch, config, type, shapes, (hf, first, rows, into) -> {
+                TensorInfo info = ck.info(hf);
+                int cols = (int) info.shape()[info.shape().length - 1];
+                float[] row = new float[cols];
+                for (int r = 0; r < rows; r++) {
+                    readRow(ck, hf, info, first + r, cols, row);
+                    System.arraycopy(row, 0, into, r * cols, cols);
+                }
+            }, Runtime.getRuntime().availableProcessors(), source.toString(), out);
+            return new Result(out, type, count, size(out), tokenizer, chatWritten);
+        }
+    }
+
+    /**
+     * {@code weights init --to gguf}: a random checkpoint of {@code plan} written straight as a GGUF file of one ggml
+     * type, tensor by tensor, as {@code weights init --dtype f32} followed by {@code weights convert --to gguf} would
+     * write it (the same values, quantised the same way), without the float checkpoint in between (a 30B-parameter
+     * model would need 120 GB of F32 or 60 GB of BF16 on disk for an 18 GB Q4_K_M file). No tokenizer is written.
+     */
+    public static Result init(List<Init.TensorPlan> plan, JsonNode config, String configSource, long seed,
+                              String typeName, Path out, boolean force, int threads) {
+        String type = checkedType(typeName, out, force);
+        GgufModel.Arch arch = arch(config, configSource);
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        Map<String, Init.TensorPlan> byName = new LinkedHashMap<>();
+        for (Init.TensorPlan t : plan) {
+            shapes.put(t.name(), t.shape());
+            byName.put(t.name(), t);
+        }
+        GgufWriter w = new GgufWriter();
+        metadata(w, arch, config, type);
+        int count = write(w, arch, config, type, shapes, (hf, first, rows, into) -> {
+            Init.TensorPlan t = byName.get(hf);
+            long[] shape = t.shape();
+            int cols = (int) shape[shape.length - 1];
+            Init.floats(t, seed, first * cols, rows * cols, into);
+        }, threads, configSource, out);
+        return new Result(out, type, count, size(out), "none (weights init writes no tokenizer)", "none");
+    }
+
+    /** Rows first .. first+rows-1 of a source tensor, widened to float, into (rows, cols); called from any thread. */
+    @FunctionalInterface
+    interface Rows {
+        void read(String hf, long first, int rows, float[] into);
+    }
+
+    private static String checkedType(String typeName, Path out, boolean force) {
         String type = typeName.toLowerCase(Locale.ROOT);
         if (!TYPES.contains(type)) {
             throw new BadInputException("--dtype " + typeName + ": for --to gguf expected one of " + String.join(", ", TYPES));
@@ -84,64 +153,146 @@ public final class GgufConvert {
         if (Files.isDirectory(out)) {
             throw new BadInputException("--out " + out + ": is a directory; --to gguf writes one file");
         }
-        try (Checkpoint ck = Checkpoint.open(source)) {
-            JsonNode config = ck.config();
-            String modelType = config.path("model_type").asText();
-            GgufModel.Arch arch = GgufModel.byModelType(modelType);
-            if (arch == null) {
-                throw new BadInputException(ck.configSource() + ": model_type " + modelType
-                        + " has no GGUF architecture here; supported: olmoe, qwen2_moe, qwen3_moe, mixtral");
+        return type;
+    }
+
+    private static GgufModel.Arch arch(JsonNode config, String configSource) {
+        String modelType = config.path("model_type").asText();
+        GgufModel.Arch arch = GgufModel.byModelType(modelType);
+        if (arch == null) {
+            throw new BadInputException(configSource + ": model_type " + modelType
+                    + " has no GGUF architecture here; supported: olmoe, qwen2_moe, qwen3_moe, mixtral");
+        }
+        refuseWhatGgufCannotSay(configSource, config);
+        return arch;
+    }
+
+    private static long size(Path out) {
+        try {
+            return Files.size(out);
+        } catch (java.io.IOException ex) {
+            throw new BadInputException(out + ": cannot read back: " + ex.getMessage());
+        }
+    }
+
+    /**
+     * Values read and quantised per task: about four of weights init's blocks of 2^20 values, so a task outweighs its
+     * hand-over and, where a row count allows, starts and ends on a block boundary (a random block is generated
+     * whole, so a task that cuts one generates it twice).
+     */
+    private static final int CHUNK_VALUES = 4 << 20;
+
+    /**
+     * Writes every tensor of {@code shapes} (HF names, in order; experts packed per layer) to
+     * {@code out}. Each tensor streams: its rows are read in order on this thread and quantised in chunks on a pool of
+     * {@code threads}, at most 2 × threads chunks ahead of the file, so memory holds a few chunks, not a tensor.
+     * @return the number of GGUF tensors
+     */
+    private static int write(GgufWriter w, GgufModel.Arch arch, JsonNode config, String type,
+                             Map<String, long[]> shapes, Rows rows, int threads, String source, Path out) {
+        int layers = config.path("num_hidden_layers").asInt();
+        int heads = config.path("num_attention_heads").asInt();
+        int kvHeads = config.path("num_key_value_heads").asInt(heads);
+        // GGUF name -> HF names (experts: one per expert, in expert order)
+        Map<String, List<String>> plan = new LinkedHashMap<>();
+        for (String hf : shapes.keySet()) {
+            String g = GgufModel.ggufName(hf, arch);
+            if (g == null) {
+                throw new BadInputException(source + ": tensor '" + hf + "' has no GGUF name in a " + arch.name()
+                        + " file");
             }
-            if (Q8.isQ8(config)) {
-                throw new BadInputException(source + ": a Q8_0 safetensors checkpoint; convert the float checkpoint");
-            }
-            refuseWhatGgufCannotSay(ck, config);
-            GgufWriter w = new GgufWriter();
-            Map<String, GgufValue> vocab = new LinkedHashMap<>();
-            String tokenizer = tokenizer(vocab, source);
-            vocab.forEach(w::put);
-            metadata(w, arch, config, type); // after the tokenizer: config.json's bos/eos ids are the model's
-            String chatWritten = chat(w, vocab, chat);
-            int layers = config.path("num_hidden_layers").asInt();
-            int heads = config.path("num_attention_heads").asInt();
-            int kvHeads = config.path("num_key_value_heads").asInt(heads);
-            // GGUF name -> HF names (experts: one per expert, in expert order)
-            Map<String, List<String>> plan = new LinkedHashMap<>();
-            for (String hf : ck.tensorNames()) {
-                String g = GgufModel.ggufName(hf, arch);
-                if (g == null) {
-                    throw new BadInputException(source + ": tensor '" + hf + "' has no GGUF name in a " + arch.name()
-                            + " file");
-                }
-                plan.computeIfAbsent(g, k -> new ArrayList<>()).add(hf);
-            }
-            int count = 0;
+            plan.computeIfAbsent(g, k -> new ArrayList<>()).add(hf);
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
+            Thread t = new Thread(r, "gguf-quantise");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            int window = 2 * Math.max(1, threads);
             for (Map.Entry<String, List<String>> e : plan.entrySet()) {
                 String g = e.getKey();
                 List<String> parts = e.getValue();
                 if (parts.size() > 1) {
                     parts.sort((a, b) -> Integer.compare(expertOf(a), expertOf(b)));
                 }
-                TensorInfo first = ck.info(parts.get(0));
-                long[] shape = parts.size() > 1 ? new long[] {parts.size(), first.shape()[0], first.shape()[1]}
-                        : first.shape();
+                long[] first = shapes.get(parts.get(0));
+                long[] shape = parts.size() > 1 ? new long[] {parts.size(), first[0], first[1]} : first;
                 GgmlType t = typeFor(g, shape, type, layers);
                 int permuteHeads = !arch.permutedQk() ? 0 : g.endsWith("attn_q.weight") ? heads
                         : g.endsWith("attn_k.weight") ? kvHeads : 0;
-                w.tensor(g, t, shape, () -> {
+                w.tensor(g, t, shape, ch -> {
+                    if (permuteHeads == 0) {
+                        quantise(rows, parts, shapes, t, pool, window, ch);
+                        return;
+                    }
+                    // llama's q/k permutation moves rows across the whole matrix: one attention matrix in memory
                     java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-                    for (String hf : parts) bytes.writeBytes(encode(ck, hf, t));
-                    byte[] b = bytes.toByteArray();
-                    return permuteHeads > 0 ? GgufModel.permute(b, permuteHeads, t.rowBytes(shape[shape.length - 1])) : b;
+                    WritableByteChannel collect = java.nio.channels.Channels.newChannel(bytes);
+                    quantise(rows, parts, shapes, t, pool, window, collect);
+                    byte[] b = GgufModel.permute(bytes.toByteArray(), permuteHeads, t.rowBytes(shape[shape.length - 1]));
+                    GgufWriter.Body.of(b).writeTo(ch);
                 });
-                count++;
             }
             w.write(out);
-            try {
-                return new Result(out, type, count, Files.size(out), tokenizer, chatWritten);
-            } catch (java.io.IOException ex) {
-                throw new BadInputException(out + ": cannot read back: " + ex.getMessage());
+            return plan.size();
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /**
+     * A pool thread's float rows, kept between tasks: a fresh 16 MB array per task let the collector grow the heap to
+     * its maximum (5.7 GB of anonymous memory while writing a 30B-parameter file) before collecting.
+     */
+    private static final ThreadLocal<float[][]> CHUNK = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private static float[] chunkValues(int n) {
+        float[][] held = CHUNK.get();
+        if (held[0].length < n) held[0] = new float[n];
+        return held[0];
+    }
+
+    /**
+     * The rows of {@code parts} (one source tensor, or a layer's experts in order) in type t: chunks of rows read and
+     * quantised as tasks on the pool, at most {@code window} ahead, written in order.
+     */
+    private static void quantise(Rows rows, List<String> parts, Map<String, long[]> shapes, GgmlType t,
+                                 ExecutorService pool, int window, WritableByteChannel ch) throws java.io.IOException {
+        ArrayDeque<Future<byte[]>> inFlight = new ArrayDeque<>();
+        try {
+            for (String hf : parts) {
+                long[] shape = shapes.get(hf);
+                int cols = (int) shape[shape.length - 1];
+                long n = 1;
+                for (long d : shape) n *= d;
+                n /= cols;
+                int chunk = (int) Math.max(1, Math.min(n, CHUNK_VALUES / cols));
+                for (long r = 0; r < n; r += chunk) {
+                    long first = r;
+                    int k = (int) Math.min(chunk, n - r);
+                    if (inFlight.size() >= window) GgufWriter.Body.of(inFlight.poll().get()).writeTo(ch);
+                    inFlight.add(pool.submit(() -> {
+                        float[] values = chunkValues(k * cols);
+                        rows.read(hf, first, k, values);
+                        int rowBytes = (int) t.rowBytes(cols);
+                        byte[] out = new byte[k * rowBytes];
+                        for (int i = 0; i < k; i++) {
+                            System.arraycopy(GgmlQuantiser.encode(t, values, i * cols, cols), 0, out, i * rowBytes, rowBytes);
+                        }
+                        return out;
+                    }));
+                }
             }
+            while (!inFlight.isEmpty()) GgufWriter.Body.of(inFlight.poll().get()).writeTo(ch);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while quantising");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re; // a BadInputException of a source stays one
+            throw new IllegalStateException("quantising: " + e.getCause(), e.getCause());
+        } finally {
+            inFlight.forEach(f -> f.cancel(true));
         }
     }
 
@@ -188,15 +339,15 @@ public final class GgufConvert {
     }
 
     /** What config.json may say that a GGUF file of these architectures has no key for. */
-    private static void refuseWhatGgufCannotSay(Checkpoint ck, JsonNode c) {
+    private static void refuseWhatGgufCannotSay(String configSource, JsonNode c) {
         if (c.path("use_sliding_window").asBoolean(false)
                 || (c.path("model_type").asText().equals("mixtral") && c.path("sliding_window").isNumber())) {
-            throw new BadInputException(ck.configSource() + ": field \"sliding_window\": sliding-window attention has"
+            throw new BadInputException(configSource + ": field \"sliding_window\": sliding-window attention has"
                     + " no GGUF key for this architecture");
         }
         JsonNode scaling = c.get("rope_scaling");
         if (scaling != null && !scaling.isNull()) {
-            throw new BadInputException(ck.configSource() + ": field \"rope_scaling\": scaled RoPE is not supported");
+            throw new BadInputException(configSource + ": field \"rope_scaling\": scaled RoPE is not supported");
         }
     }
 
@@ -229,21 +380,6 @@ public final class GgufConvert {
         long cols = shape[shape.length - 1];
         if (cols % t.blockSize() != 0) t = cols % 32 == 0 ? GgmlType.Q8_0 : GgmlType.F16;
         return t;
-    }
-
-    /** The tensor's rows encoded in type t, row by row. */
-    private static byte[] encode(Checkpoint ck, String hf, GgmlType t) {
-        TensorInfo info = ck.info(hf);
-        long[] s = info.shape();
-        int cols = (int) s[s.length - 1];
-        long rows = info.numElements() / cols;
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        float[] row = new float[cols];
-        for (long r = 0; r < rows; r++) {
-            readRow(ck, hf, info, r, cols, row);
-            out.writeBytes(GgmlQuantiser.encode(t, row, 0, cols));
-        }
-        return out.toByteArray();
     }
 
     /** Row r of a float or ggml tensor, widened to float. */

@@ -63,7 +63,7 @@ public final class Init {
             return fill instanceof UniformBytes ? DType.U8 : checkpoint;
         }
 
-        long elements() {
+        public long elements() {
             long n = 1;
             for (long d : shape) n = Math.multiplyExact(n, d);
             return n;
@@ -139,6 +139,35 @@ public final class Init {
             inFlight.forEach(f -> f.cancel(true));
         }
     }
+
+    /**
+     * Elements {@code from .. from+count-1} of a tensor as its F32 init has them (so a quantised init equals an F32
+     * init quantised), for {@code weights init --to gguf}: the blocks they fall in are generated whole on this thread.
+     */
+    static void floats(TensorPlan t, long seed, long from, int count, float[] into) {
+        if (t.fill() instanceof UniformBytes) {
+            throw new IllegalArgumentException(t.name() + ": byte fills have no float values");
+        }
+        long n = t.elements();
+        long rowLength = t.shape().length == 0 || t.shape()[0] == 0 ? Math.max(n, 1) : n / t.shape()[0];
+        long nameSeed = mix64(mix64(seed) ^ nameHash(t.name()));
+        ByteBuffer buf = FLOAT_BLOCK.get();
+        int done = 0;
+        while (done < count) {
+            long i = from + done;
+            long b = i / BLOCK;
+            int blockCount = (int) Math.min(BLOCK, n - b * BLOCK);
+            fill(buf, t.fill(), DType.F32, mix64(nameSeed + b), b * BLOCK, blockCount, rowLength);
+            int skip = (int) (i - b * BLOCK);
+            int k = Math.min(count - done, blockCount - skip);
+            buf.asFloatBuffer().get(skip, into, done, k);
+            done += k;
+        }
+    }
+
+    /** A block of F32 values per generating thread. */
+    private static final ThreadLocal<ByteBuffer> FLOAT_BLOCK =
+            ThreadLocal.withInitial(() -> ByteBuffer.allocate(BLOCK * 4).order(ByteOrder.LITTLE_ENDIAN));
 
     /** Fills {@code buf} with elements {@code first .. first+count-1} of a tensor; returns it ready to write. */
     static ByteBuffer fill(ByteBuffer buf, Fill fill, DType dtype, long blockSeed, long first, int count, long rowLength) {

@@ -44,8 +44,8 @@ class GgufFileTest {
                 .put("scores", GgufValue.array(GgufValue.Type.FLOAT32, List.of(1f, -2f)))
                 .put("nested", GgufValue.array(GgufValue.Type.ARRAY,
                         List.of(GgufValue.array(GgufValue.Type.INT32, List.of(1L, 2L)))))
-                .tensor("a", GgmlType.F32, new long[] {2, 3}, () -> new byte[24])
-                .tensor("q", GgmlType.Q8_0, new long[] {2, 64}, () -> new byte[4 * 34])
+                .tensor("a", GgmlType.F32, new long[] {2, 3}, GgufWriter.Body.of(new byte[24]))
+                .tensor("q", GgmlType.Q8_0, new long[] {2, 64}, GgufWriter.Body.of(new byte[4 * 34]))
                 .write(f);
         assertTrue(GgufFile.hasMagic(f));
         try (GgufFile g = GgufFile.open(f)) {
