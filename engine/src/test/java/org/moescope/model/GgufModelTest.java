@@ -47,8 +47,10 @@ class GgufModelTest {
         for (int i = 0; i < got.length; i++) {
             worst = Math.max(worst, Math.abs(got[i] - expected[i]) / (1 + Math.abs(expected[i])));
         }
-        // The same values through the same kernels; seen: at most a few float ulps (2e-7 relative)
-        assertTrue(worst <= 1e-6f, fixture + ": worst relative logit difference " + worst);
+        // The same values through the same kernels: a few float ulps (2e-7 relative on an idle machine). Up to 4e-6
+        // was seen under load: the Vector API leaves the order of reduceLanes(ADD) open and its interpreted and
+        // C2-compiled forms add in different orders, so how much of each run met compiled kernels moves the last bits.
+        assertTrue(worst <= 1e-5f, fixture + ": worst relative logit difference " + worst);
     }
 
     /**
