@@ -363,7 +363,9 @@ public final class GgufConvert {
      * ffn_down on the layers use_more_bits picks, in Q6_K, the rest Q4_K.
      */
     static GgmlType typeFor(String gguf, long[] shape, String type, int layers) {
-        if (shape.length == 1) return GgmlType.F32;
+        // Vectors, and the routers (ffn_gate_inp, ffn_gate_inp_shexp) as llama.cpp's converter and llama-quantize
+        // keep them: the routers decide every expert choice, and they are small.
+        if (shape.length == 1 || gguf.contains(".ffn_gate_inp")) return GgmlType.F32;
         GgmlType t;
         if (type.equals("q4_k_m")) {
             t = GgmlType.Q4_K;
