@@ -117,6 +117,12 @@ public final class VectorKernels implements Kernels {
         float[] aux = new float[0];
         float[] deinterleaved = new float[0];
         float[] gathered = new float[0];
+        float[] sums = new float[0]; // per-token x sums of 32-value sub-blocks (ggml Q4_K/Q5_K streamed products)
+
+        float[] sums(int n) {
+            if (sums.length < n) sums = new float[n];
+            return sums;
+        }
 
         float[] gathered(int n) {
             if (gathered.length < n) gathered = new float[n];
@@ -484,8 +490,8 @@ public final class VectorKernels implements Kernels {
     private void streamRows(Weight w, float[] x, int xOff, int tokens, int cols, float[] out, int outOff, int outStride,
                             int r0, int r1) {
         Scratch sc = SCRATCH.get();
-        if (w.ggml() != null) { // a GGUF block type: decoded row by row (U8 below is MXFP4)
-            stagedRows(w, x, xOff, tokens, cols, out, outOff, outStride, r0, r1, sc);
+        if (w.ggml() != null) { // a GGUF block type (U8 below is MXFP4)
+            ggmlRows(w, x, xOff, tokens, cols, out, outOff, outStride, r0, r1, sc);
             return;
         }
         switch (w.dtype()) {
@@ -574,6 +580,29 @@ public final class VectorKernels implements Kernels {
                 }
             }
             default -> stagedRows(w, x, xOff, tokens, cols, out, outOff, outStride, r0, r1, sc);
+        }
+    }
+
+    /**
+     * streamRows for a ggml block type: each row · token fused straight from the blocks (GgmlRows.dot), one
+     * (row, token) at a time, so a token's result does not depend on the others (batch-invariant as it stands).
+     */
+    private void ggmlRows(Weight w, float[] x, int xOff, int tokens, int cols, float[] out, int outOff, int outStride,
+                          int r0, int r1, Scratch sc) {
+        if (!GgmlRows.VECTOR) {
+            stagedRows(w, x, xOff, tokens, cols, out, outOff, outStride, r0, r1, sc);
+            return;
+        }
+        int perToken = cols / GgmlRows.SUB;
+        float[] sums = null;
+        if (GgmlRows.needsSums(w.ggml())) {
+            sums = sc.sums(tokens * perToken);
+            for (int t = 0; t < tokens; t++) GgmlRows.blockSums(x, xOff + t * cols, cols, sums, t * perToken);
+        }
+        for (int r = r0; r < r1; r++) {
+            for (int t = 0; t < tokens; t++) {
+                out[outOff + t * outStride + r] = GgmlRows.dot(w, r, x, xOff + t * cols, sums, t * perToken);
+            }
         }
     }
 
