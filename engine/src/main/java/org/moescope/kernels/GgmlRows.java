@@ -46,6 +46,8 @@ final class GgmlRows {
     static final boolean VECTOR = B != null && I.length() == L;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE);
     /** Values per Q4_K/Q5_K sub-block, the unit of {@link #blockSums}. */
     static final int SUB = 32;
 
@@ -131,51 +133,56 @@ final class GgmlRows {
         int size = five ? 176 : 144;
         for (int b = 0; b < blocks; b++, at += size, off += 256) {
             float d = f16(s, at), dmin = f16(s, at + 2);
-            long sc = at + 4, qh = at + 16, qs = five ? at + 48 : at + 16;
-            for (int p = 0; p < 4; p++) {
-                int j = 2 * p;
-                float dl0 = d * GgmlBlocks.scale(s, sc, j), ml0 = dmin * GgmlBlocks.min(s, sc, j);
-                float dl1 = d * GgmlBlocks.scale(s, sc, j + 1), ml1 = dmin * GgmlBlocks.min(s, sc, j + 1);
-                int o = off + 64 * p;
+            long lo = s.get(I64, at + 4);
+            int hi = s.get(I32, at + 12);
+            long qh = at + 16, qs = five ? at + 48 : at + 16;
+            for (int j = 0; j < 8; j++) {
+                float dl = d * scale(lo, hi, j), ml = dmin * min(lo, hi, j);
+                long q = qs + 32L * (j >> 1);
+                int shift = 4 * (j & 1);
                 for (int i = 0; i < 32; i += L) {
-                    IntVector v = unsigned(s, qs + 32L * p + i);
-                    IntVector lo = v.and(0xF), hi = v.lanewise(VectorOperators.LSHR, 4);
-                    if (five) {
-                        IntVector h = unsigned(s, qh + i);
-                        lo = lo.or(h.lanewise(VectorOperators.LSHR, j).and(1).lanewise(VectorOperators.LSHL, 4));
-                        hi = hi.or(h.lanewise(VectorOperators.LSHR, j + 1).and(1).lanewise(VectorOperators.LSHL, 4));
-                    }
-                    floats(lo).mul(dl0).sub(ml0).intoArray(out, o + i);
-                    floats(hi).mul(dl1).sub(ml1).intoArray(out, o + 32 + i);
+                    IntVector v = unsigned(s, q + i).lanewise(VectorOperators.LSHR, shift).and(0xF);
+                    if (five) v = v.or(unsigned(s, qh + i).lanewise(VectorOperators.LSHR, j).and(1).lanewise(VectorOperators.LSHL, 4));
+                    floats(v).mul(dl).sub(ml).intoArray(out, off + 32 * j + i);
                 }
             }
         }
     }
 
     /**
-     * Q6_K: in each half (128 values), byte l of the low nibbles' first 32 and next 32 bytes and byte l of the 32 high
-     * bit-pair bytes make values l, l + 32, l + 64, l + 96 (see GgmlBlocks); x = d·sc·(q − 32), one scale per 16.
+     * Q6_K: value 32g + l of a block (group g of 8) is, in half g / 4, the low or high nibble of byte l of the first or
+     * second 32 low-nibble bytes and bit pair g % 4 of high byte l (see GgmlBlocks); x = d·sc·(q − 32), one scale per 16.
      */
     private static void widenQ6K(MemorySegment s, long at, int blocks, float[] out, int off) {
         for (int b = 0; b < blocks; b++, at += 210, off += 256) {
             float d = f16(s, at + 208);
-            for (int h = 0; h < 2; h++) {
-                long ql = at + 64L * h, qh = at + 128 + 32L * h, sc = at + 192 + 8L * h;
-                int o = off + 128 * h;
+            for (int g = 0; g < 8; g++) {
+                int h = g >> 2, gg = g & 3;
+                long ql = at + 64L * h + 32 * (gg & 1), qh = at + 128 + 32L * h, sc = at + 192 + 8L * h + 2 * gg;
+                int lowShift = 4 * (gg >> 1), highShift = 2 * gg;
                 for (int l = 0; l < 32; l += L) {
-                    IntVector a = unsigned(s, ql + l), c = unsigned(s, ql + 32 + l), hb = unsigned(s, qh + l);
-                    long si = sc + l / 16;
-                    floats(a.and(0xF).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30)).sub(32))
-                            .mul(d * s.get(ValueLayout.JAVA_BYTE, si)).intoArray(out, o + l);
-                    floats(c.and(0xF).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30)).sub(32))
-                            .mul(d * s.get(ValueLayout.JAVA_BYTE, si + 2)).intoArray(out, o + 32 + l);
-                    floats(a.lanewise(VectorOperators.LSHR, 4).or(hb.and(0x30)).sub(32))
-                            .mul(d * s.get(ValueLayout.JAVA_BYTE, si + 4)).intoArray(out, o + 64 + l);
-                    floats(c.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30)).sub(32))
-                            .mul(d * s.get(ValueLayout.JAVA_BYTE, si + 6)).intoArray(out, o + 96 + l);
+                    IntVector q = unsigned(s, ql + l).lanewise(VectorOperators.LSHR, lowShift).and(0xF)
+                            .or(unsigned(s, qh + l).lanewise(VectorOperators.LSHR, highShift).and(3).lanewise(VectorOperators.LSHL, 4))
+                            .sub(32);
+                    floats(q).mul(d * s.get(ValueLayout.JAVA_BYTE, sc + l / 16)).intoArray(out, off + 32 * g + l);
                 }
             }
         }
+    }
+
+    /** Byte k of a Q4_K/Q5_K block's 12 scale bytes, held as a long (bytes 0..7) and an int (8..11). */
+    private static int scaleByte(long lo, int hi, int k) {
+        return k < 8 ? (int) (lo >>> (8 * k)) & 0xFF : (hi >>> (8 * (k - 8))) & 0xFF;
+    }
+
+    /** The 6-bit scale of sub-block j (GgmlBlocks.scale, from registers). */
+    private static int scale(long lo, int hi, int j) {
+        return j < 4 ? scaleByte(lo, hi, j) & 63 : (scaleByte(lo, hi, j + 4) & 0xF) | ((scaleByte(lo, hi, j - 4) >>> 6) << 4);
+    }
+
+    /** The 6-bit min of sub-block j (GgmlBlocks.min). */
+    private static int min(long lo, int hi, int j) {
+        return j < 4 ? scaleByte(lo, hi, j + 4) & 63 : (scaleByte(lo, hi, j + 4) >>> 4) | ((scaleByte(lo, hi, j) >>> 6) << 4);
     }
 
     // -----------------------------------------------------------------------------------------------------------
@@ -214,8 +221,8 @@ final class GgmlRows {
         return switch (w.ggml()) {
             case Q8_0 -> dotQ8_0(s, at, blocks, x, xOff);
             case Q4_0 -> dotQ4_0(s, at, blocks, x, xOff);
-            case Q4_K -> dotQ4K(s, at, blocks, x, xOff, sums, sOff);
-            case Q5_K -> dotQ5K(s, at, blocks, x, xOff, sums, sOff);
+            case Q4_K -> dotQ4K(s, at, blocks, x, xOff, sums, sOff, false);
+            case Q5_K -> dotQ4K(s, at, blocks, x, xOff, sums, sOff, true);
             case Q6_K -> dotQ6K(s, at, blocks, x, xOff);
             default -> throw new IllegalArgumentException(w.name() + ": no fused product for " + w.ggml());
         };
@@ -256,50 +263,33 @@ final class GgmlRows {
         return acc.reduceLanes(VectorOperators.ADD);
     }
 
-    /** Q4_K: Σ_j d·sc_j·(q · x)_j − Σ_j dmin·m_j·(Σ x)_j over the 8 sub-blocks of each block. */
-    private static float dotQ4K(MemorySegment s, long at, int blocks, float[] x, int xo, float[] sums, int so) {
+    /**
+     * Q4_K, or Q5_K when `five`: Σ_j d·sc_j·(q · x)_j − Σ_j dmin·m_j·(Σ x)_j over the 8 sub-blocks of each block. One
+     * loop over the sub-blocks with the nibble's shift a variable, not the pairs written out: every vector call site
+     * adds a deep tree of inlined Vector API methods, and with the pairs and Q6_K's four groups spelled out C2 ran out
+     * of its inlining budget, left vector operations as calls that box, and ran 30x slower.
+     */
+    private static float dotQ4K(MemorySegment s, long at, int blocks, float[] x, int xo, float[] sums, int so,
+                                boolean five) {
+        int size = five ? 176 : 144;
         FloatVector acc = FloatVector.zero(F);
         float mins = 0f;
-        for (int b = 0; b < blocks; b++, at += 144, xo += 256, so += 8) {
+        for (int b = 0; b < blocks; b++, at += size, xo += 256, so += 8) {
             float d = f16(s, at), dmin = f16(s, at + 2);
-            long sc = at + 4, qs = at + 16;
-            for (int p = 0; p < 4; p++) {
-                int j = 2 * p;
-                FloatVector lo = FloatVector.zero(F), hi = lo;
+            long lo = s.get(I64, at + 4);
+            int hi = s.get(I32, at + 12);
+            long qh = at + 16, qs = five ? at + 48 : at + 16;
+            for (int j = 0; j < 8; j++) {
+                long q = qs + 32L * (j >> 1);
+                int shift = 4 * (j & 1), o = xo + 32 * j;
+                FloatVector p = FloatVector.zero(F);
                 for (int i = 0; i < 32; i += L) {
-                    IntVector v = unsigned(s, qs + 32L * p + i);
-                    lo = floats(v.and(0xF)).fma(FloatVector.fromArray(F, x, xo + 64 * p + i), lo);
-                    hi = floats(v.lanewise(VectorOperators.LSHR, 4)).fma(FloatVector.fromArray(F, x, xo + 64 * p + 32 + i), hi);
+                    IntVector v = unsigned(s, q + i).lanewise(VectorOperators.LSHR, shift).and(0xF);
+                    if (five) v = v.or(unsigned(s, qh + i).lanewise(VectorOperators.LSHR, j).and(1).lanewise(VectorOperators.LSHL, 4));
+                    p = floats(v).fma(FloatVector.fromArray(F, x, o + i), p);
                 }
-                acc = lo.fma(FloatVector.broadcast(F, d * GgmlBlocks.scale(s, sc, j)), acc);
-                acc = hi.fma(FloatVector.broadcast(F, d * GgmlBlocks.scale(s, sc, j + 1)), acc);
-                mins += dmin * GgmlBlocks.min(s, sc, j) * sums[so + j] + dmin * GgmlBlocks.min(s, sc, j + 1) * sums[so + j + 1];
-            }
-        }
-        return acc.reduceLanes(VectorOperators.ADD) - mins;
-    }
-
-    /** Q5_K: as Q4_K with the fifth bit of sub-block j's value i in bit j of qh byte i. */
-    private static float dotQ5K(MemorySegment s, long at, int blocks, float[] x, int xo, float[] sums, int so) {
-        FloatVector acc = FloatVector.zero(F);
-        float mins = 0f;
-        for (int b = 0; b < blocks; b++, at += 176, xo += 256, so += 8) {
-            float d = f16(s, at), dmin = f16(s, at + 2);
-            long sc = at + 4, qh = at + 16, qs = at + 48;
-            for (int p = 0; p < 4; p++) {
-                int j = 2 * p;
-                FloatVector lo = FloatVector.zero(F), hi = lo;
-                for (int i = 0; i < 32; i += L) {
-                    IntVector v = unsigned(s, qs + 32L * p + i), h = unsigned(s, qh + i);
-                    IntVector a = v.and(0xF).or(h.lanewise(VectorOperators.LSHR, j).and(1).lanewise(VectorOperators.LSHL, 4));
-                    IntVector c = v.lanewise(VectorOperators.LSHR, 4)
-                            .or(h.lanewise(VectorOperators.LSHR, j + 1).and(1).lanewise(VectorOperators.LSHL, 4));
-                    lo = floats(a).fma(FloatVector.fromArray(F, x, xo + 64 * p + i), lo);
-                    hi = floats(c).fma(FloatVector.fromArray(F, x, xo + 64 * p + 32 + i), hi);
-                }
-                acc = lo.fma(FloatVector.broadcast(F, d * GgmlBlocks.scale(s, sc, j)), acc);
-                acc = hi.fma(FloatVector.broadcast(F, d * GgmlBlocks.scale(s, sc, j + 1)), acc);
-                mins += dmin * GgmlBlocks.min(s, sc, j) * sums[so + j] + dmin * GgmlBlocks.min(s, sc, j + 1) * sums[so + j + 1];
+                acc = p.fma(FloatVector.broadcast(F, d * scale(lo, hi, j)), acc);
+                mins += dmin * min(lo, hi, j) * sums[so + j];
             }
         }
         return acc.reduceLanes(VectorOperators.ADD) - mins;
@@ -307,29 +297,24 @@ final class GgmlRows {
 
     /**
      * Q6_K: per vector of L values one int8 scale; (q − 32)·sc in floats (exact: |q − 32|·|sc| &lt; 2^13) fused with
-     * x, and the block's sum scaled by d once.
+     * x, and the block's sum scaled by d once. One loop over the 8 groups of 32 values (see dotQ4K).
      */
     private static float dotQ6K(MemorySegment s, long at, int blocks, float[] x, int xo) {
         FloatVector acc = FloatVector.zero(F);
         for (int b = 0; b < blocks; b++, at += 210, xo += 256) {
-            FloatVector p0 = FloatVector.zero(F), p1 = p0;
-            for (int h = 0; h < 2; h++) {
-                long ql = at + 64L * h, qh = at + 128 + 32L * h, sc = at + 192 + 8L * h;
-                int o = xo + 128 * h;
+            FloatVector p = FloatVector.zero(F);
+            for (int g = 0; g < 8; g++) {
+                int h = g >> 2, gg = g & 3;
+                long ql = at + 64L * h + 32 * (gg & 1), qh = at + 128 + 32L * h, sc = at + 192 + 8L * h + 2 * gg;
+                int lowShift = 4 * (gg >> 1), highShift = 2 * gg, o = xo + 32 * g;
                 for (int l = 0; l < 32; l += L) {
-                    IntVector a = unsigned(s, ql + l), c = unsigned(s, ql + 32 + l), hb = unsigned(s, qh + l);
-                    long si = sc + l / 16;
-                    IntVector q0 = a.and(0xF).or(hb.lanewise(VectorOperators.LSHL, 4).and(0x30)).sub(32);
-                    IntVector q1 = c.and(0xF).or(hb.lanewise(VectorOperators.LSHL, 2).and(0x30)).sub(32);
-                    IntVector q2 = a.lanewise(VectorOperators.LSHR, 4).or(hb.and(0x30)).sub(32);
-                    IntVector q3 = c.lanewise(VectorOperators.LSHR, 4).or(hb.lanewise(VectorOperators.LSHR, 2).and(0x30)).sub(32);
-                    p0 = floats(q0).mul((float) s.get(ValueLayout.JAVA_BYTE, si)).fma(FloatVector.fromArray(F, x, o + l), p0);
-                    p1 = floats(q1).mul((float) s.get(ValueLayout.JAVA_BYTE, si + 2)).fma(FloatVector.fromArray(F, x, o + 32 + l), p1);
-                    p0 = floats(q2).mul((float) s.get(ValueLayout.JAVA_BYTE, si + 4)).fma(FloatVector.fromArray(F, x, o + 64 + l), p0);
-                    p1 = floats(q3).mul((float) s.get(ValueLayout.JAVA_BYTE, si + 6)).fma(FloatVector.fromArray(F, x, o + 96 + l), p1);
+                    IntVector q = unsigned(s, ql + l).lanewise(VectorOperators.LSHR, lowShift).and(0xF)
+                            .or(unsigned(s, qh + l).lanewise(VectorOperators.LSHR, highShift).and(3).lanewise(VectorOperators.LSHL, 4))
+                            .sub(32);
+                    p = floats(q).mul((float) s.get(ValueLayout.JAVA_BYTE, sc + l / 16)).fma(FloatVector.fromArray(F, x, o + l), p);
                 }
             }
-            acc = p0.add(p1).fma(FloatVector.broadcast(F, f16(s, at + 208)), acc);
+            acc = p.fma(FloatVector.broadcast(F, f16(s, at + 208)), acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
     }
