@@ -380,17 +380,17 @@ public final class VectorKernels implements Kernels {
 
     /**
      * Bytes of widened weight rows a tiled job keeps in L2: three eighths of the L2 per core of the CPU it runs on
-     * ({@link CpuCaches}), leaving the rest to the activation panel, the tile results and the rows streaming in. The
-     * fraction was tuned by hand on a Zen 3 (512 KB of L2: 192 KB), and is read at run time because the machines this
-     * runs on change generation (Zen 4 and 5 have 1 MB per core, recent Xeons 2 MB): a block sized for a smaller L2
-     * re-reads each activation panel more often than needed, one sized for a larger L2 spills the staged rows to L3.
-     * 192 KB when the L2 size is unknown; at most 768 KB (a job is then still a fraction of a typical matrix, so two
-     * threads stay balanced).
+     * ({@link CpuCaches}), leaving the rest to the activation panel, the tile results and the rows streaming in, and at
+     * most 192 KB. The fraction was tuned by hand on a Zen 3 (512 KB of L2: 192 KB) and is read at run time because the
+     * machines this runs on change generation: on a CPU with less L2 (256 KB per core on older Intel cores) a 192 KB
+     * block would spill the panel. Why not larger on a larger L2: on the Zen 5 VM (1 MB) 384 KB blocks ran BF16
+     * prefill 3% slower than 192 KB in an in-process A/B (docs/performance.md, session 7) — a matrix then splits into
+     * half as many jobs, and two threads balance them worse. 192 KB when the L2 size is unknown.
      */
     static final int BLOCK_BYTES = blockBytes(CpuCaches.DETECTED.l2());
 
     static int blockBytes(long l2) {
-        return l2 <= 0 ? 192 << 10 : (int) Math.max(64 << 10, Math.min(768 << 10, l2 * 3 / 8));
+        return l2 <= 0 ? 192 << 10 : (int) Math.max(64 << 10, Math.min(192 << 10, l2 * 3 / 8));
     }
 
     /** Rows of a tiled job: as many MR-row tiles as fit BLOCK_BYTES once widened, at least one. */
