@@ -6,7 +6,8 @@ import java.util.*;
 
 /**
  * In-process A/B of two builds of the kernels: benchmarks.jar of build A and of build B are loaded side by side (one
- * class loader each) and their VectorKernels.moe (shape EXPERTSxHIDDENxINTER) or matmul (dense:ROWSxCOLS) over 512
+ * class loader each) and their VectorKernels.moe (shape EXPERTSxHIDDENxINTER) or matmul (dense:ROWSxCOLS in BF16, or
+ * TYPE:ROWSxCOLS in a GGUF block type, TYPE one of q8_0, q4_0, q4_k, q5_k, q6_k) over 512
  * tokens (-Dab.tokens=N for another count, 1 for decode) run in alternating 150 ms bursts; each B burst is divided
  * by the mean of the A bursts around it. On a shared
  * VM whose FMA rate swings by 2x for seconds at a time, two separate runs cannot resolve a 5% change; this can, to
@@ -21,6 +22,29 @@ public class KernelAB {
 
     static Side side(String jar, Arena arena, String shape, int tokens) throws Exception {
         ClassLoader cl = new URLClassLoader(new URL[] {Path.of(jar).toUri().toURL()}, ClassLoader.getPlatformClassLoader());
+        if (shape.matches("(q8_0|q4_0|q4_k|q5_k|q6_k):\\d+x\\d+")) {
+            // A GGUF block-type matrix: random values quantised by weights-tools' GgmlQuantiser (in both jars).
+            String[] tc = shape.split(":");
+            String[] rc = tc[1].split("x");
+            int rows = Integer.parseInt(rc[0]), cols = Integer.parseInt(rc[1]);
+            Class<?> gt = Class.forName("org.moescope.gguf.GgmlType", true, cl);
+            Object type = gt.getMethod("byName", String.class).invoke(null, tc[0]);
+            Class<?> bw = Class.forName("org.moescope.benchmarks.BenchWeights", true, cl);
+            Method act = bw.getDeclaredMethod("activations", int.class, long.class);
+            act.setAccessible(true);
+            float[] values = (float[]) act.invoke(null, rows * cols, 5L);
+            byte[] q = (byte[]) Class.forName("org.moescope.gguf.GgmlQuantiser", true, cl)
+                    .getMethod("encode", gt, float[].class, int.class, int.class).invoke(null, type, values, 0, values.length);
+            java.lang.foreign.MemorySegment seg = arena.allocate(q.length, 64);
+            java.lang.foreign.MemorySegment.copy(q, 0, seg, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, q.length);
+            Class<?> wc = Class.forName("org.moescope.kernels.Weight", true, cl);
+            Object w = wc.getMethod("ggml", String.class, java.lang.foreign.MemorySegment.class, gt, int.class, int.class)
+                    .invoke(null, shape, seg, type, rows, cols);
+            Class<?> vk = Class.forName("org.moescope.kernels.VectorKernels", true, cl);
+            Method mm = vk.getMethod("matmul", float[].class, float[].class, int.class, wc);
+            return new Side(vk.getConstructor().newInstance(), mm,
+                    new Object[] {new float[tokens * rows], act.invoke(null, tokens * cols, 7L), tokens, w}, 2L * rows * cols * tokens);
+        }
         if (shape.startsWith("dense:")) {
             String[] rc = shape.substring(6).split("x");
             int rows = Integer.parseInt(rc[0]), cols = Integer.parseInt(rc[1]);

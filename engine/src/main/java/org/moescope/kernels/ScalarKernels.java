@@ -129,7 +129,7 @@ public final class ScalarKernels implements Kernels {
     @Override
     public void row(Weight w, int r, float[] out, int off) {
         if (w.ggml() != null) {
-            GgmlRows.widen(w, r, 0, w.cols(), out, off);
+            GgmlRows.decode(w, r, 0, w.cols(), out, off);
             return;
         }
         long base = w.rowOffset(r);

@@ -117,6 +117,12 @@ public final class VectorKernels implements Kernels {
         float[] aux = new float[0];
         float[] deinterleaved = new float[0];
         float[] gathered = new float[0];
+        float[] sums = new float[0]; // per-token x sums of 32-value sub-blocks (ggml Q4_K/Q5_K streamed products)
+
+        float[] sums(int n) {
+            if (sums.length < n) sums = new float[n];
+            return sums;
+        }
 
         float[] gathered(int n) {
             if (gathered.length < n) gathered = new float[n];
@@ -373,11 +379,19 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
-     * Bytes of widened weight rows a tiled job keeps in L2: 192 KB, three eighths of the 512 KB L2 per core of the Zen 3
-     * machine it was tuned on, leaving the rest to the activation panel and the outputs. A fixed size, not read from
-     * the CPU at run time.
+     * Bytes of widened weight rows a tiled job keeps in L2: three eighths of the L2 per core of the CPU it runs on
+     * ({@link CpuCaches}), leaving the rest to the activation panel, the tile results and the rows streaming in, and at
+     * most 192 KB. The fraction was tuned by hand on a Zen 3 (512 KB of L2: 192 KB) and is read at run time because the
+     * machines this runs on change generation: on a CPU with less L2 (256 KB per core on older Intel cores) a 192 KB
+     * block would spill the panel. Why not larger on a larger L2: on the Zen 5 VM (1 MB) 384 KB blocks ran BF16
+     * prefill 3% slower than 192 KB in an in-process A/B (docs/performance.md, session 7) — a matrix then splits into
+     * half as many jobs, and two threads balance them worse. 192 KB when the L2 size is unknown.
      */
-    static final int BLOCK_BYTES = 192 << 10;
+    static final int BLOCK_BYTES = blockBytes(CpuCaches.DETECTED.l2());
+
+    static int blockBytes(long l2) {
+        return l2 <= 0 ? 192 << 10 : (int) Math.max(64 << 10, Math.min(192 << 10, l2 * 3 / 8));
+    }
 
     /** Rows of a tiled job: as many MR-row tiles as fit BLOCK_BYTES once widened, at least one. */
     static int blockRows(int cols) {
@@ -484,8 +498,8 @@ public final class VectorKernels implements Kernels {
     private void streamRows(Weight w, float[] x, int xOff, int tokens, int cols, float[] out, int outOff, int outStride,
                             int r0, int r1) {
         Scratch sc = SCRATCH.get();
-        if (w.ggml() != null) { // a GGUF block type: decoded row by row (U8 below is MXFP4)
-            stagedRows(w, x, xOff, tokens, cols, out, outOff, outStride, r0, r1, sc);
+        if (w.ggml() != null) { // a GGUF block type (U8 below is MXFP4)
+            ggmlRows(w, x, xOff, tokens, cols, out, outOff, outStride, r0, r1, sc);
             return;
         }
         switch (w.dtype()) {
@@ -574,6 +588,29 @@ public final class VectorKernels implements Kernels {
                 }
             }
             default -> stagedRows(w, x, xOff, tokens, cols, out, outOff, outStride, r0, r1, sc);
+        }
+    }
+
+    /**
+     * streamRows for a ggml block type: each row · token fused straight from the blocks (GgmlRows.dot), one
+     * (row, token) at a time, so a token's result does not depend on the others (batch-invariant as it stands).
+     */
+    private void ggmlRows(Weight w, float[] x, int xOff, int tokens, int cols, float[] out, int outOff, int outStride,
+                          int r0, int r1, Scratch sc) {
+        if (!GgmlRows.VECTOR) {
+            stagedRows(w, x, xOff, tokens, cols, out, outOff, outStride, r0, r1, sc);
+            return;
+        }
+        int perToken = cols / GgmlRows.SUB;
+        float[] sums = null;
+        if (GgmlRows.needsSums(w.ggml())) {
+            sums = sc.sums(tokens * perToken);
+            for (int t = 0; t < tokens; t++) GgmlRows.blockSums(x, xOff + t * cols, cols, sums, t * perToken);
+        }
+        for (int r = r0; r < r1; r++) {
+            for (int t = 0; t < tokens; t++) {
+                out[outOff + t * outStride + r] = GgmlRows.dot(w, r, x, xOff + t * cols, sums, t * perToken);
+            }
         }
     }
 

@@ -2,7 +2,10 @@ package org.moescope.kernels;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.moescope.gguf.GgmlType;
 import org.moescope.safetensors.DType;
+
+import java.lang.foreign.MemorySegment;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
@@ -80,6 +83,42 @@ class BatchInvariantKernelsTest {
                         assertArrayEquals(Arrays.copyOf(alone, tokens * rows), out,
                                 dtype + " " + cols + "x" + rows + ", " + tokens + " tokens, " + THREADS[tk] + " threads");
                     }
+                }
+            }
+        }
+    }
+
+    /**
+     * GGUF block types stream one (row, token) at a time through GgmlRows.dot in this mode, whatever the token count:
+     * a token's result is the same bits alone or with others, on any thread count.
+     */
+    @Test
+    void ggmlBlockWeightsAreTheSameBitsAloneOrWithOthers() {
+        int rows = 13, cols = 512, maxTokens = 6;
+        for (GgmlType type : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
+            byte[] q = GgmlWeightTest.randomBlocks(type, rows, cols, 7, GgmlWeightTest.typicalScale(type));
+            Weight w = Weight.ggml("w", MemorySegment.ofArray(q), type, rows, cols);
+            float[] x = gaussian(maxTokens * cols, 5);
+            float[] one = new float[rows];
+            for (int i = 0; i < 3000; i++) { // C2 compiles the fused products first (see warmUp)
+                KERNELS[i % THREADS.length].matmul(one, x, 1, w);
+            }
+            float[] alone = new float[maxTokens * rows];
+            for (int t = 0; t < maxTokens; t++) {
+                KERNELS[0].matmul(one, Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, w);
+                System.arraycopy(one, 0, alone, t * rows, rows);
+            }
+            float[] ref = new float[maxTokens * rows];
+            SCALAR.matmul(ref, x, maxTokens, w);
+            for (int i = 0; i < ref.length; i++) {
+                assertEquals(ref[i], alone[i], 1e-4f * Math.max(1f, Math.abs(ref[i])), type + " element " + i);
+            }
+            for (int tk = 0; tk < THREADS.length; tk++) {
+                for (int tokens = 1; tokens <= maxTokens; tokens++) {
+                    float[] out = new float[tokens * rows];
+                    KERNELS[tk].matmul(out, x, tokens, w);
+                    assertArrayEquals(Arrays.copyOf(alone, tokens * rows), out,
+                            type + ", " + tokens + " tokens, " + THREADS[tk] + " threads");
                 }
             }
         }

@@ -17,11 +17,44 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * A weight in a ggml block type computes as the F32 weight of its decoded values (GgmlBlocks, checked against gguf-py
- * in weights-tools), in every kernel that reads weights, on both implementations: streamed (few tokens) and tiled
- * (many) products, the experts, a row lookup.
+ * in weights-tools), in every kernel that reads weights, on every implementation (scalar, vector, batch-invariant):
+ * streamed (1 and 2 tokens: VectorKernels' fused GgmlRows.dot) and tiled (3 and 40: GgmlRows.widen into the tiles)
+ * products, the experts (streamed and tiled), a row lookup (bit for bit). Blocks come from the quantiser and as random
+ * bytes (every bit pattern of the packed scales, nibbles and high bits; the f16 scales set to finite values).
  */
 class GgmlWeightTest {
     static final int ROWS = 24, COLS = 512;
+
+    /** Random blocks of `type`: random bytes with finite f16 scales of about `scale`. */
+    static byte[] randomBlocks(GgmlType type, int rows, int cols, long seed, float scale) {
+        Random rnd = new Random(seed);
+        byte[] q = new byte[(int) (rows * type.rowBytes(cols))];
+        rnd.nextBytes(q);
+        int[] f16At = switch (type) {
+            case Q8_0, Q4_0 -> new int[] {0};
+            case Q4_K, Q5_K -> new int[] {0, 2};
+            case Q6_K -> new int[] {208};
+            default -> throw new IllegalArgumentException(type.toString());
+        };
+        for (int b = 0; b < q.length; b += type.typeSize()) {
+            for (int at : f16At) {
+                short h = Float.floatToFloat16((float) rnd.nextGaussian() * scale);
+                q[b + at] = (byte) h;
+                q[b + at + 1] = (byte) (h >> 8);
+            }
+        }
+        return q;
+    }
+
+    /** An f16 scale that makes random blocks' values about 0.1, as a model's (the largest code times the scale). */
+    static float typicalScale(GgmlType type) {
+        return switch (type) {
+            case Q8_0 -> 1e-3f;
+            case Q4_0 -> 1e-2f;
+            case Q4_K, Q5_K -> 1e-4f; // up to 63 · 31 steps
+            default -> 3e-5f; // Q6_K: up to 128 · 32 steps
+        };
+    }
 
     @ParameterizedTest
     @EnumSource(value = GgmlType.class, names = {"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
@@ -29,57 +62,69 @@ class GgmlWeightTest {
         Random rnd = new Random(type.ordinal());
         float[] w = new float[ROWS * COLS];
         for (int i = 0; i < w.length; i++) w[i] = (float) rnd.nextGaussian() * 0.1f;
-        byte[] q = GgmlQuantiser.encode(type, w, 0, w.length);
-        float[] decoded = new float[w.length];
-        GgmlBlocks.dequantise(type, MemorySegment.ofArray(q), 0, 0, w.length, decoded, 0);
+        check(type, GgmlQuantiser.encode(type, w, 0, w.length), ROWS, COLS, rnd);
+        check(type, randomBlocks(type, ROWS, COLS, type.ordinal(), typicalScale(type)), ROWS, COLS, rnd);
+        if (type.blockSize() == 32) { // an odd number of blocks a row (Q8_0's fused product takes two at a time)
+            check(type, randomBlocks(type, 9, 96, 3, typicalScale(type)), 9, 96, rnd);
+        }
+    }
+
+    private static void check(GgmlType type, byte[] q, int rows, int cols, Random rnd) {
+        float[] decoded = new float[rows * cols];
+        GgmlBlocks.dequantise(type, MemorySegment.ofArray(q), 0, 0, decoded.length, decoded, 0);
         try (Arena arena = Arena.ofShared()) {
             MemorySegment qs = arena.allocate(q.length);
             MemorySegment.copy(q, 0, qs, ValueLayout.JAVA_BYTE, 0, q.length);
             MemorySegment fs = arena.allocate(4L * decoded.length);
             MemorySegment.copy(decoded, 0, fs, ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0,
                     decoded.length);
-            Weight gw = Weight.ggml("w", qs, type, ROWS, COLS);
-            Weight fw = new Weight("w", fs, DType.F32, ROWS, COLS);
-            for (Kernels k : new Kernels[] {new ScalarKernels(), new VectorKernels()}) {
-                for (int tokens : new int[] {1, 3, 40}) {
-                    float[] x = new float[tokens * COLS];
+            Weight gw = Weight.ggml("w", qs, type, rows, cols);
+            Weight fw = new Weight("w", fs, DType.F32, rows, cols);
+            String what = type + " " + rows + "x" + cols;
+            for (Kernels k : new Kernels[] {new ScalarKernels(), new VectorKernels(), VectorKernels.batchInvariant()}) {
+                for (int tokens : new int[] {1, 2, 3, 40}) {
+                    float[] x = new float[tokens * cols];
                     for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
-                    float[] a = new float[tokens * ROWS], b = new float[tokens * ROWS];
+                    float[] a = new float[tokens * rows], b = new float[tokens * rows];
                     k.matmul(a, x, tokens, gw);
                     k.matmul(b, x, tokens, fw);
                     for (int i = 0; i < a.length; i++) {
-                        assertEquals(b[i], a[i], 1e-4f * (1 + Math.abs(b[i])), type + " " + k + " tokens " + tokens);
+                        assertEquals(b[i], a[i], 1e-4f * (1 + Math.abs(b[i])), what + " " + k + " tokens " + tokens);
                     }
                 }
-                float[] r1 = new float[COLS], r2 = new float[COLS];
-                k.row(gw, 5, r1, 0);
-                k.row(fw, 5, r2, 0);
-                for (int i = 0; i < COLS; i++) assertEquals(r2[i], r1[i], 0f);
-                // experts: gate/up (inter = 8 rows of 512) and down (512 rows of 8 is not whole blocks, so F32 down)
+                float[] r1 = new float[cols], r2 = new float[cols];
+                for (int r = 0; r < rows; r++) {
+                    k.row(gw, r, r1, 0);
+                    k.row(fw, r, r2, 0);
+                    for (int i = 0; i < cols; i++) assertEquals(r2[i], r1[i], 0f, what + " row " + r + " column " + i);
+                }
+                if (rows < 24) continue;
+                // experts: gate/up (inter = 8 rows) and down (cols rows of 8 is not whole blocks, so F32 down)
                 Weight[] gate = {gw.rowSlice(0, 8), gw.rowSlice(8, 8)};
                 Weight[] up = {gw.rowSlice(16, 8), gw.rowSlice(8, 8)};
                 Weight[] gateF = {fw.rowSlice(0, 8), fw.rowSlice(8, 8)};
                 Weight[] upF = {fw.rowSlice(16, 8), fw.rowSlice(8, 8)};
-                float[] downValues = new float[COLS * 8];
+                float[] downValues = new float[cols * 8];
                 for (int i = 0; i < downValues.length; i++) downValues[i] = (float) rnd.nextGaussian() * 0.1f;
                 MemorySegment ds = MemorySegment.ofArray(downValues);
-                Weight[] down = {new Weight("d", ds, DType.F32, COLS, 8), new Weight("d", ds, DType.F32, COLS, 8)};
-                int tokens = 6;
-                float[] x = new float[tokens * COLS];
-                for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
-                int[] ids = new int[tokens * 2];
-                float[] weights = new float[tokens * 2];
-                for (int t = 0; t < tokens; t++) {
-                    ids[2 * t] = t % 2;
-                    ids[2 * t + 1] = 1 - t % 2;
-                    weights[2 * t] = 0.7f;
-                    weights[2 * t + 1] = 0.3f;
-                }
-                float[] o1 = new float[tokens * COLS], o2 = new float[tokens * COLS];
-                k.moe(o1, x, tokens, ids, weights, 2, gate, up, down);
-                k.moe(o2, x, tokens, ids, weights, 2, gateF, upF, down);
-                for (int i = 0; i < o1.length; i++) {
-                    assertEquals(o2[i], o1[i], 1e-4f * (1 + Math.abs(o2[i])), type + " moe " + k);
+                Weight[] down = {new Weight("d", ds, DType.F32, cols, 8), new Weight("d", ds, DType.F32, cols, 8)};
+                for (int tokens : new int[] {1, 6}) { // one token an expert streams, six tile
+                    float[] x = new float[tokens * cols];
+                    for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+                    int[] ids = new int[tokens * 2];
+                    float[] weights = new float[tokens * 2];
+                    for (int t = 0; t < tokens; t++) {
+                        ids[2 * t] = t % 2;
+                        ids[2 * t + 1] = 1 - t % 2;
+                        weights[2 * t] = 0.7f;
+                        weights[2 * t + 1] = 0.3f;
+                    }
+                    float[] o1 = new float[tokens * cols], o2 = new float[tokens * cols];
+                    k.moe(o1, x, tokens, ids, weights, 2, gate, up, down);
+                    k.moe(o2, x, tokens, ids, weights, 2, gateF, upF, down);
+                    for (int i = 0; i < o1.length; i++) {
+                        assertEquals(o2[i], o1[i], 1e-4f * (1 + Math.abs(o2[i])), what + " moe " + k + " tokens " + tokens);
+                    }
                 }
             }
         }

@@ -113,12 +113,12 @@ public final class GgmlBlocks {
     }
 
     /** The 6-bit scale of sub-block j of a Q4_K/Q5_K block's 12 scale bytes at sc (get_scale_min_k4). */
-    static int scale(MemorySegment s, long sc, int j) {
+    public static int scale(MemorySegment s, long sc, int j) {
         return j < 4 ? u8(s, sc + j) & 63 : (u8(s, sc + j + 4) & 0xF) | ((u8(s, sc + j - 4) >>> 6) << 4);
     }
 
     /** The 6-bit min of sub-block j. */
-    static int min(MemorySegment s, long sc, int j) {
+    public static int min(MemorySegment s, long sc, int j) {
         return j < 4 ? u8(s, sc + j + 4) & 63 : (u8(s, sc + j + 4) >>> 4) | ((u8(s, sc + j) >>> 6) << 4);
     }
 
