@@ -70,9 +70,14 @@ public final class GgufTokenizer {
         return List.copyOf(FAMILIES.keySet());
     }
 
-    /** Whether the file carries a tokenizer ({@code tokenizer.ggml.model}). */
+    /** {@code tokenizer.ggml.model} of a file without a vocabulary (llama.cpp also reads "no_vocab" so). */
+    public static final String NONE = "none";
+
+    /** Whether the file carries a tokenizer: {@code tokenizer.ggml.model} present and not "none" / "no_vocab". */
     public static boolean present(GgufFile f) {
-        return f.has("tokenizer.ggml.model");
+        if (!f.has("tokenizer.ggml.model")) return false;
+        String model = f.string("tokenizer.ggml.model");
+        return !model.equals(NONE) && !model.equals("no_vocab");
     }
 
     /**
@@ -188,10 +193,12 @@ public final class GgufTokenizer {
     }
 
     /**
-     * The {@code tokenizer.ggml.*} keys of a tokenizer.json ({@code source} names it in messages), or a one-line
-     * reason in {@code why} and null when GGUF cannot carry it (not a byte-level BPE of a known family).
+     * The {@code tokenizer.ggml.*} keys of a tokenizer.json ({@code source} names it in messages), the vocabulary
+     * padded to {@code vocabSize} ids (the embedding's rows: llama.cpp requires them equal), or a one-line reason in
+     * {@code why} and null when GGUF cannot carry it (not a byte-level BPE of a known family, more ids than rows).
      */
-    public static Map<String, GgufValue> fromTokenizerJson(JsonNode tj, String source, StringBuilder why) {
+    public static Map<String, GgufValue> fromTokenizerJson(JsonNode tj, String source, long vocabSize,
+                                                           StringBuilder why) {
         JsonNode model = tj.path("model");
         if (!model.path("type").asText("BPE").equals("BPE") || !model.path("vocab").isObject()
                 || !model.path("merges").isArray()) {
@@ -226,11 +233,17 @@ public final class GgufTokenizer {
             typeById.put(a.path("id").asInt(), a.path("special").asBoolean() ? CONTROL : USER_DEFINED);
         }
         int size = byId.isEmpty() ? 0 : ((java.util.TreeMap<Integer, String>) byId).lastKey() + 1;
+        if (size > vocabSize) {
+            why.append(source + ": has token id " + (size - 1) + ", beyond the model's " + vocabSize
+                    + " embedding rows");
+            return null;
+        }
+        size = (int) vocabSize;
         List<String> tokens = new ArrayList<>(size);
         List<Long> types = new ArrayList<>(size);
         for (int id = 0; id < size; id++) {
             String t = byId.get(id);
-            // As convert_hf_to_gguf pads a vocabulary with holes.
+            // As convert_hf_to_gguf pads a vocabulary with holes, and up to the embedding's rows.
             tokens.add(t == null ? "[PAD" + id + "]" : t);
             types.add(t == null ? 5L : typeById.getOrDefault(id, NORMAL)); // 5: UNUSED
         }

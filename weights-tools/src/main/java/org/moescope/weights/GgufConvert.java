@@ -76,7 +76,14 @@ public final class GgufConvert {
             }
             refuseWhatGgufCannotSay(ck, config);
             GgufWriter w = new GgufWriter();
-            String tokenizer = tokenizer(w, source);
+            if (!ck.tensorNames().contains("model.embed_tokens.weight")) {
+                throw new BadInputException(source + ": missing tensor 'model.embed_tokens.weight'");
+            }
+            long vocab = ck.info("model.embed_tokens.weight").shape()[0];
+            // llama.cpp sizes its vocabulary from the tokenizer (or, with none, from <arch>.vocab_size) and refuses a
+            // file whose token_embd has another number of rows.
+            w.put(arch.name() + ".vocab_size", GgufValue.u32(vocab));
+            String tokenizer = tokenizer(w, source, vocab);
             metadata(w, arch, config, type); // after the tokenizer: config.json's bos/eos ids are the model's
             int layers = config.path("num_hidden_layers").asInt();
             int heads = config.path("num_attention_heads").asInt();
@@ -122,12 +129,14 @@ public final class GgufConvert {
     }
 
     /**
-     * The tokenizer.ggml.* keys of {@code source}'s tokenizer.json when it has one GGUF can carry; returns the family
-     * written, or why none was.
+     * The tokenizer.ggml.* keys of {@code source}'s tokenizer.json when it has one GGUF can carry, its vocabulary
+     * padded to the embedding's {@code vocab} rows; returns the family written, or why none was. Without one the file
+     * says {@code tokenizer.ggml.model = "none"}, llama.cpp's "no vocabulary" (it refuses a file without the key).
      */
-    private static String tokenizer(GgufWriter w, Path source) {
+    private static String tokenizer(GgufWriter w, Path source, long vocab) {
         Path file = source.resolve("tokenizer.json");
         if (!Files.isDirectory(source) || !Files.isRegularFile(file)) {
+            w.put("tokenizer.ggml.model", GgufValue.of(GgufTokenizer.NONE));
             return "none (no tokenizer.json in " + source + ")";
         }
         JsonNode tj;
@@ -138,8 +147,9 @@ public final class GgufConvert {
                     + ")");
         }
         StringBuilder why = new StringBuilder();
-        Map<String, GgufValue> keys = GgufTokenizer.fromTokenizerJson(tj, file.toString(), why);
+        Map<String, GgufValue> keys = GgufTokenizer.fromTokenizerJson(tj, file.toString(), vocab, why);
         if (keys == null) {
+            w.put("tokenizer.ggml.model", GgufValue.of(GgufTokenizer.NONE));
             return "not written: " + why;
         }
         keys.forEach(w::put);
