@@ -103,29 +103,37 @@ for (const k of keys) {
         + `${mb(mr)} | ${mb(lr)} | ${ratio(mr, lr)} | ${mb(mbr)} | ${mb(lbr)} |`);
 }
 say("");
-say("Greedy tokens, the same prompt ids on the same file (one-shot jobs: the decoded tokens of round 1; fixtures: "
-    + "CHECK_TOKENS tokens, with llama.cpp's top-2 logit margin where the engines part):");
+say("Greedy tokens, the same prompt ids on the same file (one-shot jobs: the tokens of round 1; checks: CHECK_TOKENS "
+    + "tokens, with llama.cpp's top-2 logit margin (log p1 - log p2) where the engines part, and its smallest before):");
 say("");
 say("| model | dtype | tokens equal | first difference at | llama.cpp's top-2 margin there | smallest margin before |");
 say("|---|---|---|---|---|---|");
 for (const k of keys) {
     const [model, dtype] = split(k);
     const m = (mOne.get(k) ?? []).find(r => r.round === 1)?.json, l = (lOne.get(k) ?? []).find(r => r.round === 1)?.json;
-    if (Array.isArray(m) && l?.tokens) say(tokenRow(model, dtype, m, l.tokens, null));
+    if (Array.isArray(m) && l?.tokens) say(tokenRow(`${model} (one-shot)`, dtype, m, l.tokens, null));
 }
 const mCheck = checks("moescope-check"), lCheck = checks("llamacpp-check");
 for (const [k, l] of [...lCheck.entries()].sort()) {
     const [fixture, dtype] = split(k);
     const m = mCheck.get(k);
+    const name = fixture.replace(/^fixture-/, "fixture ");
     if (!l?.tokens) {
-        say(`| fixture ${fixture} | ${dtype} | llama.cpp failed | | | |`);
+        say(`| ${name} | ${dtype} | llama.cpp failed: ${errLine("llamacpp-check." + k)} | | | |`);
     } else if (!Array.isArray(m)) {
-        say(`| fixture ${fixture} | ${dtype} | moescope failed | | | |`);
+        say(`| ${name} | ${dtype} | moescope failed: ${errLine("moescope-check." + k)} | | | |`);
     } else {
-        say(tokenRow(`fixture ${fixture}`, dtype, m, l.tokens, l.margins));
+        say(tokenRow(name, dtype, m, l.tokens, l.margins));
     }
 }
 process.stdout.write(lines.join("\n") + "\n");
+
+function errLine(base) {
+    const p = path.join(dir, base + ".err");
+    if (!existsSync(p)) return "";
+    const l = readFileSync(p, "utf8").split("\n").filter(x => x.trim() && !x.startsWith("WARNING")).slice(-1)[0] ?? "";
+    return l.replaceAll("|", "/").slice(0, 120);
+}
 
 function checks(kind) {
     const byKey = new Map();
