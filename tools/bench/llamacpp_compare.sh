@@ -26,7 +26,7 @@
 #        PHASES="bench oneshot llama-bench"   what each round runs (llama-bench only when built)
 #        CHECK_DTYPES="bf16 q8_0 q4_0 q4_k_m q5_k q6_k"  FIXTURES="tiny-f32 tiny-gqa-f32"
 #        CHECK_TOKENS=32                      greedy tokens compared on the fixtures (empty FIXTURES: none)
-#        WORK=$MOESCOPE_CACHE/llamacpp-compare   checkpoints and GGUF files (kept and reused: they take minutes)
+#        WORK=$MOESCOPE_CACHE/llamacpp-compare   checkpoints and GGUF files (kept and reused until the jar changes)
 #        MOESCOPE_CACHE=~/.cache/moescope     (install.sh's folder is $MOESCOPE_CACHE/llamacpp; LLAMACPP_DIR overrides)
 # A run may be split (e.g. MODELS=olmoe-mini DTYPES=bf16, then the rest) into the same OUT_DIR: the summary reads
 # every result there. Writes OUT_DIR/summary.md (also printed) and the raw JSON of every process.
@@ -102,10 +102,11 @@ run() {
 # ids N V: N deterministic token ids below V (the same prompt for both engines).
 ids() { awk -v n="$1" -v v="$2" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", (i ? "," : ""), (i * 7919 + 13) % v }'; }
 
-# gguf SOURCE_DIR DTYPE OUT: converts once (kept in $work), with a byte-level tokenizer.json beside the weights.
+# gguf SOURCE_DIR DTYPE OUT: converts (kept in $work; made again when the CLI jar is newer than the file, so that a
+# changed writer is what is measured).
 gguf() {
   local src="$1" dtype="$2" file="$3"
-  if [[ ! -f "$file" ]]; then
+  if [[ ! -f "$file" || "$root/cli/target/moescope.jar" -nt "$file" ]]; then
     "${moescope[@]}" weights convert "$src" --to gguf --dtype "$dtype" --out "$file" >&2 || return 1
   fi
 }

@@ -98,6 +98,11 @@ public final class GgufConvert {
                 }
                 plan.computeIfAbsent(g, k -> new ArrayList<>()).add(hf);
             }
+            if (arch.outputRequired() && !plan.containsKey("output.weight")) {
+                // Tied embeddings: llama.cpp's olmoe and qwen2moe loaders refuse a file without output.weight, so
+                // the lm_head is written as the embedding's copy (read back as an untied model of the same values).
+                plan.put("output.weight", new ArrayList<>(List.of("model.embed_tokens.weight")));
+            }
             int count = 0;
             for (Map.Entry<String, List<String>> e : plan.entrySet()) {
                 String g = e.getKey();
