@@ -107,7 +107,7 @@ ids() { awk -v n="$1" -v v="$2" 'BEGIN { for (i = 0; i < n; i++) printf "%s%d", 
 gguf() {
   local src="$1" dtype="$2" file="$3"
   if [[ ! -f "$file" || "$root/cli/target/moescope.jar" -nt "$file" ]]; then
-    "${moescope[@]}" weights convert "$src" --to gguf --dtype "$dtype" --out "$file" >&2 || return 1
+    "${moescope[@]}" weights convert "$src" --to gguf --dtype "$dtype" --out "$file" --force >&2 || return 1
   fi
 }
 
