@@ -24,7 +24,7 @@
 #        DTYPES="bf16 q8_0 q4_k_m"            --dtype of `weights convert --to gguf`
 #        ROUNDS=3  THREADS=2  SAMPLES=16  SAMPLE_TOKENS=256  DECODE_TOKENS=512
 #        PHASES="bench oneshot llama-bench"   what each round runs (llama-bench only when built)
-#        CHECK_DTYPES="bf16 q8_0 q4_0 q4_k_m q5_k q6_k"  FIXTURES="tiny-f32 tiny-gqa-f32"
+#        CHECK_DTYPES="f32 bf16 q8_0 q4_0 q4_k_m q5_k q6_k"  FIXTURES="tiny-f32 tiny-bf16"
 #        CHECK_TOKENS=32                      greedy tokens compared on the fixtures (empty FIXTURES: none)
 #        WORK=$MOESCOPE_CACHE/llamacpp-compare   checkpoints and GGUF files (kept and reused until the jar changes)
 #        MOESCOPE_CACHE=~/.cache/moescope     (install.sh's folder is $MOESCOPE_CACHE/llamacpp; LLAMACPP_DIR overrides)
@@ -168,13 +168,15 @@ for model in ${MODELS-olmoe-mini qwen3-moe-mini}; do
 done
 
 # Correctness on the fixtures: the greedy tokens of both engines on each dtype's GGUF.
-# (qwen3-moe-f32 has a dense layer, which llama.cpp's qwen3moe lacks; qwen2-moe-f32 a sliding window GGUF cannot say.)
-for fixture in ${FIXTURES-tiny-f32 tiny-gqa-f32}; do
+# The other fixtures are beyond llama.cpp or GGUF: qwen3-moe-f32 has a dense layer (llama.cpp's qwen3moe has none),
+# tiny-gqa-f32 is OLMoE with GQA (llama.cpp sizes attn_k_norm as the hidden size), qwen2-moe-f32 and mixtral-f32 a
+# sliding window (no GGUF key).
+for fixture in ${FIXTURES-tiny-f32 tiny-bf16}; do
   src="$work/fixture-$fixture"
   with_tokenizer "$root/fixtures/models/$fixture" "$src"
   vocab=$(awk -F'[:,]' '/"vocab_size"/ {gsub(/ /, "", $2); print $2}' "$src/config.json")
   prompt="$(ids 12 "$vocab")"
-  for dtype in ${CHECK_DTYPES-bf16 q8_0 q4_0 q4_k_m q5_k q6_k}; do
+  for dtype in ${CHECK_DTYPES-f32 bf16 q8_0 q4_0 q4_k_m q5_k q6_k}; do
     file="$work/fixture-$fixture-$dtype.gguf"
     gguf "$src" "$dtype" "$file" || continue
     check "fixture-$fixture" "$dtype" "$file" "$prompt"

@@ -43,6 +43,7 @@ let model;
 try {
     model = await llama.loadModel({modelPath: args.model, gpuLayers: 0, useMmap: true});
 } catch (e) {
+    await new Promise(resolve => setTimeout(resolve, 200)); // llama.cpp's own reason reaches stderr through the logger
     fail(`${args.model}: llama.cpp refused the file: ${e.message}`);
 }
 const loadSeconds = (performance.now() - t0) / 1e3;
