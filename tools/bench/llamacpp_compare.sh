@@ -15,7 +15,7 @@
 #   llama-bench -p SAMPLE_TOKENS -n DECODE_TOKENS   (when built)
 # Each process's wall time and peak RssAnon (anonymous memory: heap and native, not the mapped weights; /proc/PID/status
 # sampled every 0.1 s) are recorded. Correctness: CHECK_TOKENS greedy tokens of each file and of the committed
-# fixtures (FIXTURES; tiny models with clear logit margins) in each CHECK_DTYPES, and the one-shot jobs' tokens,
+# fixtures (FIXTURES; tiny models, larger margins than the minis) in each CHECK_DTYPES, and the one-shot jobs' tokens,
 # compared token by token; where they differ, llama.cpp's top-2 logit margin there says whether it is a near-tie
 # (random-weight minis have margins of a few hundredths).
 #
