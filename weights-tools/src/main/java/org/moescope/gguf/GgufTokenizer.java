@@ -22,7 +22,7 @@ import java.util.Map;
  */
 public final class GgufTokenizer {
     /** llama.cpp's token types (llama_token_type). */
-    static final long NORMAL = 1, CONTROL = 3, USER_DEFINED = 4;
+    static final long NORMAL = 1, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5;
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -115,6 +115,9 @@ public final class GgufTokenizer {
         for (int id = 0; id < tokens.size(); id++) {
             String token = tokens.get(id);
             long type = types == null ? NORMAL : ((Number) types.get(id)).longValue();
+            if (type == UNUSED) {
+                continue; // convert_hf_to_gguf's "[PADn]" for an id the tokenizer lacks: no token, as in its source
+            }
             if (type == CONTROL || type == USER_DEFINED) {
                 // llama.cpp keeps added tokens as text; the BPE vocabulary holds their byte-level spelling.
                 added.addObject().put("id", id).put("content", token).put("single_word", false)
@@ -245,7 +248,7 @@ public final class GgufTokenizer {
             String t = byId.get(id);
             // As convert_hf_to_gguf pads a vocabulary with holes, and up to the embedding's rows.
             tokens.add(t == null ? "[PAD" + id + "]" : t);
-            types.add(t == null ? 5L : typeById.getOrDefault(id, NORMAL)); // 5: UNUSED
+            types.add(t == null ? UNUSED : typeById.getOrDefault(id, NORMAL));
         }
         List<String> merges = new ArrayList<>();
         for (JsonNode m : model.get("merges")) {
