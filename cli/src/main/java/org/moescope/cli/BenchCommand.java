@@ -26,12 +26,13 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 
 /**
- * {@code moescope bench}: end-to-end speed of one checkpoint on this machine — load time, prefill with routes
- * recorded over a batch of random samples, decode, time to first token, memory. Prints JSON. Numbers here are for
+ * {@code moescope bench}: end-to-end speed of one checkpoint on this machine — load time, prefill of random samples
+ * (as trace runs it, routes recorded, or as generate does, last-position logits only), decode, time to first token, memory. Prints JSON. Numbers here are for
  * comparing runs made in the same session; nothing is asserted.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure load time, prefill (routes recorded) and decode tokens/s, time to first token and memory.")
+        description = "Measure load time, prefill (as trace or as generate runs it) and decode tokens/s, time to first "
+                + "token and memory.")
 public final class BenchCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -61,6 +62,18 @@ public final class BenchCommand implements Callable<Integer> {
             description = "Phases to run, comma-separated: prefill, decode (default: ${DEFAULT-VALUE}).")
     EnumSet<Phase> phases;
 
+    /**
+     * How prefill runs: as trace runs it (samples batched, routes recorded, logits at every position for the loss), or
+     * as generate does (each sample one prompt in its own session, logits of the last position only, no routes), which
+     * is what a comparison with another engine's prompt processing for generation measures.
+     */
+    enum PrefillMode { trace, generate }
+
+    @Option(names = "--prefill-mode", defaultValue = "trace",
+            description = "trace: samples batched, routes recorded, logits at every position; generate: each sample a "
+                    + "prompt of its own, logits of the last position only (default: ${DEFAULT-VALUE}).")
+    PrefillMode prefillMode;
+
     @Option(names = "--warmup", defaultValue = "1", description = "Untimed warm-up rounds (JIT) before timing; a round decodes for at least 2 s (default: ${DEFAULT-VALUE}).")
     int warmup;
 
@@ -69,6 +82,23 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Mixin
     ModelOptions.Backend backend;
+
+    /** Prefills the samples in --prefill-mode; returns {tokens, seconds}. */
+    private double[] prefill(MoeModel m, List<Sample> samples, Path routes, Tracer.Options opts) {
+        if (prefillMode == PrefillMode.trace) {
+            Tracer.Result r = Tracer.trace(m, samples, routes, Map.of(), opts, null);
+            return new double[] {r.tokens(), r.seconds()};
+        }
+        long tokens = 0;
+        double seconds = 0;
+        for (Sample s : samples) {
+            // One new token: the prompt's forward pass with last-position logits and the greedy choice, as generate.
+            seconds += Generation.generate(m, s.ids(), 1, Sampler.greedy(m.config().vocabSize()), null, null, null)
+                    .prefillSeconds();
+            tokens += s.ids().length;
+        }
+        return new double[] {tokens, seconds};
+    }
 
     @Override
     public Integer call() throws IOException {
@@ -97,7 +127,7 @@ public final class BenchCommand implements Callable<Integer> {
                 for (int w = 0; w < warmup; w++) {
                     err.println("bench: warm-up round " + (w + 1));
                     if (doPrefill) {
-                        Tracer.trace(m, batch.subList(0, Math.min(2, samples)), tmp, Map.of(), prefillOpts, null);
+                        prefill(m, batch.subList(0, Math.min(2, samples)), tmp, prefillOpts);
                     }
                     if (doDecode) {
                         // Decode until 2 s have passed: C2 needs about that long for the decode kernels, and a
@@ -109,10 +139,11 @@ public final class BenchCommand implements Callable<Integer> {
                         } while (System.nanoTime() < until);
                     }
                 }
-                Tracer.Result prefill = null;
+                double[] prefill = null; // tokens, seconds
                 if (doPrefill) {
-                    err.println("bench: prefill " + samples + " x " + sampleTokens + " tokens with routes recorded");
-                    prefill = Tracer.trace(m, batch, tmp, Map.of(), prefillOpts, null);
+                    err.println("bench: prefill " + samples + " x " + sampleTokens + " tokens "
+                            + (prefillMode == PrefillMode.trace ? "with routes recorded" : "as generate's prompts"));
+                    prefill = prefill(m, batch, tmp, prefillOpts);
                 }
                 Generation.Result gen = null;
                 if (doDecode) {
@@ -127,9 +158,10 @@ public final class BenchCommand implements Callable<Integer> {
                 j.put("batch_tokens", prefillOpts.tokensPerCall(m.config()));
                 j.put("load_seconds", loadSeconds);
                 if (prefill != null) {
-                    j.put("prefill_tokens", prefill.tokens());
-                    j.put("prefill_seconds", prefill.seconds());
-                    j.put("prefill_tokens_per_second", prefill.tokens() / prefill.seconds());
+                    j.put("prefill_mode", prefillMode.name());
+                    j.put("prefill_tokens", (long) prefill[0]);
+                    j.put("prefill_seconds", prefill[1]);
+                    j.put("prefill_tokens_per_second", prefill[0] / prefill[1]);
                 }
                 if (gen != null) {
                     j.put("time_to_first_token_seconds", gen.timeToFirstToken());

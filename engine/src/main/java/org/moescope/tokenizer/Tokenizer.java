@@ -123,7 +123,7 @@ public final class Tokenizer {
         if (GgufFile.hasMagic(file)) {
             try (GgufFile f = GgufFile.open(file)) {
                 if (!GgufTokenizer.present(f)) {
-                    throw new BadInputException(file + ": has no tokenizer (no tokenizer.ggml.model); give --tokenizer");
+                    throw new BadInputException(file + ": has no tokenizer (tokenizer.ggml.model absent or \"none\"); give --tokenizer");
                 }
                 byte[] json;
                 try {

@@ -72,6 +72,26 @@ class GgufModelTest {
         }
     }
 
+    /**
+     * llama.cpp's olmoe loader requires output.weight (no fallback to token_embd), so a tied checkpoint (tiny-gqa-f32)
+     * gets the embedding's copy as its lm_head: the same logits, read back as an untied model.
+     */
+    @Test
+    void tiedEmbeddingsAreWrittenAsOutputWeightForLlamaCpp() {
+        Path source = Fixtures.model("tiny-gqa-f32");
+        Path gguf = dir.resolve("tied.gguf");
+        GgufConvert.toGguf(source, gguf, "f32", false);
+        try (org.moescope.gguf.GgufFile f = org.moescope.gguf.GgufFile.open(gguf)) {
+            assertTrue(f.contains("output.weight"));
+            assertEquals(-1L, f.segment("output.weight").mismatch(f.segment("token_embd.weight")));
+        }
+        int[] ids = ids(source);
+        float[] expected = logits(source, ids), got = logits(gguf, ids);
+        for (int i = 0; i < got.length; i++) {
+            assertEquals(expected[i], got[i], 1e-5f * (1 + Math.abs(expected[i])), "logit " + i);
+        }
+    }
+
     private Path withoutSlidingWindow(Path source) throws java.io.IOException {
         Path copy = dir.resolve("no-window");
         java.nio.file.Files.createDirectories(copy);

@@ -8,17 +8,22 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.moescope.errors.BadInputException;
 import org.moescope.gguf.GgmlType;
+import org.moescope.gguf.GgufFile;
 import org.moescope.gguf.GgufTokenizer;
 import org.moescope.gguf.GgufValue;
 import org.moescope.gguf.GgufWriter;
+import org.moescope.weights.GgufConvert;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -64,7 +69,7 @@ class GgufTokenizerTest {
     void otherFamiliesAreNotWrittenAndUnknownOnesAreRefusedByName() throws IOException {
         JsonNode gptOss = JSON.readTree(Fixtures.realPath("gpt-oss", "tokenizer.json").toFile());
         StringBuilder why = new StringBuilder();
-        assertNull(GgufTokenizer.fromTokenizerJson(gptOss, "gpt-oss/tokenizer.json", why));
+        assertNull(GgufTokenizer.fromTokenizerJson(gptOss, "gpt-oss/tokenizer.json", 1 << 20, why));
         assertTrue(why.toString().contains("match no tokenizer.ggml.pre family"), why.toString());
 
         Path file = dir.resolve("odd.gguf");
@@ -83,10 +88,74 @@ class GgufTokenizerTest {
         assertTrue(e.getMessage().contains("has no tokenizer"), e.getMessage());
     }
 
+    /**
+     * What llama.cpp needs of a converted file's vocabulary: as many tokens as the embedding has rows (convert_hf_to_gguf
+     * pads with UNUSED "[PADn]" tokens), and without a tokenizer.json the model "none" (it refuses a file without
+     * tokenizer.ggml.model) with {@code <arch>.vocab_size}; ours reads such a file as one without a tokenizer.
+     */
+    @Test
+    void convertPadsTheVocabularyToTheEmbeddingRowsAndWritesNoneWithoutATokenizer() throws IOException {
+        Path tiny = org.moescope.model.Fixtures.model("tiny-f32"); // OLMoE, 192 embedding rows
+        Path bare = dir.resolve("bare.gguf");
+        GgufConvert.toGguf(tiny, bare, "f32", false);
+        try (GgufFile f = GgufFile.open(bare)) {
+            assertEquals("none", f.string("tokenizer.ggml.model"));
+            assertEquals(192, f.count("olmoe.vocab_size"));
+        }
+        assertFalse(Tokenizer.inModel(bare));
+        BadInputException e = assertThrows(BadInputException.class, () -> Tokenizer.load(bare));
+        assertTrue(e.getMessage().contains("has no tokenizer"), e.getMessage());
+
+        // A byte-level BPE (GPT-2 family): the 256 byte symbols and one merge, as our reader turns GGUF keys into
+        // tokenizer.json; written for a model of 300 embedding rows.
+        Path small = dir.resolve("small.gguf");
+        List<String> vocab = new java.util.ArrayList<>();
+        for (int b = 0, n = 0; b < 256; b++) { // GPT-2's bytes_to_unicode: id b is byte b
+            boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+            vocab.add(Character.toString(printable ? b : 256 + n++));
+        }
+        vocab.add("ab");
+        gguf(Map.of("tokenizer.ggml.model", GgufValue.of("gpt2"), "tokenizer.ggml.pre", GgufValue.of("gpt-2"),
+                "tokenizer.ggml.tokens", GgufValue.array(GgufValue.Type.STRING, vocab),
+                "tokenizer.ggml.merges", GgufValue.array(GgufValue.Type.STRING, List.of("a b"))), small);
+        JsonNode tj;
+        try (GgufFile f = GgufFile.open(small)) {
+            tj = GgufTokenizer.toTokenizerJson(f);
+        }
+        StringBuilder why = new StringBuilder();
+        Map<String, GgufValue> keys = GgufTokenizer.fromTokenizerJson(tj, "small", 300, why);
+        assertTrue(keys != null, why::toString);
+        @SuppressWarnings("unchecked")
+        List<String> tokens = (List<String>) keys.get("tokenizer.ggml.tokens").value();
+        assertEquals(300, tokens.size());
+        assertEquals(List.of("ab", "[PAD257]"), tokens.subList(256, 258));
+        assertEquals(List.of(1L, 5L), ((List<?>) keys.get("tokenizer.ggml.token_type").value()).subList(256, 258));
+        Path padded = dir.resolve("padded.gguf");
+        gguf(keys, padded);
+        Tokenizer t = Tokenizer.load(padded);
+        assertEquals(257, t.vocabSize(), "the padding is no token, as in the tokenizer.json");
+        assertArrayEquals(new int[] {256, 256, 'a' - 0}, t.encode("ababa").ids());
+
+        why.setLength(0);
+        assertNull(GgufTokenizer.fromTokenizerJson(tj, "small", 200, why), "257 ids, 200 embedding rows");
+        assertEquals("small: has token id 256, beyond the model's 200 embedding rows", why.toString());
+        // A conversion whose tokenizer.json does not fit the embedding (tiny-f32: 192 rows) writes none, says why.
+        Path withTokenizer = dir.resolve("tiny-with-tokenizer");
+        Files.createDirectories(withTokenizer);
+        for (String name : new String[] {"config.json", "model.safetensors"}) {
+            Files.copy(tiny.resolve(name), withTokenizer.resolve(name));
+        }
+        JSON.writeValue(withTokenizer.resolve("tokenizer.json").toFile(), tj);
+        Path notFitting = dir.resolve("not-fitting.gguf");
+        String said = GgufConvert.toGguf(withTokenizer, notFitting, "f32", false).tokenizer();
+        assertTrue(said.contains("beyond the model's 192 embedding rows"), said);
+        assertFalse(Tokenizer.inModel(notFitting));
+    }
+
     private Path writeGguf(Path tokenizerJson, String name) throws IOException {
         StringBuilder why = new StringBuilder();
         Map<String, GgufValue> keys = GgufTokenizer.fromTokenizerJson(JSON.readTree(tokenizerJson.toFile()),
-                tokenizerJson.toString(), why);
+                tokenizerJson.toString(), Tokenizer.load(tokenizerJson).vocabSize(), why);
         assertTrue(keys != null, why::toString);
         Path file = dir.resolve(name + ".gguf");
         gguf(keys, file);

@@ -47,6 +47,19 @@ class CliBenchTest {
     }
 
     @Test
+    void prefillModeGenerateRunsEachSampleAsAPrompt() throws Exception {
+        JsonNode trace = bench("--phases", "prefill");
+        assertEquals("trace", trace.get("prefill_mode").asText());
+        JsonNode gen = bench("--phases", "prefill", "--prefill-mode", "generate");
+        assertEquals("generate", gen.get("prefill_mode").asText());
+        assertEquals(27, gen.get("prefill_tokens").asInt());
+        assertTrue(gen.get("prefill_tokens_per_second").asDouble() > 0);
+        var r = run("bench", "--model", CliBackendTest.tiny(), "--prefill-mode", "batch");
+        assertEquals(2, r.status());
+        assertTrue(r.err().lines().findFirst().orElse("").contains("--prefill-mode"), r.err());
+    }
+
+    @Test
     void unknownPhaseIsAUsageError() {
         var r = run("bench", "--model", CliBackendTest.tiny(), "--phases", "prefill,train");
         assertEquals(2, r.status());

@@ -30,17 +30,18 @@ public final class GgufModel {
     /**
      * An architecture: its GGUF name, HF model_type, the MoE block's module and expert projections there, whether
      * llama.cpp's converter permutes q/k rows for its RoPE (llama: rotates adjacent pairs, so the HF halves are
-     * interleaved), and llama.cpp's fixed choice of renormalising the top-k weights when the file does not say.
+     * interleaved), llama.cpp's fixed choice of renormalising the top-k weights when the file does not say, and
+     * whether llama.cpp's loader requires {@code output.weight} (no fallback to token_embd for tied embeddings).
      */
     public record Arch(String name, String modelType, String moeBlock, String gate, String up, String down,
-                       boolean permutedQk, boolean normTopk) {
+                       boolean permutedQk, boolean normTopk, boolean outputRequired) {
     }
 
     public static final List<Arch> ARCHES = List.of(
-            new Arch("olmoe", "olmoe", "mlp", "gate_proj", "up_proj", "down_proj", false, false),
-            new Arch("qwen2moe", "qwen2_moe", "mlp", "gate_proj", "up_proj", "down_proj", false, false),
-            new Arch("qwen3moe", "qwen3_moe", "mlp", "gate_proj", "up_proj", "down_proj", false, true),
-            new Arch("llama", "mixtral", "block_sparse_moe", "w1", "w3", "w2", true, true));
+            new Arch("olmoe", "olmoe", "mlp", "gate_proj", "up_proj", "down_proj", false, false, true),
+            new Arch("qwen2moe", "qwen2_moe", "mlp", "gate_proj", "up_proj", "down_proj", false, false, true),
+            new Arch("qwen3moe", "qwen3_moe", "mlp", "gate_proj", "up_proj", "down_proj", false, true, false),
+            new Arch("llama", "mixtral", "block_sparse_moe", "w1", "w3", "w2", true, true, false));
 
     public static Arch byName(String name) {
         return ARCHES.stream().filter(a -> a.name.equals(name)).findFirst().orElse(null);

@@ -22,7 +22,7 @@ import java.util.Map;
  */
 public final class GgufTokenizer {
     /** llama.cpp's token types (llama_token_type). */
-    static final long NORMAL = 1, CONTROL = 3, USER_DEFINED = 4;
+    static final long NORMAL = 1, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5;
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
@@ -70,9 +70,14 @@ public final class GgufTokenizer {
         return List.copyOf(FAMILIES.keySet());
     }
 
-    /** Whether the file carries a tokenizer ({@code tokenizer.ggml.model}). */
+    /** {@code tokenizer.ggml.model} of a file without a vocabulary (llama.cpp also reads "no_vocab" so). */
+    public static final String NONE = "none";
+
+    /** Whether the file carries a tokenizer: {@code tokenizer.ggml.model} present and not "none" / "no_vocab". */
     public static boolean present(GgufFile f) {
-        return f.has("tokenizer.ggml.model");
+        if (!f.has("tokenizer.ggml.model")) return false;
+        String model = f.string("tokenizer.ggml.model");
+        return !model.equals(NONE) && !model.equals("no_vocab");
     }
 
     /**
@@ -110,6 +115,9 @@ public final class GgufTokenizer {
         for (int id = 0; id < tokens.size(); id++) {
             String token = tokens.get(id);
             long type = types == null ? NORMAL : ((Number) types.get(id)).longValue();
+            if (type == UNUSED) {
+                continue; // convert_hf_to_gguf's "[PADn]" for an id the tokenizer lacks: no token, as in its source
+            }
             if (type == CONTROL || type == USER_DEFINED) {
                 // llama.cpp keeps added tokens as text; the BPE vocabulary holds their byte-level spelling.
                 added.addObject().put("id", id).put("content", token).put("single_word", false)
@@ -188,10 +196,12 @@ public final class GgufTokenizer {
     }
 
     /**
-     * The {@code tokenizer.ggml.*} keys of a tokenizer.json ({@code source} names it in messages), or a one-line
-     * reason in {@code why} and null when GGUF cannot carry it (not a byte-level BPE of a known family).
+     * The {@code tokenizer.ggml.*} keys of a tokenizer.json ({@code source} names it in messages), the vocabulary
+     * padded to {@code vocabSize} ids (the embedding's rows: llama.cpp requires them equal), or a one-line reason in
+     * {@code why} and null when GGUF cannot carry it (not a byte-level BPE of a known family, more ids than rows).
      */
-    public static Map<String, GgufValue> fromTokenizerJson(JsonNode tj, String source, StringBuilder why) {
+    public static Map<String, GgufValue> fromTokenizerJson(JsonNode tj, String source, long vocabSize,
+                                                           StringBuilder why) {
         JsonNode model = tj.path("model");
         if (!model.path("type").asText("BPE").equals("BPE") || !model.path("vocab").isObject()
                 || !model.path("merges").isArray()) {
@@ -226,13 +236,19 @@ public final class GgufTokenizer {
             typeById.put(a.path("id").asInt(), a.path("special").asBoolean() ? CONTROL : USER_DEFINED);
         }
         int size = byId.isEmpty() ? 0 : ((java.util.TreeMap<Integer, String>) byId).lastKey() + 1;
+        if (size > vocabSize) {
+            why.append(source + ": has token id " + (size - 1) + ", beyond the model's " + vocabSize
+                    + " embedding rows");
+            return null;
+        }
+        size = (int) vocabSize;
         List<String> tokens = new ArrayList<>(size);
         List<Long> types = new ArrayList<>(size);
         for (int id = 0; id < size; id++) {
             String t = byId.get(id);
-            // As convert_hf_to_gguf pads a vocabulary with holes.
+            // As convert_hf_to_gguf pads a vocabulary with holes, and up to the embedding's rows.
             tokens.add(t == null ? "[PAD" + id + "]" : t);
-            types.add(t == null ? 5L : typeById.getOrDefault(id, NORMAL)); // 5: UNUSED
+            types.add(t == null ? UNUSED : typeById.getOrDefault(id, NORMAL));
         }
         List<String> merges = new ArrayList<>();
         for (JsonNode m : model.get("merges")) {

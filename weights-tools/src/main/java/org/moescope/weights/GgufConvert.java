@@ -89,8 +89,15 @@ public final class GgufConvert {
             }
             GgufModel.Arch arch = arch(config, ck.configSource().toString());
             GgufWriter w = new GgufWriter();
+            if (!ck.tensorNames().contains("model.embed_tokens.weight")) {
+                throw new BadInputException(source + ": missing tensor 'model.embed_tokens.weight'");
+            }
+            long vocabRows = ck.info("model.embed_tokens.weight").shape()[0];
+            // llama.cpp sizes its vocabulary from the tokenizer (or, with none, from <arch>.vocab_size) and refuses a
+            // file whose token_embd has another number of rows.
+            w.put(arch.name() + ".vocab_size", GgufValue.u32(vocabRows));
             Map<String, GgufValue> vocab = new LinkedHashMap<>();
-            String tokenizer = tokenizer(vocab, source);
+            String tokenizer = tokenizer(vocab, source, vocabRows);
             vocab.forEach(w::put);
             metadata(w, arch, config, type); // after the tokenizer: config.json's bos/eos ids are the model's
             String chatWritten = chat(w, vocab, chat); // after the metadata: its special tokens win, as in llama.cpp
@@ -126,6 +133,12 @@ public final class GgufConvert {
             byName.put(t.name(), t);
         }
         GgufWriter w = new GgufWriter();
+        long[] embed = shapes.get("model.embed_tokens.weight");
+        if (embed == null) {
+            throw new BadInputException(configSource + ": no tensor 'model.embed_tokens.weight' in the plan");
+        }
+        w.put(arch.name() + ".vocab_size", GgufValue.u32(embed[0])); // no vocabulary: llama.cpp sizes it from this
+        w.put("tokenizer.ggml.model", GgufValue.of(GgufTokenizer.NONE));
         metadata(w, arch, config, type);
         int count = write(w, arch, config, type, shapes, (hf, first, rows, into) -> {
             Init.TensorPlan t = byName.get(hf);
@@ -202,6 +215,11 @@ public final class GgufConvert {
                         + " file");
             }
             plan.computeIfAbsent(g, k -> new ArrayList<>()).add(hf);
+        }
+        if (arch.outputRequired() && !plan.containsKey("output.weight")) {
+            // Tied embeddings: llama.cpp's olmoe and qwen2moe loaders refuse a file without output.weight, so the
+            // lm_head is written as the embedding's copy (read back as an untied model of the same values).
+            plan.put("output.weight", new ArrayList<>(List.of("model.embed_tokens.weight")));
         }
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
             Thread t = new Thread(r, "gguf-quantise");
@@ -297,12 +315,14 @@ public final class GgufConvert {
     }
 
     /**
-     * The tokenizer.ggml.* keys of {@code source}'s tokenizer.json when it has one GGUF can carry; returns the family
-     * written, or why none was.
+     * The tokenizer.ggml.* keys of {@code source}'s tokenizer.json when it has one GGUF can carry, its vocabulary
+     * padded to the embedding's {@code vocab} rows; returns the family written, or why none was. Without one the file
+     * says {@code tokenizer.ggml.model = "none"}, llama.cpp's "no vocabulary" (it refuses a file without the key).
      */
-    private static String tokenizer(Map<String, GgufValue> w, Path source) {
+    private static String tokenizer(Map<String, GgufValue> w, Path source, long vocab) {
         Path file = source.resolve("tokenizer.json");
         if (!Files.isDirectory(source) || !Files.isRegularFile(file)) {
+            w.put("tokenizer.ggml.model", GgufValue.of(GgufTokenizer.NONE));
             return "none (no tokenizer.json in " + source + ")";
         }
         JsonNode tj;
@@ -313,8 +333,9 @@ public final class GgufConvert {
                     + ")");
         }
         StringBuilder why = new StringBuilder();
-        Map<String, GgufValue> keys = GgufTokenizer.fromTokenizerJson(tj, file.toString(), why);
+        Map<String, GgufValue> keys = GgufTokenizer.fromTokenizerJson(tj, file.toString(), vocab, why);
         if (keys == null) {
+            w.put("tokenizer.ggml.model", GgufValue.of(GgufTokenizer.NONE));
             return "not written: " + why;
         }
         w.putAll(keys);
