@@ -56,7 +56,9 @@ llama_bench="$nlc/bin/llama-bench"
 # the launcher would rebuild the jar mid-run if a source file changed.
 "$root/moescope" --version > /dev/null 2>&1
 cp "$root/cli/target/moescope.jar" "$out/moescope.jar"
-moescope=(java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xss8m
+# The launcher's JVM options (./moescope: the serial collector with a small heap, docs/performance.md "Memory").
+moescope=(java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -Xss8m
+  -XX:+UseSerialGC -Xms16m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=30
   -Dmoescope.threads="$threads")
 if [[ -f "$root/cli/target/moescope.aot" ]]; then
   cp "$root/cli/target/moescope.aot" "$out/moescope.aot"
