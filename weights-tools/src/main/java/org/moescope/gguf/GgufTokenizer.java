@@ -197,8 +197,8 @@ public final class GgufTokenizer {
 
     /**
      * The {@code tokenizer.ggml.*} keys of a tokenizer.json ({@code source} names it in messages), the vocabulary
-     * padded to {@code vocabSize} ids (the embedding's rows: llama.cpp requires them equal), or a one-line reason in
-     * {@code why} and null when GGUF cannot carry it (not a byte-level BPE of a known family, more ids than rows).
+     * padded to {@code vocabSize} ids (the embedding's rows: llama.cpp requires them equal) when it has fewer, or a
+     * one-line reason in {@code why} and null when GGUF cannot carry it (not a byte-level BPE of a known family).
      */
     public static Map<String, GgufValue> fromTokenizerJson(JsonNode tj, String source, long vocabSize,
                                                            StringBuilder why) {
@@ -236,12 +236,9 @@ public final class GgufTokenizer {
             typeById.put(a.path("id").asInt(), a.path("special").asBoolean() ? CONTROL : USER_DEFINED);
         }
         int size = byId.isEmpty() ? 0 : ((java.util.TreeMap<Integer, String>) byId).lastKey() + 1;
-        if (size > vocabSize) {
-            why.append(source + ": has token id " + (size - 1) + ", beyond the model's " + vocabSize
-                    + " embedding rows");
-            return null;
-        }
-        size = (int) vocabSize;
+        // Padded up to the embedding's rows, as llama.cpp requires. A tokenizer with more ids than rows (a small test
+        // model given a real tokenizer) is written whole: moescope reads it; llama.cpp refuses such a file.
+        size = (int) Math.max(size, vocabSize);
         List<String> tokens = new ArrayList<>(size);
         List<Long> types = new ArrayList<>(size);
         for (int id = 0; id < size; id++) {

@@ -339,7 +339,10 @@ public final class GgufConvert {
             return "not written: " + why;
         }
         w.putAll(keys);
-        return keys.get("tokenizer.ggml.pre").value().toString();
+        String family = keys.get("tokenizer.ggml.pre").value().toString();
+        int ids = ((List<?>) keys.get("tokenizer.ggml.tokens").value()).size();
+        return ids <= vocab ? family : family + " (" + ids + " token ids for " + vocab
+                + " embedding rows: llama.cpp will refuse this file)";
     }
 
     /**
