@@ -201,7 +201,7 @@ final class GgmlRows {
             if (L <= SUB) {
                 FloatVector v = FloatVector.fromArray(F, x, o);
                 for (int i = L; i < SUB; i += L) v = v.add(FloatVector.fromArray(F, x, o + i));
-                a = v.reduceLanes(VectorOperators.ADD);
+                a = VectorKernels.sumLanes(v);
             } else {
                 a = 0f;
                 for (int i = 0; i < SUB; i++) a += x[o + i];
@@ -246,7 +246,7 @@ final class GgmlRows {
             for (int i = 0; i < 32; i += L) p = floats(signed(s, at + 2 + i)).fma(FloatVector.fromArray(F, x, xo + i), p);
             acc0 = p.fma(FloatVector.broadcast(F, f16(s, at)), acc0);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return VectorKernels.sumLanes(acc0.add(acc1));
     }
 
     private static float dotQ4_0(MemorySegment s, long at, int blocks, float[] x, int xo) {
@@ -260,7 +260,7 @@ final class GgmlRows {
             }
             acc = p.add(q).fma(FloatVector.broadcast(F, f16(s, at)), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return VectorKernels.sumLanes(acc);
     }
 
     /**
@@ -292,7 +292,7 @@ final class GgmlRows {
                 mins += dmin * min(lo, hi, j) * sums[so + j];
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD) - mins;
+        return VectorKernels.sumLanes(acc) - mins;
     }
 
     /**
@@ -316,6 +316,6 @@ final class GgmlRows {
             }
             acc = p.fma(FloatVector.broadcast(F, f16(s, at + 208)), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return VectorKernels.sumLanes(acc);
     }
 }

@@ -6,6 +6,7 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 import org.moescope.safetensors.DType;
 
@@ -40,6 +41,31 @@ public final class VectorKernels implements Kernels {
     static final VectorSpecies<Short> S = ShortVector.SPECIES_PREFERRED.withShape(
             VectorShape.forBitSize(F.vectorBitSize() / 2));
     static final int L = F.length();
+
+    /** Lane i takes lane i + h (mod L), for h = L/2, L/4, ..., 1: the folds of {@link #sumLanes}. */
+    private static final VectorShuffle<Float>[] FOLDS = folds(F);
+    /** The same for 256-bit vectors (the int8 path's QF where the preferred species is wider). */
+    private static final VectorShuffle<Float>[] FOLDS_256 = folds(FloatVector.SPECIES_256);
+
+    @SuppressWarnings("unchecked")
+    private static VectorShuffle<Float>[] folds(VectorSpecies<Float> species) {
+        int n = species.length();
+        VectorShuffle<Float>[] folds = new VectorShuffle[Integer.numberOfTrailingZeros(n)];
+        for (int i = 0, h = n / 2; h >= 1; h /= 2, i++) folds[i] = VectorShuffle.iota(species, h, 1, true);
+        return folds;
+    }
+
+    /**
+     * The sum of v's lanes in one fixed order: halves added lanewise (lane i + lane i + L/2, then + L/4, ...), lane 0
+     * read. Why not {@code reduceLanes(ADD)}: the Vector API leaves its order open, and its interpreted and
+     * C2-compiled forms add in different orders (seen on this JDK: different bits for the same vector), so a result
+     * depended on whether the JIT had compiled the kernel yet: two traces of the same data parted by up to 2e-5 in
+     * the logits after a thousand rows. Lanewise adds and rearranges are exact in every form. Costs ~1-2 ns a sum.
+     */
+    static float sumLanes(FloatVector v) {
+        for (VectorShuffle<Float> fold : v.length() == L ? FOLDS : FOLDS_256) v = v.add(v.rearrange(fold));
+        return v.lane(0);
+    }
     /** Tokens per panel: two float vectors. */
     static final int P = 2 * L;
     /** Weight rows per micro-kernel tile: 4 rows x 2 vectors = 8 accumulators (see tile). */
@@ -676,7 +702,7 @@ public final class VectorKernels implements Kernels {
             even = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i), even);
             odd = v.and(HIGH_HALVES).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i + L), odd);
         }
-        return even.add(odd).reduceLanes(VectorOperators.ADD);
+        return sumLanes(even.add(odd));
     }
 
     /** fixedOrderDot of rows a, b, c, d (byte offsets) with one token: out[o + j·step]. */
@@ -698,10 +724,10 @@ public final class VectorKernels implements Kernels {
             de = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, de);
             dd = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, dd);
         }
-        out[o] = ae.add(ao).reduceLanes(VectorOperators.ADD);
-        out[o + step] = be.add(bo).reduceLanes(VectorOperators.ADD);
-        out[o + 2 * step] = ce.add(co).reduceLanes(VectorOperators.ADD);
-        out[o + 3 * step] = de.add(dd).reduceLanes(VectorOperators.ADD);
+        out[o] = sumLanes(ae.add(ao));
+        out[o + step] = sumLanes(be.add(bo));
+        out[o + 2 * step] = sumLanes(ce.add(co));
+        out[o + 3 * step] = sumLanes(de.add(dd));
     }
 
     /**
@@ -744,15 +770,15 @@ public final class VectorKernels implements Kernels {
             d1e = we.fma(e1, d1e);
             d1o = wo.fma(o1, d1o);
         }
-        out[o] = a0e.add(a0o).reduceLanes(VectorOperators.ADD);
-        out[o + step] = b0e.add(b0o).reduceLanes(VectorOperators.ADD);
-        out[o + 2 * step] = c0e.add(c0o).reduceLanes(VectorOperators.ADD);
-        out[o + 3 * step] = d0e.add(d0o).reduceLanes(VectorOperators.ADD);
+        out[o] = sumLanes(a0e.add(a0o));
+        out[o + step] = sumLanes(b0e.add(b0o));
+        out[o + 2 * step] = sumLanes(c0e.add(c0o));
+        out[o + 3 * step] = sumLanes(d0e.add(d0o));
         o += outStride;
-        out[o] = a1e.add(a1o).reduceLanes(VectorOperators.ADD);
-        out[o + step] = b1e.add(b1o).reduceLanes(VectorOperators.ADD);
-        out[o + 2 * step] = c1e.add(c1o).reduceLanes(VectorOperators.ADD);
-        out[o + 3 * step] = d1e.add(d1o).reduceLanes(VectorOperators.ADD);
+        out[o] = sumLanes(a1e.add(a1o));
+        out[o + step] = sumLanes(b1e.add(b1o));
+        out[o + 2 * step] = sumLanes(c1e.add(c1o));
+        out[o + 3 * step] = sumLanes(d1e.add(d1o));
     }
 
     /**
@@ -777,7 +803,7 @@ public final class VectorKernels implements Kernels {
             a0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i), a0);
             a1 = v.and(HIGH_HALVES).reinterpretAsFloats().fma(FloatVector.fromArray(F, xd, xOff + i + L), a1);
         }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return sumLanes(a0.add(a1).add(a2.add(a3)));
     }
 
     /**
@@ -807,10 +833,10 @@ public final class VectorKernels implements Kernels {
             d0 = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(even, d0);
             d1 = v.and(HIGH_HALVES).reinterpretAsFloats().fma(odd, d1);
         }
-        out[o] = a0.add(a1).reduceLanes(VectorOperators.ADD);
-        out[o + step] = b0.add(b1).reduceLanes(VectorOperators.ADD);
-        out[o + 2 * step] = c0.add(c1).reduceLanes(VectorOperators.ADD);
-        out[o + 3 * step] = d0.add(d1).reduceLanes(VectorOperators.ADD);
+        out[o] = sumLanes(a0.add(a1));
+        out[o + step] = sumLanes(b0.add(b1));
+        out[o + 2 * step] = sumLanes(c0.add(c1));
+        out[o + 3 * step] = sumLanes(d0.add(d1));
     }
 
     /**
@@ -881,7 +907,7 @@ public final class VectorKernels implements Kernels {
             }
             acc = p.fma(FloatVector.broadcast(QF, scales.get(ScalarKernels.F32, sBase + 4L * (g / Weight.GROUP))), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return sumLanes(acc);
     }
 
     /**
@@ -930,10 +956,10 @@ public final class VectorKernels implements Kernels {
             accC = pc.fma(FloatVector.broadcast(QF, scales.get(ScalarKernels.F32, sc + s)), accC);
             accD = pd.fma(FloatVector.broadcast(QF, scales.get(ScalarKernels.F32, sd + s)), accD);
         }
-        out[o] = accA.reduceLanes(VectorOperators.ADD);
-        out[o + step] = accB.reduceLanes(VectorOperators.ADD);
-        out[o + 2 * step] = accC.reduceLanes(VectorOperators.ADD);
-        out[o + 3 * step] = accD.reduceLanes(VectorOperators.ADD);
+        out[o] = sumLanes(accA);
+        out[o + step] = sumLanes(accB);
+        out[o + 2 * step] = sumLanes(accC);
+        out[o + 3 * step] = sumLanes(accD);
     }
 
     // MXFP4 (U8) rows: L bytes widen to L ints (one byte each); a byte's low nibble is value 2i, its high nibble value
@@ -978,7 +1004,7 @@ public final class VectorKernels implements Kernels {
             int e = scales.get(ValueLayout.JAVA_BYTE, sBase + g / Weight.MXFP4_GROUP) & 0xFF;
             acc = p.fma(FloatVector.broadcast(F, Math.scalb(1f, e - 127)), acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return sumLanes(acc);
     }
 
     /** Row r of an F32 weight · x[xOff ..], read straight from the mapping (the F32 path of the streamed matvec). */
@@ -997,7 +1023,7 @@ public final class VectorKernels implements Kernels {
         for (; i <= cols - L; i += L) {
             acc0 = FloatVector.fromMemorySegment(F, seg, base + 4L * i, LE).fma(FloatVector.fromArray(F, x, xOff + i), acc0);
         }
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(acc0.add(acc1));
         for (; i < cols; i++) {
             s += x[xOff + i] * seg.get(ScalarKernels.F32, base + 4L * i);
         }
@@ -1333,8 +1359,8 @@ public final class VectorKernels implements Kernels {
             a2 = FloatVector.fromArray(F, keys, k2 + i).fma(qv, a2);
             a3 = FloatVector.fromArray(F, keys, k3 + i).fma(qv, a3);
         }
-        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        float s0 = sumLanes(a0), s1 = sumLanes(a1);
+        float s2 = sumLanes(a2), s3 = sumLanes(a3);
         for (; i < n; i++) {
             float qi = q[qOff + i];
             s0 += qi * keys[kOff + i];
@@ -1410,7 +1436,7 @@ public final class VectorKernels implements Kernels {
                 s0 = s0.add(FloatVector.fromArray(F, logits, off + i).sub(max).lanewise(VectorOperators.EXP));
                 s1 = s1.add(FloatVector.fromArray(F, logits, off + i + L).sub(max).lanewise(VectorOperators.EXP));
             }
-            double sum = s0.add(s1).reduceLanes(VectorOperators.ADD);
+            double sum = sumLanes(s0.add(s1));
             for (; i < vocab; i++) sum += Math.exp(logits[off + i] - max);
             nll[r] = (float) (max + Math.log(sum) - logits[off + targets[r]]);
         });
@@ -1506,7 +1532,7 @@ public final class VectorKernels implements Kernels {
             FloatVector v = FloatVector.fromArray(F, x, xOff + i);
             acc = v.fma(v, acc);
         }
-        float ss = acc.reduceLanes(VectorOperators.ADD);
+        float ss = sumLanes(acc);
         for (; i < n; i++) ss += x[xOff + i] * x[xOff + i];
         float scale = (float) (1.0 / Math.sqrt(ss / n + eps));
         i = 0;
@@ -1530,7 +1556,7 @@ public final class VectorKernels implements Kernels {
             e.intoArray(x, off + i);
             sv = sv.add(e);
         }
-        float sum = sv.reduceLanes(VectorOperators.ADD);
+        float sum = sumLanes(sv);
         for (; i < n; i++) {
             x[off + i] = (float) Math.exp(x[off + i] - max);
             sum += x[off + i];
@@ -1567,7 +1593,7 @@ public final class VectorKernels implements Kernels {
         for (; i <= n - L; i += L) {
             acc0 = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc0);
         }
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float s = sumLanes(acc0.add(acc1));
         for (; i < n; i++) s += a[aOff + i] * b[bOff + i];
         return s;
     }

@@ -1,5 +1,7 @@
 package org.moescope.kernels;
 
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.moescope.safetensors.DType;
@@ -12,6 +14,31 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** The SIMD path against the scalar reference on awkward sizes (tails, odd token counts) and every weight dtype. */
 class VectorKernelsTest {
+    /**
+     * sumLanes adds in one fixed order whether it runs interpreted or compiled: each of 200,000 calls (C2 compiles it
+     * part-way) equals a scalar evaluation of the same tree. reduceLanes(ADD) fails this on AVX-512: its interpreted
+     * form adds lane by lane, its compiled form in a tree, so a kernel's last bits depended on the JIT's progress.
+     */
+    @Test
+    void laneSumsHaveOneOrderInEveryCompilationState() {
+        int l = VectorKernels.L;
+        SplittableRandom random = new SplittableRandom(7);
+        float[] v = new float[l * 64];
+        for (int i = 0; i < v.length; i++) v[i] = (float) ((random.nextDouble() - 0.5) * (1 << random.nextInt(16)));
+        float[] tree = new float[l];
+        for (int call = 0; call < 200_000; call++) {
+            int off = (call % 64) * l;
+            System.arraycopy(v, off, tree, 0, l);
+            for (int h = l / 2; h >= 1; h /= 2) {
+                for (int i = 0; i < h; i++) tree[i] += tree[i + h]; // lane i + lane i + h, as the folds do
+            }
+            float got = VectorKernels.sumLanes(FloatVector.fromArray(VectorKernels.F, v, off));
+            if (Float.floatToRawIntBits(got) != Float.floatToRawIntBits(tree[0])) {
+                fail("call " + call + ": " + got + " but the fixed order gives " + tree[0]);
+            }
+        }
+    }
+
     private final Kernels scalar = new ScalarKernels();
     private final Kernels vector = new VectorKernels();
 
