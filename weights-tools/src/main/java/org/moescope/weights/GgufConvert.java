@@ -327,7 +327,7 @@ public final class GgufConvert {
         }
         JsonNode tj;
         try {
-            tj = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile());
+            tj = JSON.readTree(file.toFile());
         } catch (java.io.IOException e) {
             throw new BadInputException(file + ": not valid JSON (" + e.getMessage().lines().findFirst().orElse("")
                     + ")");
