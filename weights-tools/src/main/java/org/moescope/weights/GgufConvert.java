@@ -33,7 +33,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -221,11 +220,7 @@ public final class GgufConvert {
             // lm_head is written as the embedding's copy (read back as an untied model of the same values).
             plan.put("output.weight", new ArrayList<>(List.of("model.embed_tokens.weight")));
         }
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
-            Thread t = new Thread(r, "gguf-quantise");
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService pool = Init.pool("gguf-quantise", threads);
         try {
             int window = 2 * Math.max(1, threads);
             for (Map.Entry<String, List<String>> e : plan.entrySet()) {

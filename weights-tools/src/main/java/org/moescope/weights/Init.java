@@ -74,14 +74,22 @@ public final class Init {
                          List<CheckpointWriter.Shard> shards) {
     }
 
-    public static Result run(List<TensorPlan> plan, JsonNode config, DType dtype, long seed, long maxShardBytes,
-                             java.nio.file.Path out, boolean force, int threads) {
-        AtomicDirectory.checkWritable(out, force, "--out");
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, threads), r -> {
-            Thread t = new Thread(r, "weights-init");
+    /**
+     * The pool that generates or quantises chunks of a tensor while the caller writes earlier ones in order: at least
+     * one thread, daemons so that a failed command still exits.
+     */
+    static ExecutorService pool(String name, int threads) {
+        return Executors.newFixedThreadPool(Math.max(1, threads), r -> {
+            Thread t = new Thread(r, name);
             t.setDaemon(true);
             return t;
         });
+    }
+
+    public static Result run(List<TensorPlan> plan, JsonNode config, DType dtype, long seed, long maxShardBytes,
+                             java.nio.file.Path out, boolean force, int threads) {
+        AtomicDirectory.checkWritable(out, force, "--out");
+        ExecutorService pool = pool("weights-init", threads);
         try {
             int window = 2 * Math.max(1, threads);
             List<SafetensorsWriter.Entry> entries = new ArrayList<>();
