@@ -8,6 +8,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
+import org.moescope.gguf.GgmlType;
 import org.moescope.safetensors.DType;
 
 import java.lang.foreign.MemorySegment;
@@ -141,15 +142,8 @@ public final class VectorKernels implements Kernels {
         float[] tiles = new float[0]; // (tiles, MR, P) micro-kernel results of a block
         float[] scores = new float[0];
         float[] aux = new float[0];
-        float[] deinterleaved = new float[0];
+        float[] deinterleaved = new float[0]; // x in the order a streamed product reads it (BF16, I8, K-quants)
         float[] gathered = new float[0];
-        float[] sums = new float[0]; // per-token x sums of 32-value sub-blocks (ggml Q4_K/Q5_K streamed products)
-
-        float[] sums(int n) {
-            if (sums.length < n) sums = new float[n];
-            return sums;
-        }
-
         float[] gathered(int n) {
             if (gathered.length < n) gathered = new float[n];
             return gathered;
@@ -618,24 +612,28 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
-     * streamRows for a ggml block type: each row · token fused straight from the blocks (GgmlRows.dot), one
-     * (row, token) at a time, so a token's result does not depend on the others (batch-invariant as it stands).
+     * streamRows for a ggml block type: each row · token fused straight from the blocks (GgmlRows.dot, on x as it is
+     * or prepared once per token and job), one (row, token) at a time, so a token's result does not depend on the
+     * others (batch-invariant as it stands).
      */
     private void ggmlRows(Weight w, float[] x, int xOff, int tokens, int cols, float[] out, int outOff, int outStride,
                           int r0, int r1, Scratch sc) {
-        if (!GgmlRows.VECTOR) {
+        GgmlType type = w.ggml();
+        if (!GgmlRows.fused(type)) {
             stagedRows(w, x, xOff, tokens, cols, out, outOff, outStride, r0, r1, sc);
             return;
         }
-        int perToken = cols / GgmlRows.SUB;
-        float[] sums = null;
-        if (GgmlRows.needsSums(w.ggml())) {
-            sums = sc.sums(tokens * perToken);
-            for (int t = 0; t < tokens; t++) GgmlRows.blockSums(x, xOff + t * cols, cols, sums, t * perToken);
+        float[] xs = x;
+        int base = xOff, stride = cols;
+        if (GgmlRows.prepares(type)) {
+            stride = GgmlRows.preparedSize(cols);
+            xs = sc.deinterleaved(tokens * stride);
+            base = 0;
+            for (int t = 0; t < tokens; t++) GgmlRows.prepare(type, x, xOff + t * cols, cols, xs, t * stride);
         }
         for (int r = r0; r < r1; r++) {
             for (int t = 0; t < tokens; t++) {
-                out[outOff + t * outStride + r] = GgmlRows.dot(w, r, x, xOff + t * cols, sums, t * perToken);
+                out[outOff + t * outStride + r] = GgmlRows.dot(w, r, xs, base + t * stride);
             }
         }
     }
