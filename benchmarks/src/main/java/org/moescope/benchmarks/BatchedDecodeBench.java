@@ -17,7 +17,9 @@ import java.util.Locale;
  * shared KV cache each add one token per {@link MoeTransformer#step}, as the server's scheduler does with B streaming
  * clients. Reports output tokens/s per batch size, measured in alternating bursts (B = 1, 2, 4, ... then again, so a
  * swing of the shared VM's speed hits every size alike), each size's ratio to B = 1, and where the time of a step goes
- * (matmul by weight, experts, attention, the rest), timed around each kernel call.
+ * (matmul by weight, experts, attention, the rest), timed around each kernel call, and at what rate the step reads its
+ * weights: the experts' (the distinct experts each MoE call routes to) over the experts' time, and all of them over the
+ * step (to set against the bandwidth probe, tools/bench/bandwidth.c).
  *
  * <p>Usage: java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -cp benchmarks.jar
  * org.moescope.benchmarks.BatchedDecodeBench MODEL_DIR [sizes=1,2,4,8,16] [rounds=5] [default]; "default" uses the
@@ -50,17 +52,21 @@ public final class BatchedDecodeBench {
             }
             double[][] tokS = new double[sizes.length][rounds];
             double[][] profile = new double[sizes.length][];
+            double[] stepGb = new double[sizes.length];
             for (int r = 0; r < rounds; r++) {
                 for (int i = 0; i < sizes.length; i++) {
                     double[] res = burst(model, cache, sizes[i], vocab, BURST_SECONDS, kernels::reset);
                     tokS[i][r] = res[0];
-                    if (r == rounds - 1) profile[i] = kernels.snapshot(res[1]);
+                    if (r == rounds - 1) {
+                        profile[i] = kernels.snapshot(res[1]);
+                        stepGb[i] = kernels.stepGigabytes(res[1]);
+                    }
                 }
             }
             System.out.printf(Locale.ROOT, "kernels: %s, threads %d%n", invariant ? "batch-invariant" : "default",
                     inner.threads());
             System.out.println("| sequences | tok/s (median of " + rounds + ") | x 1 | ms/step | ms/step in: "
-                    + String.join(" | ", Timed.NAMES) + " |");
+                    + String.join(" | ", Timed.NAMES) + " | experts GB/s | weight GB/step | step GB/s |");
             double base = median(tokS[0]);
             for (int i = 0; i < sizes.length; i++) {
                 double m = median(tokS[i]);
@@ -68,6 +74,7 @@ public final class BatchedDecodeBench {
                 sb.append(String.format(Locale.ROOT, "| %d | %.1f | %.2f | %.2f", sizes[i], m, m / base,
                         1e3 * sizes[i] / m));
                 for (double p : profile[i]) sb.append(String.format(Locale.ROOT, " | %.2f", p));
+                sb.append(String.format(Locale.ROOT, " | %.3f | %.1f", stepGb[i], stepGb[i] / (sizes[i] / m)));
                 System.out.println(sb.append(" |"));
             }
         }
@@ -127,6 +134,9 @@ public final class BatchedDecodeBench {
         static final String[] NAMES = {"experts", "qkv+o", "router", "lm_head", "attention", "other kernels"};
         private final Kernels k;
         private final long[] nanos = new long[NAMES.length];
+        /** Weight bytes the calls read: experts (the distinct experts of each call), and all weights. */
+        private long expertBytes;
+        private long weightBytes;
 
         Timed(Kernels k) {
             this.k = k;
@@ -134,12 +144,25 @@ public final class BatchedDecodeBench {
 
         void reset() {
             java.util.Arrays.fill(nanos, 0);
+            expertBytes = 0;
+            weightBytes = 0;
         }
 
+        /** ms per step of each kind, then the experts' GB/s (their distinct experts' bytes over their time). */
         double[] snapshot(double steps) {
-            double[] ms = new double[NAMES.length];
-            for (int i = 0; i < ms.length; i++) ms[i] = nanos[i] / 1e6 / steps;
+            double[] ms = new double[NAMES.length + 1];
+            for (int i = 0; i < NAMES.length; i++) ms[i] = nanos[i] / 1e6 / steps;
+            ms[NAMES.length] = expertBytes / (double) nanos[0];
             return ms;
+        }
+
+        /** Weight GB per step (every weight the step read once). */
+        double stepGigabytes(double steps) {
+            return weightBytes / 1e9 / steps;
+        }
+
+        private static long bytes(Weight w) {
+            return w.data().byteSize() + (w.scales() == null ? 0 : w.scales().byteSize());
         }
 
         private static int kind(Weight w) {
@@ -154,6 +177,7 @@ public final class BatchedDecodeBench {
             long t = System.nanoTime();
             k.matmul(out, x, tokens, w);
             nanos[kind(w)] += System.nanoTime() - t;
+            weightBytes += bytes(w);
         }
 
         @Override
@@ -161,6 +185,7 @@ public final class BatchedDecodeBench {
             long t = System.nanoTime();
             k.matmulTransposed(out, x, tokens, w);
             nanos[kind(w)] += System.nanoTime() - t;
+            weightBytes += bytes(w);
         }
 
         @Override
@@ -168,6 +193,7 @@ public final class BatchedDecodeBench {
             long t = System.nanoTime();
             k.matmul(x, tokens, ws, outs);
             nanos[kind(ws[0])] += System.nanoTime() - t;
+            for (Weight w : ws) weightBytes += bytes(w);
         }
 
         @Override
@@ -176,6 +202,15 @@ public final class BatchedDecodeBench {
             long t = System.nanoTime();
             k.moe(out, x, tokens, topkIds, topkWeights, kk, experts);
             nanos[0] += System.nanoTime() - t;
+            boolean[] used = new boolean[experts.gate().length];
+            for (int i = 0; i < tokens * kk; i++) used[topkIds[i]] = true;
+            for (int e = 0; e < used.length; e++) {
+                if (used[e]) {
+                    long b = bytes(experts.gate()[e]) + bytes(experts.up()[e]) + bytes(experts.down()[e]);
+                    expertBytes += b;
+                    weightBytes += b;
+                }
+            }
         }
 
         @Override

@@ -673,15 +673,18 @@ public final class VectorKernels implements Kernels {
                                        int outOff, int outStride, int r0, int r1) {
         MemorySegment seg = w.data();
         int quarter = (r1 - r0) / 4;
+        float[] sums = new float[8 * L];
         for (int r = r0; r < r0 + quarter; r++) {
             long a = w.rowOffset(r), b = w.rowOffset(r + quarter), c = w.rowOffset(r + 2 * quarter),
                     d = w.rowOffset(r + 3 * quarter);
             int t = 0;
             for (; t + 2 <= tokens; t += 2) {
-                tile4x2(seg, a, b, c, d, vecCols, xd, t * cols, cols, out, outOff + t * outStride + r, quarter, outStride);
+                tile4x2(seg, a, b, c, d, vecCols, xd, t * cols, cols, sums);
+                sumTile(sums, 2, out, outOff + t * outStride + r, quarter, outStride);
             }
             for (; t < tokens; t++) {
-                tile4x1(seg, a, b, c, d, vecCols, xd, t * cols, out, outOff + t * outStride + r, quarter);
+                tile4x1(seg, a, b, c, d, vecCols, xd, t * cols, sums);
+                sumTile(sums, 1, out, outOff + t * outStride + r, quarter, outStride);
             }
         }
         for (int r = r0 + 4 * quarter; r < r1; r++) {
@@ -703,9 +706,24 @@ public final class VectorKernels implements Kernels {
         return sumLanes(even.add(odd));
     }
 
-    /** fixedOrderDot of rows a, b, c, d (byte offsets) with one token: out[o + j·step]. */
+    /**
+     * out[o + j·step + u·outStride] = the lane sum of a tile's accumulator 4u + j (row j, token u), for tokens 1 or 2.
+     * The sums are taken here, from the accumulators the tile stored, and not in the tile: C2 stops inlining in a
+     * method with as many nodes as tile4x2 (NodeCountInliningCutoff), so seven of its eight sumLanes calls were real
+     * calls that boxed their vector, which made the 8-sequence step twice as slow (docs/performance.md, session 8).
+     * Here there is one call site, in a loop, inlined. Storing and reloading a vector changes no bit.
+     */
+    private static void sumTile(float[] sums, int tokens, float[] out, int o, int step, int outStride) {
+        for (int u = 0; u < tokens; u++) {
+            for (int j = 0; j < 4; j++) {
+                out[o + j * step + u * outStride] = sumLanes(FloatVector.fromArray(F, sums, (4 * u + j) * L));
+            }
+        }
+    }
+
+    /** fixedOrderDot of rows a, b, c, d (byte offsets) with one token, before the lane sums: into sums (see sumTile). */
     private static void tile4x1(MemorySegment seg, long a, long b, long c, long d, int cols, float[] xd, int xOff,
-                                float[] out, int o, int step) {
+                                float[] sums) {
         FloatVector ae = FloatVector.zero(F), ao = ae, be = ae, bo = ae, ce = ae, co = ae, de = ae, dd = ae;
         for (int i = 0; i < cols; i += 2 * L) {
             FloatVector e = FloatVector.fromArray(F, xd, xOff + i), od = FloatVector.fromArray(F, xd, xOff + i + L);
@@ -722,18 +740,19 @@ public final class VectorKernels implements Kernels {
             de = v.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(e, de);
             dd = v.and(HIGH_HALVES).reinterpretAsFloats().fma(od, dd);
         }
-        out[o] = sumLanes(ae.add(ao));
-        out[o + step] = sumLanes(be.add(bo));
-        out[o + 2 * step] = sumLanes(ce.add(co));
-        out[o + 3 * step] = sumLanes(de.add(dd));
+        ae.add(ao).intoArray(sums, 0);
+        be.add(bo).intoArray(sums, L);
+        ce.add(co).intoArray(sums, 2 * L);
+        de.add(dd).intoArray(sums, 3 * L);
     }
 
     /**
-     * fixedOrderDot of rows a, b, c, d with tokens at xOff and xOff + xStride: out[o + j·step + u·outStride]. 16
-     * independent accumulator chains (row x token x even/odd), 2 widened weights and 4 activation vectors live.
+     * fixedOrderDot of rows a, b, c, d with tokens at xOff and xOff + xStride, before the lane sums: into sums (see
+     * sumTile). 16 independent accumulator chains (row x token x even/odd), 2 widened weights and 4 activation
+     * vectors live.
      */
     private static void tile4x2(MemorySegment seg, long a, long b, long c, long d, int cols, float[] xd, int xOff,
-                                int xStride, float[] out, int o, int step, int outStride) {
+                                int xStride, float[] sums) {
         FloatVector a0e = FloatVector.zero(F), a0o = a0e, a1e = a0e, a1o = a0e, b0e = a0e, b0o = a0e, b1e = a0e, b1o = a0e;
         FloatVector c0e = a0e, c0o = a0e, c1e = a0e, c1o = a0e, d0e = a0e, d0o = a0e, d1e = a0e, d1o = a0e;
         int x1 = xOff + xStride;
@@ -768,15 +787,14 @@ public final class VectorKernels implements Kernels {
             d1e = we.fma(e1, d1e);
             d1o = wo.fma(o1, d1o);
         }
-        out[o] = sumLanes(a0e.add(a0o));
-        out[o + step] = sumLanes(b0e.add(b0o));
-        out[o + 2 * step] = sumLanes(c0e.add(c0o));
-        out[o + 3 * step] = sumLanes(d0e.add(d0o));
-        o += outStride;
-        out[o] = sumLanes(a1e.add(a1o));
-        out[o + step] = sumLanes(b1e.add(b1o));
-        out[o + 2 * step] = sumLanes(c1e.add(c1o));
-        out[o + 3 * step] = sumLanes(d1e.add(d1o));
+        a0e.add(a0o).intoArray(sums, 0);
+        b0e.add(b0o).intoArray(sums, L);
+        c0e.add(c0o).intoArray(sums, 2 * L);
+        d0e.add(d0o).intoArray(sums, 3 * L);
+        a1e.add(a1o).intoArray(sums, 4 * L);
+        b1e.add(b1o).intoArray(sums, 5 * L);
+        c1e.add(c1o).intoArray(sums, 6 * L);
+        d1e.add(d1o).intoArray(sums, 7 * L);
     }
 
     /**

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One request's completion: hears the scheduler (text with stop sequences applied, token by token) and answers the
@@ -45,6 +46,11 @@ final class Completion implements Scheduler.Listener {
     }
 
     @Override
+    public void waited() {
+        events.add(OpenAiServer.WAITED);
+    }
+
+    @Override
     public void finished(String reason) {
         String tail = reason.equals("stop") || reason.equals("length") ? text.finish() : "";
         events.add(new OpenAiServer.EndEvent(reason, tail));
@@ -52,8 +58,17 @@ final class Completion implements Scheduler.Listener {
 
     // Exchange thread ------------------------------------------------------------------------------------------
 
-    private OpenAiServer.Event take(Scheduler.Sequence seq) {
+    /**
+     * The next event. The client hears something at every step (a token, or a heartbeat); when the next event is
+     * PROBE_NANOS away, one more heartbeat goes out first: a client that closed its end answers the first write after
+     * the close with a reset, and only the write after that fails, so this second write lets a client that read
+     * everything and closed (the usual way) be noticed within the step after the close, not two.
+     */
+    private OpenAiServer.Event take(Scheduler.Sequence seq, OutputStream out, String heartbeat) throws IOException {
         try {
+            OpenAiServer.Event e = events.poll(PROBE_NANOS, TimeUnit.NANOSECONDS);
+            if (e != null) return e;
+            heartbeat(out, heartbeat);
             return events.take();
         } catch (InterruptedException e) { // shutdown of the executor
             seq.cancel();
@@ -62,37 +77,68 @@ final class Completion implements Scheduler.Listener {
         }
     }
 
-    /** Waits for the whole completion and answers with one JSON object. */
+    /** See take: well above a loopback or LAN round trip, well below a forward step of any model worth serving. */
+    private static final long PROBE_NANOS = 2_000_000;
+
+    /**
+     * Answers with one JSON object. The 200 headers go out at once (chunked) and every step the sequence takes part in
+     * writes one space before the object (insignificant JSON whitespace): the JDK server never reports a closed
+     * connection, but a write to one fails, so a client that went away is noticed within a step or two and its
+     * sequence cancelled. The price: an error after admission (shutdown, an internal error) can no longer change the
+     * status, and is the body in place of the completion (docs/serve.md).
+     */
     int respond(HttpExchange ex, Scheduler.Sequence seq) {
         StringBuilder all = new StringBuilder();
         Logprobs logprobs = req.topLogprobs() >= 0 ? new Logprobs() : null;
         ArrayNode routes = req.routes() ? json.createArrayNode() : null;
         int completionTokens = 0;
-        while (true) {
-            OpenAiServer.Event e = take(seq);
-            if (e instanceof OpenAiServer.TokenEvent t) {
-                completionTokens++;
-                if (logprobs != null) logprobs.add(t.token(), all.length());
-                all.append(t.text());
-                if (routes != null) routes.add(route(t.token()));
-            } else if (e instanceof OpenAiServer.EndEvent end) {
-                all.append(end.text());
-                ApiError failure = failure(end.reason());
-                if (failure != null) throw failure;
-                ObjectNode body = header(chat ? "chat.completion" : "text_completion");
-                ObjectNode choice = body.putArray("choices").addObject().put("index", 0);
-                if (chat) {
-                    choice.putObject("message").put("role", "assistant").put("content", all.toString());
-                } else {
-                    choice.put("text", all.toString());
+        ex.getResponseHeaders().set("Content-Type", "application/json");
+        try {
+            ex.sendResponseHeaders(200, 0);
+            OutputStream out = ex.getResponseBody();
+            out.flush(); // the headers: the client knows it was admitted
+            ObjectNode body;
+            try {
+                while (true) {
+                    OpenAiServer.Event e = take(seq, out, " ");
+                    if (e instanceof OpenAiServer.TokenEvent t) {
+                        completionTokens++;
+                        if (logprobs != null) logprobs.add(t.token(), all.length());
+                        all.append(t.text());
+                        if (routes != null) routes.add(route(t.token()));
+                    } else if (e instanceof OpenAiServer.EndEvent end) {
+                        all.append(end.text());
+                        ApiError failure = failure(end.reason());
+                        if (failure != null) throw failure;
+                        body = header(chat ? "chat.completion" : "text_completion");
+                        ObjectNode choice = body.putArray("choices").addObject().put("index", 0);
+                        if (chat) {
+                            choice.putObject("message").put("role", "assistant").put("content", all.toString());
+                        } else {
+                            choice.put("text", all.toString());
+                        }
+                        choice.set("logprobs", logprobs == null ? null : logprobs.json());
+                        choice.put("finish_reason", end.reason());
+                        if (routes != null) choice.putObject("moescope").set("routes", routes);
+                        body.set("usage", usage(completionTokens));
+                        break;
+                    }
+                    if (events.isEmpty()) heartbeat(out, " ");
                 }
-                choice.set("logprobs", logprobs == null ? null : logprobs.json());
-                choice.put("finish_reason", end.reason());
-                if (routes != null) choice.putObject("moescope").set("routes", routes);
-                body.set("usage", usage(completionTokens));
-                OpenAiServer.send(ex, 200, "application/json", body.toString());
-                return 200;
+            } catch (ApiError e) { // ended early (shutdown, a failed step): the status is sent, the error is the body
+                body = OpenAiServer.errorObject(e);
+            } catch (RuntimeException e) { // a bug: handle() logs it; the client still gets an error object
+                out.write(OpenAiServer.errorObject(new ApiError(500, "server_error", null, null, "internal error"))
+                        .toString().getBytes(StandardCharsets.UTF_8));
+                out.close();
+                throw e;
             }
+            out.write(body.toString().getBytes(StandardCharsets.UTF_8));
+            out.close();
+            return 200;
+        } catch (IOException e) {
+            seq.cancel(); // the client went away: its rows are freed at the start of the next step
+            return CLIENT_GONE;
         }
     }
 
@@ -110,12 +156,17 @@ final class Completion implements Scheduler.Listener {
                 first.withArray("choices").addObject().put("index", 0).putNull("logprobs").putNull("finish_reason")
                         .putObject("delta").put("role", "assistant").put("content", "");
                 write(out, first);
+            } else {
+                out.flush();
             }
             while (true) {
-                OpenAiServer.Event e = take(seq);
+                OpenAiServer.Event e = take(seq, out, SSE_HEARTBEAT);
                 if (e instanceof OpenAiServer.TokenEvent t) {
                     completionTokens++;
-                    if (t.text().isEmpty() && req.topLogprobs() < 0 && !req.routes()) continue;
+                    if (t.text().isEmpty() && req.topLogprobs() < 0 && !req.routes()) {
+                        if (events.isEmpty()) heartbeat(out, SSE_HEARTBEAT); // no text yet (a stop string may begin)
+                        continue;
+                    }
                     ObjectNode c = chunk();
                     ObjectNode choice = delta(c, t.text());
                     if (req.topLogprobs() >= 0) {
@@ -144,12 +195,26 @@ final class Completion implements Scheduler.Listener {
                     out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
                     out.close();
                     return 200;
+                } else if (events.isEmpty()) {
+                    heartbeat(out, SSE_HEARTBEAT); // while the prompt is read
                 }
             }
         } catch (IOException e) {
             seq.cancel(); // the client went away: its rows are freed at the start of the next step
-            return 200;
+            return CLIENT_GONE;
         }
+    }
+
+    /** The status /metrics counts for a request whose client went away before its answer was written (nginx's). */
+    static final int CLIENT_GONE = 499;
+
+    /** An empty SSE comment: event-stream clients skip it (the SSE specification, the openai client). */
+    private static final String SSE_HEARTBEAT = ":\n\n";
+
+    /** Bytes that mean nothing to the client, written (and flushed) to learn whether it is still there. */
+    private static void heartbeat(OutputStream out, String bytes) throws IOException {
+        out.write(bytes.getBytes(StandardCharsets.US_ASCII));
+        out.flush();
     }
 
     private ObjectNode chunk() {

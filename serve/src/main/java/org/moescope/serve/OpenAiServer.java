@@ -443,6 +443,12 @@ public final class OpenAiServer implements AutoCloseable {
     record EndEvent(String reason, String text) implements Event {
     }
 
+    /** A step ran without a token for the sequence (see Scheduler.Listener.waited). */
+    record WaitedEvent() implements Event {
+    }
+
+    static final WaitedEvent WAITED = new WaitedEvent();
+
     static LinkedBlockingQueue<Event> queue() {
         return new LinkedBlockingQueue<>();
     }

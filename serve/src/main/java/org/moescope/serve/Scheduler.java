@@ -30,6 +30,12 @@ final class Scheduler implements AutoCloseable {
         /** A new token; return true to end the sequence here (a stop string matched). */
         boolean token(TokenOut token);
 
+        /**
+         * A step ran in which the sequence got no token (its prompt is being read, or waits for room in the step):
+         * the owner writes something to its client, so that a client that went away is noticed at every step.
+         */
+        void waited();
+
         /** The sequence ended: stop (EOS or a stop string), length, cancelled, shutdown or error. */
         void finished(String reason);
     }
@@ -238,6 +244,9 @@ final class Scheduler implements AutoCloseable {
         int V = model.config().vocabSize();
         for (int i = 0; i < withLogits.size(); i++) {
             next(withLogits.get(i), logits, i * V, V);
+        }
+        for (Sequence s : active) {
+            if (!withLogits.contains(s)) s.job.listener().waited();
         }
         count();
         return true;

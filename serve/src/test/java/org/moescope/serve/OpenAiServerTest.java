@@ -85,7 +85,7 @@ class OpenAiServerTest {
         var json = JSON.readTree("""
                 {"model_type": "olmoe", "vocab_size": 384, "hidden_size": 64, "intermediate_size": 32,
                  "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "num_experts": 8,
-                 "num_experts_per_tok": 2, "max_position_embeddings": 256, "initializer_range": 0.5,
+                 "num_experts_per_tok": 2, "max_position_embeddings": 2048, "initializer_range": 0.5,
                  "tie_word_embeddings": false}""");
         Path cfg = dir.resolve("config.json");
         Files.writeString(cfg, json.toString());
@@ -145,11 +145,11 @@ class OpenAiServerTest {
         return new Reply(r.statusCode(), j, r.body(), r);
     }
 
-    /** The data lines of an SSE body, [DONE] last. */
+    /** The data lines of an SSE body, [DONE] last (comments, the server's heartbeats, skipped). */
     static List<String> events(String body) {
         List<String> out = new ArrayList<>();
         for (String block : body.split("\n\n")) {
-            if (block.isBlank()) continue;
+            if (block.isBlank() || block.startsWith(":")) continue;
             assertTrue(block.startsWith("data: "), block);
             out.add(block.substring(6));
         }
@@ -368,7 +368,13 @@ class OpenAiServerTest {
     }
 
     static double metric(String name) throws Exception {
-        for (String line : get("/metrics", null).body().split("\n")) {
+        return metric(base, name);
+    }
+
+    static double metric(URI at, String name) throws Exception {
+        String body = http.send(HttpRequest.newBuilder(at.resolve("/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        for (String line : body.split("\n")) {
             if (line.startsWith(name + " ")) return Double.parseDouble(line.substring(name.length() + 1));
         }
         throw new AssertionError(name + " not in /metrics");
@@ -480,43 +486,94 @@ class OpenAiServerTest {
         pool.shutdown();
     }
 
-    /** A streaming client that goes away frees its KV-cache rows within a step or two. */
+    /**
+     * A client that goes away mid-generation, streamed or not (a non-streamed answer is written only at the end, but
+     * every step writes a heartbeat), frees its sequence within a few steps, while other requests keep their answers.
+     */
     @Test
-    void disconnectFreesTheSequence() throws Exception {
-        String body = completion("bye", 100, "\"stream\": true");
-        try (Socket s = new Socket(base.getHost(), base.getPort())) {
-            OutputStream out = s.getOutputStream();
-            byte[] b = body.getBytes(StandardCharsets.UTF_8);
-            out.write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY
-                    + "\r\nContent-Type: application/json\r\nContent-Length: " + b.length + "\r\n\r\n")
-                    .getBytes(StandardCharsets.UTF_8));
-            out.write(b);
-            out.flush();
-            InputStream in = s.getInputStream();
-            byte[] first = new byte[64];
-            assertTrue(in.read(first) > 0);
+    void disconnectedClientsFreeTheirSequences() throws Exception {
+        for (boolean stream : new boolean[] {false, true}) {
+            try (OpenAiServer s = start(2, 2048, KEY)) {
+                String good = completion("steady", 6, "\"temperature\": 0");
+                String expected = post(s.uri(), "/v1/completions", good, KEY).json().get("choices").get(0).get("text")
+                        .asText();
+                double before = metric(s.uri(), "moescope_generation_tokens_total");
+                int maxTokens = 2040;
+                try (Socket client = new Socket(s.uri().getHost(), s.uri().getPort())) {
+                    byte[] b = completion("bye", maxTokens, "\"temperature\": 0.8, \"stream\": " + stream)
+                            .getBytes(StandardCharsets.UTF_8);
+                    OutputStream out = client.getOutputStream();
+                    out.write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + KEY
+                            + "\r\nContent-Type: application/json\r\nContent-Length: " + b.length + "\r\n\r\n")
+                            .getBytes(StandardCharsets.UTF_8));
+                    out.write(b);
+                    out.flush();
+                    InputStream in = client.getInputStream();
+                    String head = readHead(in);
+                    assertTrue(head.startsWith("HTTP/1.1 200") && head.toLowerCase().contains("transfer-encoding: "
+                            + "chunked"), head);
+                    // another request is answered while it generates (and after it is gone, below)
+                    Reply r = post(s.uri(), "/v1/completions", good, KEY);
+                    assertEquals(expected, r.json().get("choices").get(0).get("text").asText(), r.body());
+                    int others = 1;
+                    assertEquals(1, metric(s.uri(), "moescope_running_sequences"), "still generating");
+                    while (in.available() > 0) in.read(new byte[in.available()]); // all read: close sends FIN, not RST
+                    double atClose = metric(s.uri(), "moescope_generation_tokens_total");
+                    client.close();
+                    long deadline = System.nanoTime() + 5_000_000_000L;
+                    while ((metric(s.uri(), "moescope_running_sequences") > 0
+                            || metric(s.uri(), "moescope_kv_cache_used_rows") > 0) && System.nanoTime() < deadline) {
+                        Thread.sleep(2);
+                    }
+                    double after = metric(s.uri(), "moescope_generation_tokens_total");
+                    assertEquals(0, metric(s.uri(), "moescope_running_sequences"), "stream " + stream);
+                    assertEquals(0, metric(s.uri(), "moescope_kv_cache_used_rows"), "stream " + stream);
+                    double generated = after - before - others * 6;
+                    // ended by the close, a few steps after it (this model's steps take well under a millisecond)
+                    assertTrue(generated < maxTokens && after - atClose < 200, "stream " + stream + ": "
+                            + generated + " tokens generated, " + (after - atClose) + " after the close");
+                    System.out.printf("disconnect (stream %s): %.0f of %d tokens, %.0f after the close%n", stream, generated,
+                            maxTokens, after - atClose);
+                }
+                assertEquals(1, metric(s.uri(), "moescope_requests_total{endpoint=\"/v1/completions\",status=\"499\"}"));
+                assertEquals(expected, post(s.uri(), "/v1/completions", good, KEY).json().get("choices").get(0)
+                        .get("text").asText());
+            }
         }
-        long deadline = System.nanoTime() + 5_000_000_000L;
-        while (metric("moescope_kv_cache_used_rows") > 0 && System.nanoTime() < deadline) Thread.sleep(5);
-        assertEquals(0, metric("moescope_kv_cache_used_rows"));
     }
 
+    /** The status line and headers of a raw HTTP response, up to the blank line. */
+    static String readHead(InputStream in) throws Exception {
+        StringBuilder b = new StringBuilder();
+        while (!b.toString().endsWith("\r\n\r\n")) {
+            int c = in.read();
+            assertTrue(c >= 0, "connection closed in the headers: " + b);
+            b.append((char) c);
+        }
+        return b.toString();
+    }
+
+    /**
+     * Shutdown ends running requests: a stream with an error event and [DONE]; a non-streamed request, whose 200 went
+     * out when it was admitted, with the error object as its body.
+     */
     @Test
-    void shutdownEndsRunningStreamsAndRefusesNewRequests() throws Exception {
-        OpenAiServer other = start(2, 256, null);
+    void shutdownEndsRunningRequestsAndRefusesNewOnes() throws Exception {
+        OpenAiServer other = start(2, 2048, null);
         URI at = other.uri();
         ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
-        Future<Reply> running = pool.submit(() -> post(at, "/v1/completions", completion("long", 250, "\"stream\": true"), null));
+        Future<Reply> streamed = pool.submit(() -> post(at, "/v1/completions", completion("long", 2000,
+                "\"stream\": true"), null));
+        Future<Reply> whole = pool.submit(() -> post(at, "/v1/completions", completion("long", 2000, ""), null));
         long deadline = System.nanoTime() + 5_000_000_000L;
-        while (other.uri() != null && System.nanoTime() < deadline) {
-            String m = HttpClient.newHttpClient().send(HttpRequest.newBuilder(at.resolve("/metrics")).build(),
-                    HttpResponse.BodyHandlers.ofString()).body();
-            if (m.contains("moescope_running_sequences 1")) break;
-        }
+        while (metric(at, "moescope_running_sequences") < 2 && System.nanoTime() < deadline) Thread.sleep(1);
         other.shutdown(0);
-        List<String> ev = events(running.get().body());
+        List<String> ev = events(streamed.get().body());
         assertEquals("[DONE]", ev.getLast());
         assertTrue(ev.get(ev.size() - 2).contains("\"error\""), ev.get(ev.size() - 2));
+        Reply w = whole.get();
+        assertEquals(200, w.status(), w.body());
+        assertEquals("shutdown", w.json().get("error").get("code").asText(), w.body());
         assertThrows(Exception.class, () -> post(at, "/v1/completions", completion("x", 2, ""), null));
         pool.close();
     }
