@@ -1431,12 +1431,11 @@ public final class VectorKernels implements Kernels {
             }
             while (logits[off + i] != max) i++;
             argmax[r] = i;
-            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
-            for (i = 0; i <= vocab - 2 * L; i += 2 * L) {
-                s0 = s0.add(Exp.exp(FloatVector.fromArray(F, logits, off + i).sub(max)));
-                s1 = s1.add(Exp.exp(FloatVector.fromArray(F, logits, off + i + L).sub(max)));
-            }
-            double sum = sumLanes(s0.add(s1));
+            // One exp per iteration: a second call site can exceed C2's inlining budget (NodeCountInliningCutoff),
+            // and a vector method that is not inlined boxes its vectors (several times slower).
+            FloatVector s = FloatVector.zero(F);
+            for (i = 0; i <= vocab - L; i += L) s = s.add(Exp.exp(FloatVector.fromArray(F, logits, off + i).sub(max)));
+            double sum = sumLanes(s);
             for (; i < vocab; i++) sum += Exp.exp(logits[off + i] - max);
             nll[r] = (float) (max + Math.log(sum) - logits[off + targets[r]]);
         });
