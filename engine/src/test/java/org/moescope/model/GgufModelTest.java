@@ -66,6 +66,22 @@ class GgufModelTest {
         for (int i = 0; i < q.length; i++) {
             assertEquals(f[i], q[i], 1e-4f * (1 + Math.abs(f[i])), type + " logit " + i);
         }
+        // What bench reports as the model's dtype: the experts' storage, most bytes first, not the float type they came
+        // from. The fixture's expert matrices are not all whole Q4_K blocks (256 columns) nor Q8_0 blocks (32), so
+        // GgufConvert's fallbacks (Q8_0, then F16) show in the mix.
+        String expected = switch (type) {
+            case "q8_0" -> "q8_0+float16";
+            case "q4_0" -> "float16+q4_0";
+            default -> "q8_0+float16";
+        };
+        assertEquals(expected, storage(gguf));
+        assertEquals("float32", storage(back));
+    }
+
+    private static String storage(Path model) {
+        try (MoeTransformer m = MoeTransformer.load(model, new VectorKernels())) {
+            return m.weightStorage();
+        }
     }
 
     /**
