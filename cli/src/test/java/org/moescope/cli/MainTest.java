@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Main builds only the subcommand that the arguments name; everything else still sees all of them. */
+/** Main builds only the subcommand that the arguments name; everything else sees all of them. */
 class MainTest {
     @Test
     void helpListsEveryCommand() {
