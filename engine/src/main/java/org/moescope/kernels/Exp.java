@@ -18,7 +18,7 @@ import static jdk.incubator.vector.VectorOperators.FMA;
  * <p>The method (Cody-Waite): x = n·ln2 + r with n = round(x·log2 e) and |r| ≤ ln2/2, r from ln2 split in a high part
  * exact for every n in range and a low part; e^r = 1 + r + r²·P(r) with Cephes' degree-5 {@code expf} polynomial
  * (Horner, fused multiply-adds); times 2^n in two halves, so results down to the smallest subnormal round once. Within 1
- * ulp of the correctly rounded e^x for every float (ExpTest sweeps the range). x is clamped to [-104, 89] first:
+ * ulp of e^x rounded to float for every float (ExpTest sweeps the range). x is clamped to [-104, 89] first:
  * e^-104 rounds to 0 and e^89 overflows to infinity in float, so -∞ gives 0 (masked softmax entries), +∞ gives ∞, and
  * NaN stays NaN (min and max keep it).
  */
