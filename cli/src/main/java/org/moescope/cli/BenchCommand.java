@@ -152,7 +152,7 @@ public final class BenchCommand implements Callable<Integer> {
                 }
                 ObjectNode j = new ObjectMapper().createObjectNode();
                 j.put("model", modelOption.dir.toString());
-                j.put("dtype", m.config().dtype());
+                j.put("dtype", m.weightStorage()); // what the experts are stored in, not config.json's dtype
                 j.put("backend", m.backend());
                 j.put("threads", Runtime.getRuntime().availableProcessors());
                 j.put("batch_tokens", prefillOpts.tokensPerCall(m.config()));

@@ -3,8 +3,10 @@ package org.moescope.cli;
 import org.moescope.errors.BadInputException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
+import java.util.Arrays;
 
 /** The `moescope` command: one entry point, one subcommand per job. */
 @Command(name = "moescope", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
@@ -31,6 +33,14 @@ public final class Main implements Runnable {
     /** Exit status for a failure that is our bug or the machine's (out of memory, I/O error). */
     public static final int EXIT_INTERNAL = 1;
 
+    /**
+     * The subcommands, as the annotation lists them (picocli's AutoComplete and ManPageGenerator read it there too).
+     * run() builds only the one that args name, under a bare root: picocli reflects over every command's options and
+     * builds its model up front, and all fourteen with their nested commands cost each start 0.1-0.15 s
+     * (docs/performance.md, "One-shot start-up"). --help, help, no command or an unknown one get the whole tree.
+     */
+    static final Class<?>[] COMMANDS = Main.class.getAnnotation(Command.class).subcommands();
+
     /** The project's version (cli/pom.xml), written into route files and reports. */
     public static final String VERSION = BuildInfo.CURRENT.version();
 
@@ -48,7 +58,12 @@ public final class Main implements Runnable {
 
     /** Runs the CLI with the given streams; tests call this instead of main to read the exit status. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
-        CommandLine cmd = new CommandLine(new Main());
+        String first = args.length > 0 ? args[0] : "";
+        Class<?> named = first.equals("help") ? null : Arrays.stream(COMMANDS)
+                .filter(c -> c.getAnnotation(Command.class).name().equals(first)).findFirst().orElse(null);
+        CommandLine cmd = named == null ? new CommandLine(new Main())
+                : new CommandLine(CommandSpec.create().name(Main.class.getAnnotation(Command.class).name()))
+                        .addSubcommand(named);
         cmd.setOut(out);
         cmd.setErr(err);
         cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> reportFailure(ex, err));

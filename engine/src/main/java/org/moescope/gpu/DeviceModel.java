@@ -120,6 +120,11 @@ public final class DeviceModel implements MoeModel {
     }
 
     @Override
+    public String weightStorage() {
+        return host.weightStorage();
+    }
+
+    @Override
     public String backend() {
         return runner.describe();
     }

@@ -42,10 +42,10 @@ public record Experts(Weight[] gate, Weight[] up, Weight[] down, float[] gateBia
      */
     public float activate(float g, float u) {
         if (swigluLimit == 0f) {
-            return g / (1f + (float) Math.exp(-g)) * u;
+            return g / (1f + Exp.exp(-g)) * u;
         }
         g = Math.min(g, swigluLimit);
         u = Math.max(-swigluLimit, Math.min(swigluLimit, u));
-        return (u + 1f) * (g / (1f + (float) Math.exp(-SWIGLU_ALPHA * g)));
+        return (u + 1f) * (g / (1f + Exp.exp(-SWIGLU_ALPHA * g)));
     }
 }

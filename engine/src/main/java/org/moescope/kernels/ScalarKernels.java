@@ -118,9 +118,9 @@ public final class ScalarKernels implements Kernels {
     static void softmaxWithSink(float[] x, int off, int n, float sink) {
         float max = sink;
         for (int i = 0; i < n; i++) max = Math.max(max, x[off + i]);
-        float sum = (float) Math.exp(sink - max);
+        float sum = Exp.exp(sink - max);
         for (int i = 0; i < n; i++) {
-            x[off + i] = (float) Math.exp(x[off + i] - max);
+            x[off + i] = Exp.exp(x[off + i] - max);
             sum += x[off + i];
         }
         for (int i = 0; i < n; i++) x[off + i] /= sum;
@@ -198,7 +198,7 @@ public final class ScalarKernels implements Kernels {
         for (int i = 0; i < n; i++) max = Math.max(max, x[off + i]);
         float sum = 0f;
         for (int i = 0; i < n; i++) {
-            x[off + i] = (float) Math.exp(x[off + i] - max);
+            x[off + i] = Exp.exp(x[off + i] - max);
             sum += x[off + i];
         }
         for (int i = 0; i < n; i++) x[off + i] /= sum;
@@ -208,7 +208,7 @@ public final class ScalarKernels implements Kernels {
     public void siluMul(float[] gate, float[] up, int n) {
         for (int i = 0; i < n; i++) {
             float g = gate[i];
-            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+            gate[i] = g / (1f + Exp.exp(-g)) * up[i];
         }
     }
 
@@ -234,7 +234,7 @@ public final class ScalarKernels implements Kernels {
             }
             float max = logits[off + best];
             double sum = 0;
-            for (int i = 0; i < vocab; i++) sum += Math.exp(logits[off + i] - max);
+            for (int i = 0; i < vocab; i++) sum += Exp.exp(logits[off + i] - max);
             nll[r] = (float) (max + Math.log(sum) - logits[off + targets[r]]);
             argmax[r] = best;
         }

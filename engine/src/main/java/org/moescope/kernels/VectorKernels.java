@@ -1256,13 +1256,13 @@ public final class VectorKernels implements Kernels {
         FloatVector gv = FloatVector.fromArray(F, a, g).add(gb);
         FloatVector uv = FloatVector.fromArray(F, a, u).add(ub);
         if (limit == 0f) {
-            FloatVector sig = gv.neg().lanewise(VectorOperators.EXP).add(1f);
+            FloatVector sig = Exp.exp(gv.neg()).add(1f);
             gv.div(sig).mul(uv).intoArray(dst, d);
             return;
         }
         gv = gv.min(limit);
         uv = uv.max(-limit).min(limit);
-        FloatVector sig = gv.mul(-Experts.SWIGLU_ALPHA).lanewise(VectorOperators.EXP).add(1f);
+        FloatVector sig = Exp.exp(gv.mul(-Experts.SWIGLU_ALPHA)).add(1f);
         gv.div(sig).mul(uv.add(1f)).intoArray(dst, d);
     }
 
@@ -1285,7 +1285,7 @@ public final class VectorKernels implements Kernels {
                 int hRow = hOff + i * inter;
                 for (int r = r0; r < r1; r++) {
                     float g = h[hRow + r];
-                    h[hRow + r] = g / (1f + (float) Math.exp(-g)) * u[i * n + r - r0];
+                    h[hRow + r] = g / (1f + Exp.exp(-g)) * u[i * n + r - r0];
                 }
             }
             return;
@@ -1447,13 +1447,12 @@ public final class VectorKernels implements Kernels {
             }
             while (logits[off + i] != max) i++;
             argmax[r] = i;
-            FloatVector s0 = FloatVector.zero(F), s1 = FloatVector.zero(F);
-            for (i = 0; i <= vocab - 2 * L; i += 2 * L) {
-                s0 = s0.add(FloatVector.fromArray(F, logits, off + i).sub(max).lanewise(VectorOperators.EXP));
-                s1 = s1.add(FloatVector.fromArray(F, logits, off + i + L).sub(max).lanewise(VectorOperators.EXP));
-            }
-            double sum = sumLanes(s0.add(s1));
-            for (; i < vocab; i++) sum += Math.exp(logits[off + i] - max);
+            // One exp per iteration: a second call site can exceed C2's inlining budget (NodeCountInliningCutoff),
+            // and a vector method that is not inlined boxes its vectors (several times slower).
+            FloatVector s = FloatVector.zero(F);
+            for (i = 0; i <= vocab - L; i += L) s = s.add(Exp.exp(FloatVector.fromArray(F, logits, off + i).sub(max)));
+            double sum = sumLanes(s);
+            for (; i < vocab; i++) sum += Exp.exp(logits[off + i] - max);
             nll[r] = (float) (max + Math.log(sum) - logits[off + targets[r]]);
         });
     }
@@ -1568,13 +1567,13 @@ public final class VectorKernels implements Kernels {
         FloatVector sv = FloatVector.zero(F);
         i = 0;
         for (; i <= n - L; i += L) {
-            FloatVector e = FloatVector.fromArray(F, x, off + i).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = Exp.exp(FloatVector.fromArray(F, x, off + i).sub(max));
             e.intoArray(x, off + i);
             sv = sv.add(e);
         }
         float sum = sumLanes(sv);
         for (; i < n; i++) {
-            x[off + i] = (float) Math.exp(x[off + i] - max);
+            x[off + i] = Exp.exp(x[off + i] - max);
             sum += x[off + i];
         }
         float inv = 1f / sum;
@@ -1588,12 +1587,12 @@ public final class VectorKernels implements Kernels {
         int i = 0;
         for (; i <= n - L; i += L) {
             FloatVector g = FloatVector.fromArray(F, gate, i);
-            FloatVector sig = g.neg().lanewise(VectorOperators.EXP).add(1f);
+            FloatVector sig = Exp.exp(g.neg()).add(1f);
             g.div(sig).mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
         }
         for (; i < n; i++) {
             float g = gate[i];
-            gate[i] = g / (1f + (float) Math.exp(-g)) * up[i];
+            gate[i] = g / (1f + Exp.exp(-g)) * up[i];
         }
     }
 

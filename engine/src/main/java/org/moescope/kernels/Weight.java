@@ -96,6 +96,21 @@ public record Weight(String name, MemorySegment data, DType dtype, int rows, int
         return new Weight(name, data, DType.U8, rows, cols, null, 1, 0, 0, type);
     }
 
+    /**
+     * How the values are stored, for reports: config.json's names for plain floats ("bfloat16", "float32",
+     * "float16"), "q8_0" for I8 with Q8_0 scales (weights convert --dtype q8_0), "fp8" and "mxfp4" as
+     * quantization_config's quant_method names them, a ggml block type's name ("q8_0", "q4_k", ...) for a GGUF block.
+     */
+    public String storage() {
+        if (ggml != null) return ggml.name().toLowerCase(java.util.Locale.ROOT);
+        return switch (dtype) {
+            case I8 -> "q8_0";
+            case U8 -> "mxfp4";
+            case F8_E4M3 -> "fp8";
+            default -> dtype.torchName();
+        };
+    }
+
     private static int ceil(int a, int b) {
         return (a + b - 1) / b;
     }

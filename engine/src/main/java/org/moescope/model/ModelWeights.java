@@ -92,6 +92,24 @@ public final class ModelWeights {
     private Map<String, long[]> expected;
     private final int[] fp8Block; // quantization_config.weight_block_size of a block-scaled FP8 checkpoint, else null
 
+    /**
+     * How the routed experts' matrices are stored ({@link Weight#storage}), the bulk of an MoE checkpoint's bytes: one
+     * name, or several joined by "+" with the most bytes first (llama.cpp's Q4_K_M mixes "q4_k+q6_k").
+     */
+    String expertStorage() {
+        Map<String, Long> bytes = new java.util.HashMap<>();
+        for (Layer layer : layers) {
+            if (layer.moe() == null) continue;
+            Experts x = layer.moe().experts();
+            for (Weight[] ws : new Weight[][] {x.gate(), x.up(), x.down()}) {
+                for (Weight w : ws) bytes.merge(w.storage(), w.data().byteSize(), Long::sum);
+            }
+        }
+        return bytes.entrySet().stream()
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
+                .map(Map.Entry::getKey).collect(java.util.stream.Collectors.joining("+"));
+    }
+
     ModelWeights(Checkpoint ckpt, ModelConfig c) {
         this.ckpt = ckpt;
         // A Q8_0 checkpoint (weights convert --dtype q8_0) stores its projections and lm_head as int8 plus scales.

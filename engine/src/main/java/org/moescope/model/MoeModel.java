@@ -12,6 +12,12 @@ public interface MoeModel extends AutoCloseable {
 
     Checkpoint checkpoint();
 
+    /**
+     * How the checkpoint stores its routed experts' weights, for reports: "bfloat16", "q8_0" (an I8 + scales
+     * checkpoint or a GGUF Q8_0 file alike), "q4_k+q6_k" for a mix (most bytes first); see Weight.storage.
+     */
+    String weightStorage();
+
     /** Where the forward pass runs, for reports: "cpu", or the GPU backend and its device. */
     default String backend() {
         return "cpu";

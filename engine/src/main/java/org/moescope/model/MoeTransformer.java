@@ -74,6 +74,11 @@ public final class MoeTransformer implements MoeModel {
         return checkpoint;
     }
 
+    @Override
+    public String weightStorage() {
+        return weights.expertStorage();
+    }
+
     public Kernels kernels() {
         return kernels;
     }

@@ -3,6 +3,10 @@ package org.moescope.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -57,6 +61,25 @@ class CliBenchTest {
         var r = run("bench", "--model", CliBackendTest.tiny(), "--prefill-mode", "batch");
         assertEquals(2, r.status());
         assertTrue(r.err().lines().findFirst().orElse("").contains("--prefill-mode"), r.err());
+    }
+
+    /**
+     * "dtype" is how the experts' weights are stored: a Q8_0 checkpoint (weights convert --dtype q8_0: int8 plus
+     * scales, config.json's dtype still bfloat16) reports q8_0, as its GGUF Q8_0 twin does.
+     */
+    @Test
+    void dtypeIsTheExpertsStorage(@TempDir Path dir) throws Exception {
+        assertEquals("bfloat16", bench("--phases", "decode").get("dtype").asText());
+        Path q8 = dir.resolve("q8"), gguf = dir.resolve("q8.gguf");
+        assertEquals(0, run("weights", "convert", CliBackendTest.tiny(), "--dtype", "q8_0", "--out", q8.toString()).status());
+        assertEquals(0, run("weights", "convert", CliBackendTest.tiny(), "--to", "gguf", "--dtype", "q8_0", "--out",
+                gguf.toString()).status());
+        for (Path model : List.of(q8, gguf)) {
+            var r = run("bench", "--model", model.toString(), "--phases", "decode", "--prompt-tokens", "3",
+                    "--decode-tokens", "2", "--warmup", "0");
+            assertEquals(0, r.status(), r.err());
+            assertEquals("q8_0", new ObjectMapper().readTree(r.out()).get("dtype").asText(), model.toString());
+        }
     }
 
     @Test
