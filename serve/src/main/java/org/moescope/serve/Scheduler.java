@@ -159,9 +159,9 @@ final class Scheduler implements AutoCloseable {
     }
 
     /**
-     * Runs steps over throwaway sequences until C2 has compiled the kernels: the interpreter's Vector API fallbacks
-     * round differently from the compiled intrinsics, so "same answer alone or batched" holds from compiled code on
-     * (see StepTest). Call before start.
+     * Runs steps over throwaway sequences until C2 has compiled the kernels, so the first clients do not meet the
+     * slow interpreted ones (their results are the same bits: lane sums and exp have one order in every compilation
+     * state, see VectorKernels.sumLanes and Exp). Call before start.
      */
     void warmUp(int steps) {
         int[] prompt = new int[Math.min(16, context / 2)];
