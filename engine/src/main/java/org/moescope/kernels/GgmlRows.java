@@ -21,11 +21,11 @@ import java.nio.ByteOrder;
  * straight from the mapping, never into a dequantised copy of the matrix. The block layouts are weights-tools'
  * {@link GgmlBlocks}, whose scalar decoders are the reference (equal to gguf-py's bit for bit).
  *
- * <p>Two vectorised forms, both in the natural order of the values (so the activations need no reordering and one
- * vector of L ≤ 16 values never straddles a scale):
+ * <p>Two vectorised forms:
  * <ul>
- * <li>{@link #widen}: blocks → floats, bit-identical to the reference decoders (the same float operations, no FMA),
- * for the tiled prefill path, which decodes a tile's rows once for all the tokens of a call.</li>
+ * <li>{@link #widen}: blocks → floats in the values' natural order (one vector of L ≤ 16 values never straddles a
+ * scale), bit-identical to the reference decoders (the same float operations, no FMA), for the tiled prefill path,
+ * which decodes a tile's rows once for all the tokens of a call.</li>
  * <li>{@link #dot}: a row · x fused, for the streamed (decode) path. Q8_0/Q4_0: L bytes load and widen to L ints,
  * converted to float and multiplied with x, each block's partial sum scaled once. K-quants (8 or 16 lanes): packed
  * values read as int lanes against x permuted once per token ({@link #prepare}), see "The K-quant products" below.
@@ -106,9 +106,9 @@ final class GgmlRows {
     private static final VectorOperators.Conversion<Integer, Float> I2F = VectorOperators.I2F;
 
     /**
-     * Ints to floats, for the block decoders. The fused products spell the conversion out: C2 declined to inline
-     * this 12-byte method in one of them ("already compiled into a medium method"), and every vector it took and
-     * returned was then allocated, 25x slower.
+     * Ints to floats, for the block decoders. The fused products spell the conversion out: C2 was seen declining to
+     * inline this 12-byte method in one of them (PrintInlining: "already compiled into a medium method"), and a vector
+     * passed to a method that is not inlined is allocated; spelled out, nothing depends on that decision.
      */
     private static FloatVector floats(IntVector v) {
         return (FloatVector) v.convert(I2F, 0);
@@ -143,9 +143,10 @@ final class GgmlRows {
             float d = f16(s, at), dmin = f16(s, at + 2);
             long lo = s.get(I64, at + 4);
             int hi = s.get(I32, at + 12);
+            long scales = packedScales(lo, hi), minima = packedMins(lo, hi);
             long qh = at + 16, qs = five ? at + 48 : at + 16;
             for (int j = 0; j < 8; j++) {
-                float dl = d * scale(lo, hi, j), ml = dmin * min(lo, hi, j);
+                float dl = d * ((int) (scales >>> (8 * j)) & 0xFF), ml = dmin * ((int) (minima >>> (8 * j)) & 0xFF);
                 long q = qs + 32L * (j >> 1);
                 int shift = 4 * (j & 1);
                 for (int i = 0; i < 32; i += L) {
@@ -178,19 +179,21 @@ final class GgmlRows {
         }
     }
 
-    /** Byte k of a Q4_K/Q5_K block's 12 scale bytes, held as a long (bytes 0..7) and an int (8..11). */
-    private static int scaleByte(long lo, int hi, int k) {
-        return k < 8 ? (int) (lo >>> (8 * k)) & 0xFF : (hi >>> (8 * (k - 8))) & 0xFF;
+    /*
+     * A Q4_K/Q5_K block's 12 scale bytes (b0 .. b11, read as a long lo = b0..b7 and an int hi = b8..b11) hold 8 six-bit
+     * scales and 8 six-bit minimums (GgmlBlocks.scale/min): for j < 4 the low 6 bits of b_j (scale) and b_{j+4} (min);
+     * for j >= 4 the low (scale) or high (min) nibble of b_{j+4} with the top 2 bits of b_{j-4} (scale) or b_j (min)
+     * above it. These return the 8 of each as the bytes of a long (byte j = sub-block j), four at a time.
+     */
+
+    private static long packedScales(long lo, int hi) {
+        int b0 = (int) lo;
+        return (b0 & 0x3F3F3F3FL) | ((long) ((hi & 0x0F0F0F0F) | ((b0 >>> 2) & 0x30303030)) << 32);
     }
 
-    /** The 6-bit scale of sub-block j (GgmlBlocks.scale, from registers). */
-    private static int scale(long lo, int hi, int j) {
-        return j < 4 ? scaleByte(lo, hi, j) & 63 : (scaleByte(lo, hi, j + 4) & 0xF) | ((scaleByte(lo, hi, j - 4) >>> 6) << 4);
-    }
-
-    /** The 6-bit min of sub-block j (GgmlBlocks.min). */
-    private static int min(long lo, int hi, int j) {
-        return j < 4 ? scaleByte(lo, hi, j + 4) & 63 : (scaleByte(lo, hi, j + 4) >>> 4) | ((scaleByte(lo, hi, j) >>> 6) << 4);
+    private static long packedMins(long lo, int hi) {
+        int b4 = (int) (lo >>> 32);
+        return (b4 & 0x3F3F3F3FL) | ((long) (((hi >>> 4) & 0x0F0F0F0F) | ((b4 >>> 2) & 0x30303030)) << 32);
     }
 
     // -----------------------------------------------------------------------------------------------------------
@@ -380,15 +383,15 @@ final class GgmlRows {
         for (; b + 2 <= blocks; b += 2, at += 68, xo += 64) {
             FloatVector p = FloatVector.zero(F), q = p;
             for (int i = 0; i < 32; i += L) {
-                p = ((FloatVector) (signed(s, at + 2 + i)).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xo + i), p);
-                q = ((FloatVector) (signed(s, at + 36 + i)).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xo + 32 + i), q);
+                p = ((FloatVector) signed(s, at + 2 + i).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xo + i), p);
+                q = ((FloatVector) signed(s, at + 36 + i).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xo + 32 + i), q);
             }
             acc0 = p.fma(FloatVector.broadcast(F, f16(s, at)), acc0);
             acc1 = q.fma(FloatVector.broadcast(F, f16(s, at + 34)), acc1);
         }
         if (b < blocks) {
             FloatVector p = FloatVector.zero(F);
-            for (int i = 0; i < 32; i += L) p = ((FloatVector) (signed(s, at + 2 + i)).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xo + i), p);
+            for (int i = 0; i < 32; i += L) p = ((FloatVector) signed(s, at + 2 + i).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xo + i), p);
             acc0 = p.fma(FloatVector.broadcast(F, f16(s, at)), acc0);
         }
         return VectorKernels.sumLanes(acc0.add(acc1));
@@ -400,8 +403,8 @@ final class GgmlRows {
             FloatVector p = FloatVector.zero(F), q = p;
             for (int i = 0; i < 16; i += L) {
                 IntVector v = unsigned(s, at + 2 + i);
-                p = ((FloatVector) (v.and(0xF).sub(8)).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xo + i), p);
-                q = ((FloatVector) (v.lanewise(VectorOperators.LSHR, 4).sub(8)).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xo + 16 + i), q);
+                p = ((FloatVector) v.and(0xF).sub(8).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xo + i), p);
+                q = ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).sub(8).convert(I2F, 0)).fma(FloatVector.fromArray(F, x, xo + 16 + i), q);
             }
             acc = p.add(q).fma(FloatVector.broadcast(F, f16(s, at)), acc);
         }
@@ -410,18 +413,15 @@ final class GgmlRows {
 
     /**
      * Q4_K's and Q5_K's 8 scales and 8 minimums of the block at `at`, decoded together: 12 packed bytes → two longs
-     * (GgmlBlocks.scale/min, four at a time: j < 4 from 6 bits of bytes 0-3 / 4-7, j >= 4 from 4 bits of bytes 8-11
-     * and the 2 top bits of bytes 0-3 / 4-7) → 16 bytes → floats times d (scales) or dmin (minimums), as L-lane part
+     * (packedScales, packedMins) → 16 bytes → floats times d (scales) or dmin (minimums), as L-lane part
      * `part` of the 16 values (L = 16: part 0 is all; L = 8: part 0 the scales, part 1 the minimums).
      */
     private static FloatVector scalesAndMins(MemorySegment s, long at, int part) {
         float d = Float.float16ToFloat(s.get(I16, at)), dmin = Float.float16ToFloat(s.get(I16, at + 2));
         long lo = s.get(I64, at + 4);
-        int hi = s.get(I32, at + 12), b0 = (int) lo, b4 = (int) (lo >>> 32);
-        long scales = (b0 & 0x3F3F3F3FL) | ((long) ((hi & 0x0F0F0F0F) | ((b0 >>> 2) & 0x30303030)) << 32);
-        long minima = (b4 & 0x3F3F3F3FL) | ((long) (((hi >>> 4) & 0x0F0F0F0F) | ((b4 >>> 2) & 0x30303030)) << 32);
-        ByteVector packed = LongVector.zero(LongVector.SPECIES_128).withLane(0, scales).withLane(1, minima)
-                .reinterpretAsBytes();
+        int hi = s.get(I32, at + 12);
+        ByteVector packed = LongVector.zero(LongVector.SPECIES_128).withLane(0, packedScales(lo, hi))
+                .withLane(1, packedMins(lo, hi)).reinterpretAsBytes();
         return ((FloatVector) packed.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, part).convert(I2F, 0))
                 .mul(FloatVector.broadcast(F, d).blend(dmin, MIN_LANES[part]));
     }
