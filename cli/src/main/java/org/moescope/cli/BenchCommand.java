@@ -146,9 +146,12 @@ public final class BenchCommand implements Callable<Integer> {
                     prefill = prefill(m, batch, tmp, prefillOpts);
                 }
                 Generation.Result gen = null;
+                long allocated = 0;
                 if (doDecode) {
                     err.println("bench: decode " + decodeTokens + " tokens");
+                    long a0 = allocatedBytes();
                     gen = Generation.generate(m, prompt, decodeTokens, Sampler.greedy(vocab), null, null, null);
+                    allocated = allocatedBytes() - a0;
                 }
                 ObjectNode j = new ObjectMapper().createObjectNode();
                 j.put("model", modelOption.dir.toString());
@@ -168,6 +171,10 @@ public final class BenchCommand implements Callable<Integer> {
                     int decoded = gen.tokens().length - 1;
                     j.put("decode_tokens", decoded);
                     j.put("decode_tokens_per_second", decoded / Math.max(1e-9, gen.decodeSeconds()));
+                    // Java heap allocated by all threads during the generate call (prompt included), per token: near 0
+                    // once C2 has compiled the kernels; thousands of bytes mean a kernel runs boxed vectors (a method
+                    // C2 did not inline), the usual reason for a slow decode.
+                    j.put("decode_allocated_bytes_per_token", allocated / Math.max(1, gen.tokens().length));
                 }
                 Map<String, Long> mem = ProcMemory.read();
                 j.put("peak_rss_bytes", mem.getOrDefault("VmHWM", -1L));
@@ -181,5 +188,12 @@ public final class BenchCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** Heap bytes allocated so far by all live threads (HotSpot's ThreadMXBean), or 0 where the JVM does not say. */
+    private static long allocatedBytes() {
+        return ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean t
+                && t.isThreadAllocatedMemorySupported() && t.isThreadAllocatedMemoryEnabled()
+                ? t.getTotalThreadAllocatedBytes() : 0;
     }
 }
