@@ -204,6 +204,8 @@ final class GgmlRows {
      * lane-to-value maps (below) are built for those; with other lane counts the rows are widened into scratch.
      */
     static final boolean K_FUSED = VECTOR && (L == 8 || L == 16);
+    /** The number of sumLanes' folds (3 or 4 where K_FUSED), for the products that write them out (dotQ4K). */
+    private static final int FOLDS_END = VectorKernels.FOLDS.length;
 
     /** Whether {@link #dot} on this type exists here. */
     static boolean fused(GgmlType type) {
@@ -450,7 +452,17 @@ final class GgmlRows {
                 acc1 = p1.fma(sm.rearrange(Q4K_SCALES[2 * k + 1]), acc1);
             }
         }
-        return VectorKernels.sumLanes(acc0.add(acc1).sub(mins)); // one call: C2 may not inline a second one
+        // VectorKernels.sumLanes written out (L is 8 or 16 here), not called: these products are too large for C2
+        // to inline anywhere (over FreqInlineSize's 325 bytes of bytecode), and C2 does not always inline a call at
+        // their end either, so the vector passed was boxed: in about one run in four the decode of a Q4_K_M file
+        // allocated 8.7 MB a token here and ran at 0.75-0.85x (docs/performance.md, "Lane sums without a loop").
+        // The Vector API's own methods are inlined even past C2's budgets.
+        FloatVector v = acc0.add(acc1).sub(mins);
+        if (L == 16) v = v.add(v.rearrange(VectorKernels.FOLDS[0]));
+        v = v.add(v.rearrange(VectorKernels.FOLDS[FOLDS_END - 3]));
+        v = v.add(v.rearrange(VectorKernels.FOLDS[FOLDS_END - 2]));
+        v = v.add(v.rearrange(VectorKernels.FOLDS[FOLDS_END - 1]));
+        return v.lane(0);
     }
 
     /**
@@ -484,7 +496,12 @@ final class GgmlRows {
                 acc1 = p1.fma(sm.rearrange(Q4K_SCALES[2 * k + 1]), acc1);
             }
         }
-        return VectorKernels.sumLanes(acc0.add(acc1).sub(mins)); // one call: C2 may not inline a second one
+        FloatVector v = acc0.add(acc1).sub(mins); // sumLanes written out, as in dotQ4K
+        if (L == 16) v = v.add(v.rearrange(VectorKernels.FOLDS[0]));
+        v = v.add(v.rearrange(VectorKernels.FOLDS[FOLDS_END - 3]));
+        v = v.add(v.rearrange(VectorKernels.FOLDS[FOLDS_END - 2]));
+        v = v.add(v.rearrange(VectorKernels.FOLDS[FOLDS_END - 1]));
+        return v.lane(0);
     }
 
     /**
@@ -529,6 +546,11 @@ final class GgmlRows {
                 }
             }
         }
-        return VectorKernels.sumLanes(offs.mul(-32f).add(acc0.add(acc1))); // one call, as dotQ4K
+        FloatVector v = offs.mul(-32f).add(acc0.add(acc1)); // sumLanes written out, as in dotQ4K
+        if (L == 16) v = v.add(v.rearrange(VectorKernels.FOLDS[0]));
+        v = v.add(v.rearrange(VectorKernels.FOLDS[FOLDS_END - 3]));
+        v = v.add(v.rearrange(VectorKernels.FOLDS[FOLDS_END - 2]));
+        v = v.add(v.rearrange(VectorKernels.FOLDS[FOLDS_END - 1]));
+        return v.lane(0);
     }
 }

@@ -43,8 +43,11 @@ public final class VectorKernels implements Kernels {
             VectorShape.forBitSize(F.vectorBitSize() / 2));
     static final int L = F.length();
 
-    /** Lane i takes lane i + h (mod L), for h = L/2, L/4, ..., 1: the folds of {@link #sumLanes}. */
-    private static final VectorShuffle<Float>[] FOLDS = folds(F);
+    /**
+     * Lane i takes lane i + h (mod L), for h = L/2, L/4, ..., 1: the folds of {@link #sumLanes}, also written out at
+     * the end of the K-quant products (GgmlRows.dotQ4K).
+     */
+    static final VectorShuffle<Float>[] FOLDS = folds(F);
     /** The same for 256-bit vectors (the int8 path's QF where the preferred species is wider). */
     private static final VectorShuffle<Float>[] FOLDS_256 = folds(FloatVector.SPECIES_256);
 
@@ -62,9 +65,20 @@ public final class VectorKernels implements Kernels {
      * C2-compiled forms add in different orders (seen on this JDK: different bits for the same vector), so a result
      * depended on whether the JIT had compiled the kernel yet: two traces of the same data parted by up to 2e-5 in
      * the logits after a thousand rows. Lanewise adds and rearranges are exact in every form. Costs ~1-2 ns a sum.
+     * <p>The folds are unrolled by hand (the conditions are constants to C2): written as a loop over the folds, C2
+     * sometimes compiled the loop rolled, carrying the vector through a loop phi, and boxed it at every fold — in
+     * about one run in five the decode of a Q4_K_M file then allocated 42-75 MB a token, all of it here, and ran at
+     * 0.4-0.8x (docs/performance.md, "Lane sums without a loop").
      */
     static float sumLanes(FloatVector v) {
-        for (VectorShuffle<Float> fold : v.length() == L ? FOLDS : FOLDS_256) v = v.add(v.rearrange(fold));
+        VectorShuffle<Float>[] folds = v.length() == L ? FOLDS : FOLDS_256;
+        int n = folds.length; // log2 of the lanes: 1 to 6 (2 to 64 floats)
+        if (n >= 6) v = v.add(v.rearrange(folds[n - 6]));
+        if (n >= 5) v = v.add(v.rearrange(folds[n - 5]));
+        if (n >= 4) v = v.add(v.rearrange(folds[n - 4]));
+        if (n >= 3) v = v.add(v.rearrange(folds[n - 3]));
+        if (n >= 2) v = v.add(v.rearrange(folds[n - 2]));
+        v = v.add(v.rearrange(folds[n - 1]));
         return v.lane(0);
     }
     /** Tokens per panel: two float vectors. */
