@@ -33,6 +33,7 @@ class CliBenchTest {
         assertTrue(j.get("prefill_tokens_per_second").asDouble() > 0);
         assertEquals(3, j.get("decode_tokens").asInt(), "tokens after the first");
         assertTrue(j.get("decode_tokens_per_second").asDouble() > 0);
+        assertTrue(j.get("decode_allocated_bytes_per_token").asLong() >= 0, "heap allocated per decoded token reported");
         assertTrue(j.get("load_seconds").asDouble() >= 0);
         assertEquals("cpu", j.get("backend").asText());
         assertEquals(512, j.get("batch_tokens").asInt(), "the tiny fixture's default: at least 512");
