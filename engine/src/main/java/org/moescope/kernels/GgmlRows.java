@@ -452,11 +452,12 @@ final class GgmlRows {
                 acc1 = p1.fma(sm.rearrange(Q4K_SCALES[2 * k + 1]), acc1);
             }
         }
-        // VectorKernels.sumLanes written out (L is 8 or 16 here), not called: these products are too large for C2
-        // to inline anywhere (over FreqInlineSize's 325 bytes of bytecode), and C2 does not always inline a call at
-        // their end either, so the vector passed was boxed: in about one run in four the decode of a Q4_K_M file
-        // allocated 8.7 MB a token here and ran at 0.75-0.85x (docs/performance.md, "Lane sums without a loop").
-        // The Vector API's own methods are inlined even past C2's budgets.
+        // VectorKernels.sumLanes written out and unrolled (L is 8 or 16 here). Called, its loop over the folds was
+        // sometimes compiled rolled in these products, boxing the vector at every fold (42 MB a token in about one
+        // Q4_K_M decode in seven, 0.6-0.8x); unrolled but called, the call was not always inlined (these products
+        // are over FreqInlineSize's 325 bytes, and large), and the vector passed was boxed (8.7 MB a token in one
+        // run in four). The Vector API's own methods are inlined even past C2's budgets. docs/performance.md, "Lane
+        // sums without a loop".
         FloatVector v = acc0.add(acc1).sub(mins);
         if (L == 16) v = v.add(v.rearrange(VectorKernels.FOLDS[0]));
         v = v.add(v.rearrange(VectorKernels.FOLDS[FOLDS_END - 3]));

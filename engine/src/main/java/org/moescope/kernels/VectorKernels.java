@@ -65,20 +65,13 @@ public final class VectorKernels implements Kernels {
      * C2-compiled forms add in different orders (seen on this JDK: different bits for the same vector), so a result
      * depended on whether the JIT had compiled the kernel yet: two traces of the same data parted by up to 2e-5 in
      * the logits after a thousand rows. Lanewise adds and rearranges are exact in every form. Costs ~1-2 ns a sum.
-     * <p>The folds are unrolled by hand (the conditions are constants to C2): written as a loop over the folds, C2
-     * sometimes compiled the loop rolled, carrying the vector through a loop phi, and boxed it at every fold — in
-     * about one run in five the decode of a Q4_K_M file then allocated 42-75 MB a token, all of it here, and ran at
-     * 0.4-0.8x (docs/performance.md, "Lane sums without a loop").
+     * <p>A loop over the folds, not unrolled: in a caller with several sums (dotBf16Quad) the unrolled form's extra
+     * parsed nodes made C2 stop inlining before the last calls, which then boxed their vectors (BF16 decode, 11 MB a
+     * token, 0.85-0.9x). Where one sum ends a kernel too large to inline, the folds are written out unrolled instead
+     * (GgmlRows.dotQ4K: inlined there, the loop was sometimes compiled rolled and boxed at every fold).
      */
     static float sumLanes(FloatVector v) {
-        VectorShuffle<Float>[] folds = v.length() == L ? FOLDS : FOLDS_256;
-        int n = folds.length; // log2 of the lanes: 1 to 6 (2 to 64 floats)
-        if (n >= 6) v = v.add(v.rearrange(folds[n - 6]));
-        if (n >= 5) v = v.add(v.rearrange(folds[n - 5]));
-        if (n >= 4) v = v.add(v.rearrange(folds[n - 4]));
-        if (n >= 3) v = v.add(v.rearrange(folds[n - 3]));
-        if (n >= 2) v = v.add(v.rearrange(folds[n - 2]));
-        v = v.add(v.rearrange(folds[n - 1]));
+        for (VectorShuffle<Float> fold : v.length() == L ? FOLDS : FOLDS_256) v = v.add(v.rearrange(fold));
         return v.lane(0);
     }
     /** Tokens per panel: two float vectors. */
