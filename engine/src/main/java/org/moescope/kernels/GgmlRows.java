@@ -529,16 +529,19 @@ final class GgmlRows {
                 for (int j = 0; j < K6_LOADS; j++) {
                     int hj = half * K6_LOADS + j;
                     IntVector q = IntVector.fromMemorySegment(I, s, at + 64L * half + 4L * L * j, LE);
-                    // bit pair b at 8b + 4n of hq; h4 = hq << 4 puts a low nibble's pair at 8b + 4 (its bits ≤ 29)
+                    // bit pair b at 8b + 4n of hq; hq << 4 puts a low nibble's pair at 8b + 4 (its bits ≤ 29). The
+                    // 6-bit values of all four bytes are assembled at once, low nibbles' in lo and high nibbles' in hi
+                    // (byte b of each), so a value costs a shift and a mask: 24 integer operations per int load
+                    // instead of 37 when each value was assembled on its own (decode of a Q6_K file: 1.04x, median
+                    // of 5 alternating pairs on the Zen 5 VM; the conversions, loads and FMAs are unchanged).
                     IntVector hq = qh.rearrange(Q6K_QHS[hj]).lanewise(VectorOperators.LSHR, Q6K_SHIFTS[j]);
-                    IntVector h4 = hq.lanewise(VectorOperators.LSHL, 4);
+                    IntVector lo = q.and(0x0F0F0F0F).or(hq.lanewise(VectorOperators.LSHL, 4).and(0x30303030));
+                    IntVector hi = q.lanewise(VectorOperators.LSHR, 4).and(0x0F0F0F0F).or(hq.and(0x30303030));
                     FloatVector p0 = FloatVector.zero(F), p1 = p0;
                     int o = xo + 128 * half + 8 * L * j;
                     for (int b = 0; b < 4; b++) {
-                        IntVector v0 = q.lanewise(VectorOperators.LSHR, 8 * b).and(0xF)
-                                .or(h4.lanewise(VectorOperators.LSHR, 8 * b).and(0x30));
-                        IntVector v1 = q.lanewise(VectorOperators.LSHR, 8 * b + 4).and(0xF)
-                                .or(hq.lanewise(VectorOperators.LSHR, 8 * b).and(0x30));
+                        IntVector v0 = lo.lanewise(VectorOperators.LSHR, 8 * b).and(0x3F);
+                        IntVector v1 = hi.lanewise(VectorOperators.LSHR, 8 * b).and(0x3F);
                         p0 = ((FloatVector) v0.convert(I2F, 0)).fma(FloatVector.fromArray(F, xp, o + 2 * L * b), p0);
                         p1 = ((FloatVector) v1.convert(I2F, 0)).fma(FloatVector.fromArray(F, xp, o + 2 * L * b + L), p1);
                     }
