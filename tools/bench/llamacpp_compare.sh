@@ -62,7 +62,7 @@ moescope=(java --add-modules jdk.incubator.vector --enable-native-access=ALL-UNN
   -Dmoescope.threads="$threads")
 if [[ -f "$root/cli/target/moescope.aot" ]]; then
   cp "$root/cli/target/moescope.aot" "$out/moescope.aot"
-  moescope+=(-Xlog:aot*=off -XX:AOTCache="$out/moescope.aot")
+  moescope+=(-Xlog:aot*=off -XX:AOTCache="$out/moescope.aot" -XX:+UnlockDiagnosticVMOptions -XX:-AOTReplayTraining)
 fi
 moescope+=(-jar "$out/moescope.jar")
 llamacpp=(env UV_THREADPOOL_SIZE=1 node "$bench_js" --nlc "$nlc" --threads "$threads")
