@@ -470,7 +470,8 @@ final class GgmlRows {
      * Q5_K: Q4_K with a fifth bit per value (bit j of high byte l, for value l of sub-block j): one int load of the
      * 32 high-bit bytes, each lane moved to the int of its low bytes and shifted right by its low nibbles' sub-block
      * (the high nibbles' is the next bit). Its own method, not dotQ4K with a flag: dotQ5K alone already reaches C2's
-     * node limit (its final lane sum is not inlined), and a shared body would cost Q4_K the unused high-bit work.
+     * node limit (a lane-sum call at its end was not inlined, hence the folds written out), and a shared body would
+     * cost Q4_K the unused high-bit work.
      */
     private static float dotQ5K(MemorySegment s, long at, int blocks, float[] xp, int xo, int cols) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = acc0, mins = acc0;
