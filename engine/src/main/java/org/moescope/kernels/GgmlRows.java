@@ -3,7 +3,6 @@ package org.moescope.kernels;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -413,19 +412,47 @@ final class GgmlRows {
         return VectorKernels.sumLanes(acc);
     }
 
-    /**
-     * Q4_K's and Q5_K's 8 scales and 8 minimums of the block at `at`, decoded together: 12 packed bytes → two longs
-     * (packedScales, packedMins) → 16 bytes → floats times d (scales) or dmin (minimums), as L-lane part
-     * `part` of the 16 values (L = 16: part 0 is all; L = 8: part 0 the scales, part 1 the minimums).
+    /*
+     * Q4_K's and Q5_K's 8 scales and 8 minimums decoded in vector lanes, from the block's first 16 bytes (d, dmin, the
+     * 12 packed bytes b0 .. b11 at bytes 4 .. 15). Output lane o is scale o (o < 8) or minimum o - 8; its low bits are
+     * byte SC_LOW[o] shifted right by SC_LOW_SHIFT and masked by SC_LOW_MASK, and its top two bits (j >= 4 only) are
+     * the top two of byte SC_HIGH[o], moved to bits 4-5 ((b >>> 2) & 0x30): see packedScales above. Two byte shuffles,
+     * two widenings and five int operations, where the scalar decode and two lane inserts had cost more than the
+     * products' nibbles (docs/performance.md, "Q4_K's scales in lanes").
      */
-    private static FloatVector scalesAndMins(MemorySegment s, long at, int part) {
+    private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
+    private static final VectorShuffle<Byte> SC_LOW = K_FUSED
+            ? VectorShuffle.fromValues(B16, 4, 5, 6, 7, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15) : null;
+    private static final VectorShuffle<Byte> SC_HIGH = K_FUSED
+            ? VectorShuffle.fromValues(B16, 0, 0, 0, 0, 4, 5, 6, 7, 0, 0, 0, 0, 8, 9, 10, 11) : null;
+    /** Per L-lane part of the 16 outputs (see scalesAndMins). */
+    private static final IntVector[] SC_LOW_SHIFT = K_FUSED ? intParts(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4)
+            : null;
+    private static final IntVector[] SC_LOW_MASK = K_FUSED
+            ? intParts(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 15, 15, 15, 15) : null;
+    private static final IntVector[] SC_HIGH_MASK = K_FUSED
+            ? intParts(0, 0, 0, 0, 48, 48, 48, 48, 0, 0, 0, 0, 48, 48, 48, 48) : null;
+
+    /** The 16 values as 16 / L vectors of L lanes. */
+    private static IntVector[] intParts(int... sixteen) {
+        IntVector[] v = new IntVector[16 / L];
+        for (int p = 0; p < v.length; p++) v[p] = IntVector.fromArray(I, sixteen, p * L);
+        return v;
+    }
+
+    /**
+     * Q4_K's and Q5_K's 8 scales and 8 minimums of the block at `at`, decoded together (above), then as floats times d
+     * (scales) or dmin (minimums): L-lane part `part` of the 16 values (L = 16: part 0 is all; L = 8: part 0 the
+     * scales, part 1 the minimums).
+     */
+    static FloatVector scalesAndMins(MemorySegment s, long at, int part) {
         float d = Float.float16ToFloat(s.get(I16, at)), dmin = Float.float16ToFloat(s.get(I16, at + 2));
-        long lo = s.get(I64, at + 4);
-        int hi = s.get(I32, at + 12);
-        ByteVector packed = LongVector.zero(LongVector.SPECIES_128).withLane(0, packedScales(lo, hi))
-                .withLane(1, packedMins(lo, hi)).reinterpretAsBytes();
-        return ((FloatVector) packed.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, part).convert(I2F, 0))
-                .mul(FloatVector.broadcast(F, d).blend(dmin, MIN_LANES[part]));
+        ByteVector head = ByteVector.fromMemorySegment(B16, s, at, LE);
+        IntVector low = (IntVector) head.rearrange(SC_LOW).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, part);
+        IntVector high = (IntVector) head.rearrange(SC_HIGH).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, part);
+        IntVector v = low.lanewise(VectorOperators.LSHR, SC_LOW_SHIFT[part]).and(SC_LOW_MASK[part])
+                .or(high.lanewise(VectorOperators.LSHR, 2).and(SC_HIGH_MASK[part]));
+        return ((FloatVector) v.convert(I2F, 0)).mul(FloatVector.broadcast(F, d).blend(dmin, MIN_LANES[part]));
     }
 
     /**

@@ -69,6 +69,28 @@ class GgmlWeightTest {
         }
     }
 
+    /** The K-quant products' vectorised scale decode gives the reference decoder's values times d or dmin, exactly. */
+    @org.junit.jupiter.api.Test
+    void decodesQ4KScalesAndMinimumsInLanes() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(GgmlRows.K_FUSED, "no fused K-quant products on this CPU");
+        byte[] q = randomBlocks(GgmlType.Q4_K, 64, 256, 11, 1f);
+        MemorySegment s = MemorySegment.ofArray(q);
+        int lanes = VectorKernels.L;
+        for (int b = 0; b < 64; b++) {
+            long at = 144L * b;
+            float d = Float.float16ToFloat(s.get(ValueLayout.JAVA_SHORT_UNALIGNED, at));
+            float dmin = Float.float16ToFloat(s.get(ValueLayout.JAVA_SHORT_UNALIGNED, at + 2));
+            for (int part = 0; part < 16 / lanes; part++) {
+                float[] got = GgmlRows.scalesAndMins(s, at, part).toArray();
+                for (int i = 0; i < lanes; i++) {
+                    int o = part * lanes + i;
+                    float want = o < 8 ? d * GgmlBlocks.scale(s, at + 4, o) : dmin * GgmlBlocks.min(s, at + 4, o - 8);
+                    assertEquals(want, got[i], 0f, "block " + b + " lane " + o);
+                }
+            }
+        }
+    }
+
     private static void check(GgmlType type, byte[] q, int rows, int cols, Random rnd) {
         float[] decoded = new float[rows * cols];
         GgmlBlocks.dequantise(type, MemorySegment.ofArray(q), 0, 0, decoded.length, decoded, 0);
