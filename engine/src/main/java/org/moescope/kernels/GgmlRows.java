@@ -220,6 +220,14 @@ final class GgmlRows {
         return type == GgmlType.Q4_K || type == GgmlType.Q5_K || type == GgmlType.Q6_K;
     }
 
+    /**
+     * Which order {@link #prepare} puts x in for this type: 0 (Q4_K, Q5_K), 1 (Q6_K), -1 (x is read as it is). Weights
+     * of one order share a prepared x.
+     */
+    static int layout(GgmlType type) {
+        return !prepares(type) || !fused(type) ? -1 : type == GgmlType.Q6_K ? 1 : 0;
+    }
+
     /** Floats of a prepared x for rows of `cols` columns: the permuted values, then 16 sums a block. */
     static int preparedSize(int cols) {
         return cols + cols / 16;

@@ -188,6 +188,8 @@ public final class VectorKernels implements Kernels {
         float[] expertOut = new float[0];
         int[] ints = new int[0];
         int[] jobs = new int[0];
+        /** x prepared for the K-quant products, per GgmlRows.layout (see prepare). */
+        final float[][] preparedStore = {new float[0], new float[0]};
 
         float[] panels(int n) {
             if (panels.length < n) panels = new float[n];
@@ -207,6 +209,26 @@ public final class VectorKernels implements Kernels {
         int[] ints(int n) {
             if (ints.length < n) ints = new int[n];
             return ints;
+        }
+
+        /**
+         * x's `tokens` rows prepared (GgmlRows.prepare) once for every layout the weights need, for the jobs of one
+         * call to share: row t of layout l at [l][t · preparedSize(cols)], null for a layout no weight reads.
+         * Prepared per job instead, the lm_head's 50k rows (197 jobs) prepared x 197 times a token.
+         */
+        float[][] prepare(float[] x, int tokens, int cols, Weight[]... weights) {
+            float[][] prepared = new float[2][];
+            int stride = GgmlRows.preparedSize(cols);
+            for (Weight[] ws : weights) {
+                for (Weight w : ws) {
+                    int l = w.ggml() == null ? -1 : GgmlRows.layout(w.ggml());
+                    if (l < 0 || prepared[l] != null) continue;
+                    if (preparedStore[l].length < tokens * stride) preparedStore[l] = new float[tokens * stride];
+                    for (int t = 0; t < tokens; t++) GgmlRows.prepare(w.ggml(), x, t * cols, cols, preparedStore[l], t * stride);
+                    prepared[l] = preparedStore[l];
+                }
+            }
+            return prepared;
         }
 
         /** Job table, 3 ints a job: (item, first row, end row). */
@@ -264,9 +286,11 @@ public final class VectorKernels implements Kernels {
         }
         int parallelJobs = macs >= PARALLEL_MIN_MACS ? jobCount : 1;
         if (stream) {
+            float[][] prepared = work.prepare(x, tokens, cols, ws);
             region(parallelJobs, jobCount, job -> {
                 Weight w = ws[jobs[3 * job]];
-                streamRows(w, x, 0, tokens, cols, outs[jobs[3 * job]], w.rows(), jobs[3 * job + 1], jobs[3 * job + 2]);
+                streamRows(w, x, 0, tokens, cols, outs[jobs[3 * job]], 0, w.rows(), jobs[3 * job + 1], jobs[3 * job + 2],
+                        prepared, 0);
             });
             return;
         }
@@ -524,9 +548,15 @@ public final class VectorKernels implements Kernels {
 
     private void streamRows(Weight w, float[] x, int xOff, int tokens, int cols, float[] out, int outOff, int outStride,
                             int r0, int r1) {
+        streamRows(w, x, xOff, tokens, cols, out, outOff, outStride, r0, r1, null, 0);
+    }
+
+    /** ... with x's rows already prepared for the K-quant products at row pRow of `prepared` (Workspace.prepare), or null. */
+    private void streamRows(Weight w, float[] x, int xOff, int tokens, int cols, float[] out, int outOff, int outStride,
+                            int r0, int r1, float[][] prepared, int pRow) {
         Scratch sc = SCRATCH.get();
         if (w.ggml() != null) { // a GGUF block type (U8 below is MXFP4)
-            ggmlRows(w, x, xOff, tokens, cols, out, outOff, outStride, r0, r1, sc);
+            ggmlRows(w, x, xOff, tokens, cols, out, outOff, outStride, r0, r1, sc, prepared, pRow);
             return;
         }
         switch (w.dtype()) {
@@ -624,7 +654,7 @@ public final class VectorKernels implements Kernels {
      * others (batch-invariant as it stands).
      */
     private void ggmlRows(Weight w, float[] x, int xOff, int tokens, int cols, float[] out, int outOff, int outStride,
-                          int r0, int r1, Scratch sc) {
+                          int r0, int r1, Scratch sc, float[][] prepared, int pRow) {
         GgmlType type = w.ggml();
         if (!GgmlRows.fused(type)) {
             stagedRows(w, x, xOff, tokens, cols, out, outOff, outStride, r0, r1, sc);
@@ -632,11 +662,17 @@ public final class VectorKernels implements Kernels {
         }
         float[] xs = x;
         int base = xOff, stride = cols;
-        if (GgmlRows.prepares(type)) {
+        int layout = GgmlRows.layout(type);
+        if (layout >= 0) {
             stride = GgmlRows.preparedSize(cols);
-            xs = sc.deinterleaved(tokens * stride);
-            base = 0;
-            for (int t = 0; t < tokens; t++) GgmlRows.prepare(type, x, xOff + t * cols, cols, xs, t * stride);
+            if (prepared != null && prepared[layout] != null) {
+                xs = prepared[layout];
+                base = pRow * stride;
+            } else {
+                xs = sc.deinterleaved(tokens * stride);
+                base = 0;
+                for (int t = 0; t < tokens; t++) GgmlRows.prepare(type, x, xOff + t * cols, cols, xs, t * stride);
+            }
         }
         for (int r = r0; r < r1; r++) {
             for (int t = 0; t < tokens; t++) {
@@ -1134,6 +1170,8 @@ public final class VectorKernels implements Kernels {
         });
 
         // Phase 2: h = silu(x · gateᵀ) ⊙ (x · upᵀ) for every expert. Job = (expert, block of intermediate rows).
+        // In decode every expert streams the same token rows: prepared once here for all of them (see prepare).
+        final float[][] prepared = tokens <= STREAM_MAX_TOKENS && !invariant ? work.prepare(x, tokens, H, gate, up) : null;
         final int[] upTable = expertJobs(in, count, E, inter, H, true);
         int upJobs = upTable.length / 3;
         region(parallel ? upJobs : 1, upJobs, job -> {
@@ -1143,7 +1181,7 @@ public final class VectorKernels implements Kernels {
             if (!streams(n)) {
                 swigluTiled(experts, e, panels, in[xAt + e], n, h, in[hAt + e], r0, r1);
             } else {
-                swigluStream(experts, e, x, in, tokenOf + in[start + e], n, h, in[hAt + e], r0, r1);
+                swigluStream(experts, e, x, in, tokenOf + in[start + e], n, h, in[hAt + e], r0, r1, prepared);
             }
         });
 
@@ -1275,7 +1313,7 @@ public final class VectorKernels implements Kernels {
 
     /** Intermediate rows r0 .. r1 of one expert for its few tokens (rows of x listed in rowOf), token-major h. */
     private void swigluStream(Experts experts, int e, float[] x, int[] rowOf, int rowBase, int tokens, float[] h,
-                              int hOff, int r0, int r1) {
+                              int hOff, int r0, int r1, float[][] prepared) {
         Weight gate = experts.gate()[e], up = experts.up()[e];
         int cols = gate.cols();
         int inter = gate.rows();
@@ -1298,11 +1336,11 @@ public final class VectorKernels implements Kernels {
             return;
         }
         for (int i = 0; i < tokens; i++) {
-            int xOff = rowOf[rowBase + i] * cols;
+            int row = rowOf[rowBase + i], xOff = row * cols;
             int hRow = hOff + i * inter;
-            streamRows(gate, x, xOff, 1, cols, h, hRow, 0, r0, r1);
+            streamRows(gate, x, xOff, 1, cols, h, hRow, 0, r0, r1, prepared, row);
             float[] u = sc.aux(r1 - r0);
-            streamRows(up, x, xOff, 1, cols, u, -r0, 0, r0, r1);
+            streamRows(up, x, xOff, 1, cols, u, -r0, 0, r0, r1, prepared, row);
             for (int r = r0; r < r1; r++) {
                 h[hRow + r] = experts.activate(h[hRow + r] + experts.gateBias(e, r), u[r - r0] + experts.upBias(e, r));
             }

@@ -130,7 +130,7 @@ class GgmlWeightTest {
                 for (int i = 0; i < downValues.length; i++) downValues[i] = (float) rnd.nextGaussian() * 0.1f;
                 MemorySegment ds = MemorySegment.ofArray(downValues);
                 Weight[] down = {new Weight("d", ds, DType.F32, cols, 8), new Weight("d", ds, DType.F32, cols, 8)};
-                for (int tokens : new int[] {1, 6}) { // one token an expert streams, six tile
+                for (int tokens : new int[] {1, 2, 6}) { // up to two tokens an expert stream (x prepared once a call), six tile
                     float[] x = new float[tokens * cols];
                     for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
                     int[] ids = new int[tokens * 2];
