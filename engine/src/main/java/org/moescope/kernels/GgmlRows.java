@@ -236,13 +236,14 @@ final class GgmlRows {
     /*
      * The K-quant products. They read their packed values as int lanes: one IntVector load holds 4·L bytes, and a lane
      * shifted right by 8b (+4 for a high nibble) and masked is one value (with Q5_K's fifth and Q6_K's two high bits
-     * or-ed in from their own int loads). Which value of the block each lane then holds is fixed, so x is permuted once
-     * per token into that order (prepare) and each weight vector meets its own x vector: no byte widening and no
-     * shuffles per value. Each lane's scale comes from the block's decoded scales by a constant shuffle, applied to a
-     * partial sum of four products. The offsets (Q4_K/Q5_K's minimums, Q6_K's -32) act through the sums of x over
+     * or-ed in from their own int loads). Which value of the block each lane then holds is fixed, so x is permuted
+     * once per token and call into that order (prepare) and each weight vector meets its own x vector: no byte
+     * widening and no shuffles per value. Each lane's scale comes from the block's decoded scales by a constant
+     * shuffle, applied to a partial sum of four products. The offsets (Q4_K/Q5_K's minimums, Q6_K's -32) act through the sums of x over
      * each scale group, once per block: Σ (d·sc·q − dmin·m)·x = Σ d·sc·(q·x) − Σ dmin·m·Σx. Measured and dropped
      * (docs/performance.md, session 8): the values put in the mantissa of 1.0f instead of converted (slower on the real
-     * model), two rows side by side sharing the x loads (C2 then boxed vectors: 4x slower).
+     * model), two rows side by side sharing the x loads (C2 then boxed vectors: 4x slower); and (session 10) 16-bit
+     * integer products against x quantised to 10 bits, 1.13x for Q4_K but 0.66% off the float product.
      *
      * Q4_K/Q5_K: 128 bytes of nibbles, chunk c (32 bytes) holding sub-block 2c in its low and 2c+1 in its high
      * nibbles, value l at byte l. Load k covers bytes 4Lk .. 4L(k+1): lane i, byte b, nibble n is value
