@@ -36,6 +36,10 @@ import java.util.Arrays;
  * projection reads. Each phase (gate/up of all experts, down of all experts, the weighted sum) is one parallel region.
  */
 public final class VectorKernels implements Kernels {
+    static {
+        SegmentClasses.load();
+    }
+
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     /** Shorts filling half a float register: one load widens to exactly one float vector. */
