@@ -50,9 +50,12 @@ final class TraceLog implements AutoCloseable {
         return new TraceLog(path, true);
     }
 
-    /** The log at path, appended to; call after {@link #read} has found where it ends. */
+    /**
+     * The log at path, appended to; call after {@link #read} has found where it ends. A missing log is created: a run
+     * killed after it had made its partial route file but before its log has nothing logged, and starts over.
+     */
     static TraceLog resume(Path path, long validBytes) {
-        try (FileChannel c = FileChannel.open(path, StandardOpenOption.WRITE)) {
+        try (FileChannel c = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
             c.truncate(validBytes); // drop a torn last line
         } catch (IOException e) {
             throw new BadInputException(path + ": cannot write: " + e.getMessage());

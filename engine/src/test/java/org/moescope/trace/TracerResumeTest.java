@@ -89,6 +89,27 @@ class TracerResumeTest {
         }
     }
 
+    /**
+     * A run killed after it had made its partial route file but before its log (MonitorResumeTest's kill once landed
+     * there: the next run stopped with "cannot write" on the missing log) is resumed from nothing logged.
+     */
+    @Test
+    void aPartialFileWithoutItsLogIsResumedFromTheStart() throws Exception {
+        try (MoeTransformer m = MoeTransformer.load(Fixtures.model("tiny-f32"), new VectorKernels())) {
+            List<Sample> samples = samples(4, 12, m.config().vocabSize());
+            Path whole = dir.resolve("whole.safetensors");
+            Tracer.Result wr = Tracer.trace(m, samples, whole, Map.of(), OPTS, null);
+            Path out = dir.resolve("routes.safetensors");
+            interrupted(m, samples, out, 30);
+            Files.delete(TraceLog.pathFor(out));
+            long total = samples.stream().mapToLong(s -> s.ids().length).sum();
+            Tracer.Result rr = Tracer.traceResumable(m, samples, out, Map.of(), OPTS, null, null);
+            assertEquals(total, rr.tokens(), "nothing logged, so every token is traced again");
+            assertFalse(Files.exists(TraceLog.pathFor(out)));
+            assertSameTrace(whole, wr, out, rr);
+        }
+    }
+
     @Test
     void aPartialRunOfOtherSamplesIsDiscarded() throws Exception {
         try (MoeTransformer m = MoeTransformer.load(Fixtures.model("tiny-f32"), new VectorKernels())) {
