@@ -102,7 +102,10 @@ public final class RouteFileWriter implements AutoCloseable {
                 Files.createDirectories(tmp.getParent());
                 ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.READ);
                 lock(ch, target, tmp);
-                reopened = sameHeader(tmp, header, pos);
+                // The offsets are checked too: a run killed between pre-sizing its file and writing them left zeros
+                // (and other samples of the same ids and total length would have other offsets).
+                reopened = sameHeader(tmp, header, pos) && sameBytes(tmp, longBytes(sampleOffsets),
+                        tensorStart.get(RouteFile.Field.SAMPLE_OFFSETS.tensorName));
                 if (reopened) {
                     return; // header, size and sample offsets are as this writer would write them
                 }
@@ -243,6 +246,15 @@ public final class RouteFileWriter implements AutoCloseable {
             return withoutCreated(old.array()).equals(withoutCreated(header));
         } catch (JacksonException e) {
             return false;
+        }
+    }
+
+    /** Whether the file holds exactly `want` at `at`. */
+    private static boolean sameBytes(Path p, byte[] want, long at) throws IOException {
+        try (FileChannel in = FileChannel.open(p, StandardOpenOption.READ)) {
+            ByteBuffer got = ByteBuffer.allocate(want.length);
+            while (got.hasRemaining() && in.read(got, at + got.position()) >= 0) { }
+            return !got.hasRemaining() && java.util.Arrays.equals(got.array(), want);
         }
     }
 

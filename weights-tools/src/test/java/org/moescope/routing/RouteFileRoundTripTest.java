@@ -94,6 +94,46 @@ class RouteFileRoundTripTest {
         }
     }
 
+    /**
+     * A partial file whose sample offsets were never written (the run was killed between pre-sizing the file and
+     * writing them: MonitorResumeTest's kill once landed there, and the resumed run committed a file with zero offsets)
+     * or that holds other offsets is not reopened.
+     */
+    @Test
+    void aPartialFileWithoutThisWritersOffsetsIsStartedOver() throws Exception {
+        RouteFile.Dims dims = new RouteFile.Dims(2, 3, 1, 1, 2, 0, 0, false, false, false);
+        Path out = dir.resolve("r.safetensors");
+        try (RouteFileWriter w = RouteFileWriter.resumable(out, dims, new long[] {0, 1, 3}, Map.of())) {
+            w.writeSampleRow(RouteFile.Field.LOSS, 0, new float[] {7});
+        }
+        Path partial = RouteFileWriter.partialPath(out);
+        try (RouteFileWriter w = RouteFileWriter.resumable(out, dims, new long[] {0, 2, 3}, Map.of())) {
+            assertFalse(w.reopened(), "other samples' offsets");
+        }
+        long offsetsAt;
+        try (RouteFileWriter w = RouteFileWriter.resumable(out, dims, new long[] {0, 1, 3}, Map.of())) {
+            assertFalse(w.reopened());
+        }
+        // Zero the offsets, as a kill before they were written leaves them (they are the only I64 tensor).
+        try (var ch = java.nio.channels.FileChannel.open(partial, java.nio.file.StandardOpenOption.READ,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            java.nio.ByteBuffer len = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            ch.read(len, 0);
+            byte[] header = new byte[(int) len.getLong(0)];
+            ch.read(java.nio.ByteBuffer.wrap(header), 8);
+            var offsets = new com.fasterxml.jackson.databind.ObjectMapper().readTree(header).get("sample_offsets");
+            offsetsAt = 8 + header.length + offsets.get("data_offsets").get(0).asLong();
+            ch.write(java.nio.ByteBuffer.allocate(3 * 8), offsetsAt);
+        }
+        try (RouteFileWriter w = RouteFileWriter.resumable(out, dims, new long[] {0, 1, 3}, Map.of())) {
+            assertFalse(w.reopened(), "zero offsets");
+            w.commit();
+        }
+        try (RouteFile r = RouteFile.open(out)) {
+            assertArrayEquals(new long[] {0, 1, 3}, r.sampleOffsets());
+        }
+    }
+
     @Test
     void aDirectoryAsTheTargetIsBadInput() throws Exception {
         RouteFile.Dims dims = new RouteFile.Dims(1, 1, 1, 1, 2, 0, 0, false, false, false);
