@@ -1333,8 +1333,8 @@ public final class VectorKernels implements Kernels {
             for (int i = 0; i < tokens; i++) {
                 int hRow = hOff + i * inter;
                 for (int r = r0; r < r1; r++) {
-                    float g = h[hRow + r];
-                    h[hRow + r] = g / (1f + Exp.exp(-g)) * u[i * n + r - r0];
+                    h[hRow + r] = experts.activate(h[hRow + r] + experts.gateBias(e, r),
+                            u[i * n + r - r0] + experts.upBias(e, r));
                 }
             }
             return;

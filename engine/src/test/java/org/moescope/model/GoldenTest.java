@@ -33,9 +33,10 @@ class GoldenTest {
         }
     }
 
+    /** Every fixture on the reference kernels, the default vector kernels and the server's batch-invariant ones. */
     static Stream<Arguments> cases() {
-        return fixtures().stream().flatMap(name -> Stream.of(
-                Arguments.of(name, new ScalarKernels()), Arguments.of(name, new VectorKernels())));
+        return fixtures().stream().flatMap(name -> Stream.of(Arguments.of(name, new ScalarKernels()),
+                Arguments.of(name, new VectorKernels()), Arguments.of(name, VectorKernels.batchInvariant())));
     }
 
     static Stream<String> bf16Fixtures() {
