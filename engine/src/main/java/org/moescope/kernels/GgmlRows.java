@@ -239,11 +239,12 @@ final class GgmlRows {
      * or-ed in from their own int loads). Which value of the block each lane then holds is fixed, so x is permuted
      * once per token and call into that order (prepare) and each weight vector meets its own x vector: no byte
      * widening and no shuffles per value. Each lane's scale comes from the block's decoded scales by a constant
-     * shuffle, applied to a partial sum of four products. The offsets (Q4_K/Q5_K's minimums, Q6_K's -32) act through the sums of x over
-     * each scale group, once per block: Σ (d·sc·q − dmin·m)·x = Σ d·sc·(q·x) − Σ dmin·m·Σx. Measured and dropped
-     * (docs/performance.md, session 8): the values put in the mantissa of 1.0f instead of converted (slower on the real
-     * model), two rows side by side sharing the x loads (C2 then boxed vectors: 4x slower); and (session 10) 16-bit
-     * integer products against x quantised to 10 bits, 1.13x for Q4_K but 0.66% off the float product.
+     * shuffle, applied to a partial sum of four products. The offsets (Q4_K/Q5_K's minimums, Q6_K's -32) act through
+     * the sums of x over each scale group, once per block: Σ (d·sc·q − dmin·m)·x = Σ d·sc·(q·x) − Σ dmin·m·Σx.
+     * Measured and dropped (docs/performance.md, session 8): the values put in the mantissa of 1.0f instead of
+     * converted (slower on the real model), two rows side by side sharing the x loads (C2 then boxed vectors: 4x
+     * slower); and (session 10) 16-bit integer products against x quantised to 10 bits, 1.13x for Q4_K but 0.66% off
+     * the float product.
      *
      * Q4_K/Q5_K: 128 bytes of nibbles, chunk c (32 bytes) holding sub-block 2c in its low and 2c+1 in its high
      * nibbles, value l at byte l. Load k covers bytes 4Lk .. 4L(k+1): lane i, byte b, nibble n is value
@@ -426,8 +427,8 @@ final class GgmlRows {
      * 12 packed bytes b0 .. b11 at bytes 4 .. 15). Output lane o is scale o (o < 8) or minimum o - 8; its low bits are
      * byte SC_LOW[o] shifted right by SC_LOW_SHIFT and masked by SC_LOW_MASK, and its top two bits (j >= 4 only) are
      * the top two of byte SC_HIGH[o], moved to bits 4-5 ((b >>> 2) & 0x30): see packedScales above. Two byte shuffles,
-     * two widenings and five int operations, where the scalar decode and two lane inserts had cost more than the
-     * products' nibbles (docs/performance.md, "Q4_K's scales in lanes").
+     * two widenings and five int operations: measured alone, 1.56x as fast as the scalar bit fields and two lane
+     * inserts it replaced, and the Q4_K product 1.07x (docs/performance.md, "Q4_K's scales in lanes").
      */
     private static final VectorSpecies<Byte> B16 = ByteVector.SPECIES_128;
     private static final VectorShuffle<Byte> SC_LOW = K_FUSED
