@@ -1,5 +1,6 @@
 package org.moescope.kernels;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.moescope.gguf.GgmlBlocks;
@@ -14,6 +15,7 @@ import java.nio.ByteOrder;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * A weight in a ggml block type computes as the F32 weight of its decoded values (GgmlBlocks, checked against gguf-py
@@ -70,9 +72,9 @@ class GgmlWeightTest {
     }
 
     /** The K-quant products' vectorised scale decode gives the reference decoder's values times d or dmin, exactly. */
-    @org.junit.jupiter.api.Test
+    @Test
     void decodesQ4KScalesAndMinimumsInLanes() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(GgmlRows.K_FUSED, "no fused K-quant products on this CPU");
+        assumeTrue(GgmlRows.K_FUSED, "no fused K-quant products on this CPU");
         byte[] q = randomBlocks(GgmlType.Q4_K, 64, 256, 11, 1f);
         MemorySegment s = MemorySegment.ofArray(q);
         int lanes = VectorKernels.L;

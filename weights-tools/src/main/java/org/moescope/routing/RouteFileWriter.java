@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -104,8 +105,9 @@ public final class RouteFileWriter implements AutoCloseable {
                 lock(ch, target, tmp);
                 // The offsets are checked too: a run killed between pre-sizing its file and writing them left zeros
                 // (and other samples of the same ids and total length would have other offsets).
-                reopened = sameHeader(tmp, header, pos) && sameBytes(tmp, longBytes(sampleOffsets),
-                        tensorStart.get(RouteFile.Field.SAMPLE_OFFSETS.tensorName));
+                byte[] offsets = longBytes(sampleOffsets);
+                reopened = sameHeader(ch, header, pos) && Arrays.equals(offsets, readAt(ch,
+                        tensorStart.get(RouteFile.Field.SAMPLE_OFFSETS.tensorName), offsets.length));
                 if (reopened) {
                     return; // header, size and sample offsets are as this writer would write them
                 }
@@ -231,31 +233,28 @@ public final class RouteFileWriter implements AutoCloseable {
     }
 
     /**
-     * Whether the file at p starts with exactly this header, apart from the "created" metadata entry, and has the
-     * size pos: the same samples, model, options and dims.
+     * Whether the file (the partial file this writer holds) starts with exactly this header, apart from the "created"
+     * metadata entry, and has the size pos: the same samples, model, options and dims.
      */
-    private static boolean sameHeader(Path p, byte[] header, long pos) throws IOException {
-        try (FileChannel in = FileChannel.open(p, StandardOpenOption.READ)) {
-            if (in.size() != pos) return false;
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
-            while (len.hasRemaining() && in.read(len) >= 0) { }
-            if (len.hasRemaining() || len.getLong(0) < 2 || len.getLong(0) > 64L << 20) return false;
-            ByteBuffer old = ByteBuffer.allocate((int) len.getLong(0));
-            while (old.hasRemaining() && in.read(old) >= 0) { }
-            if (old.hasRemaining()) return false;
-            return withoutCreated(old.array()).equals(withoutCreated(header));
+    private static boolean sameHeader(FileChannel ch, byte[] header, long pos) throws IOException {
+        if (ch.size() != pos) return false;
+        byte[] len = readAt(ch, 0, 8);
+        long n = len == null ? 0 : ByteBuffer.wrap(len).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        if (n < 2 || n > 64L << 20) return false;
+        byte[] old = readAt(ch, 8, (int) n);
+        if (old == null) return false;
+        try {
+            return withoutCreated(old).equals(withoutCreated(header));
         } catch (JacksonException e) {
             return false;
         }
     }
 
-    /** Whether the file holds exactly `want` at `at`. */
-    private static boolean sameBytes(Path p, byte[] want, long at) throws IOException {
-        try (FileChannel in = FileChannel.open(p, StandardOpenOption.READ)) {
-            ByteBuffer got = ByteBuffer.allocate(want.length);
-            while (got.hasRemaining() && in.read(got, at + got.position()) >= 0) { }
-            return !got.hasRemaining() && java.util.Arrays.equals(got.array(), want);
-        }
+    /** n bytes of the file at `at`, or null where it ends before them. */
+    private static byte[] readAt(FileChannel ch, long at, int n) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(n);
+        while (b.hasRemaining() && ch.read(b, at + b.position()) >= 0) { }
+        return b.hasRemaining() ? null : b.array();
     }
 
     private static JsonNode withoutCreated(byte[] header) throws IOException {

@@ -110,11 +110,11 @@ class RouteFileRoundTripTest {
         try (RouteFileWriter w = RouteFileWriter.resumable(out, dims, new long[] {0, 2, 3}, Map.of())) {
             assertFalse(w.reopened(), "other samples' offsets");
         }
-        long offsetsAt;
         try (RouteFileWriter w = RouteFileWriter.resumable(out, dims, new long[] {0, 1, 3}, Map.of())) {
             assertFalse(w.reopened());
         }
-        // Zero the offsets, as a kill before they were written leaves them (they are the only I64 tensor).
+        // Zero the offsets (found through the header's sample_offsets entry), as a kill before they were written leaves
+        // them.
         try (var ch = java.nio.channels.FileChannel.open(partial, java.nio.file.StandardOpenOption.READ,
                 java.nio.file.StandardOpenOption.WRITE)) {
             java.nio.ByteBuffer len = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
@@ -122,7 +122,7 @@ class RouteFileRoundTripTest {
             byte[] header = new byte[(int) len.getLong(0)];
             ch.read(java.nio.ByteBuffer.wrap(header), 8);
             var offsets = new com.fasterxml.jackson.databind.ObjectMapper().readTree(header).get("sample_offsets");
-            offsetsAt = 8 + header.length + offsets.get("data_offsets").get(0).asLong();
+            long offsetsAt = 8 + header.length + offsets.get("data_offsets").get(0).asLong();
             ch.write(java.nio.ByteBuffer.allocate(3 * 8), offsetsAt);
         }
         try (RouteFileWriter w = RouteFileWriter.resumable(out, dims, new long[] {0, 1, 3}, Map.of())) {
