@@ -370,6 +370,12 @@ final class GgmlRows {
         }
     }
 
+    /** {@link #prepare} of x's `tokens` rows (cols apart from xOff), row t at xp[t · preparedSize(cols)]. */
+    static void prepareRows(GgmlType type, float[] x, int xOff, int tokens, int cols, float[] xp) {
+        int stride = preparedSize(cols);
+        for (int t = 0; t < tokens; t++) prepare(type, x, xOff + t * cols, cols, xp, t * stride);
+    }
+
     /**
      * Row r of w · x for a {@link #fused} type: x at xOff as it is (Q8_0, Q4_0) or {@link #prepare}d (K-quants).
      */

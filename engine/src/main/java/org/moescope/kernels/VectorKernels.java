@@ -228,7 +228,7 @@ public final class VectorKernels implements Kernels {
                     int l = w.ggml() == null ? -1 : GgmlRows.layout(w.ggml());
                     if (l < 0 || prepared[l] != null) continue;
                     if (preparedStore[l].length < tokens * stride) preparedStore[l] = new float[tokens * stride];
-                    for (int t = 0; t < tokens; t++) GgmlRows.prepare(w.ggml(), x, t * cols, cols, preparedStore[l], t * stride);
+                    GgmlRows.prepareRows(w.ggml(), x, 0, tokens, cols, preparedStore[l]);
                     prepared[l] = preparedStore[l];
                 }
             }
@@ -675,7 +675,7 @@ public final class VectorKernels implements Kernels {
             } else {
                 xs = sc.deinterleaved(tokens * stride);
                 base = 0;
-                for (int t = 0; t < tokens; t++) GgmlRows.prepare(type, x, xOff + t * cols, cols, xs, t * stride);
+                GgmlRows.prepareRows(type, x, xOff, tokens, cols, xs);
             }
         }
         for (int r = r0; r < r1; r++) {
@@ -1190,6 +1190,9 @@ public final class VectorKernels implements Kernels {
         });
 
         // Phase 3: o[slot] = down · h. Job = (expert, block of hidden rows).
+        // In decode every expert streams, and h holds the slots' rows in expert order (row in[hAt + e] / inter + i):
+        // prepared once here, not by each of an expert's jobs (about 150 preparations a token on OLMoE's shape).
+        final float[][] preparedH = prepared != null ? work.prepare(h, slots, inter, down) : null;
         final int[] downTable = expertJobs(in, count, E, H, inter, false);
         int downJobs = downTable.length / 3;
         region(parallel ? downJobs : 1, downJobs, job -> {
@@ -1200,7 +1203,7 @@ public final class VectorKernels implements Kernels {
             if (!streams(n)) {
                 tiledRows(down[e], h, in[hAt + e], n, o, oOff, H, r0, r1);
             } else {
-                streamRows(down[e], h, in[hAt + e], n, inter, o, oOff, H, r0, r1);
+                streamRows(down[e], h, in[hAt + e], n, inter, o, oOff, H, r0, r1, preparedH, in[hAt + e] / inter);
             }
             if (experts.downBias() != null) {
                 for (int t = 0; t < n; t++) {

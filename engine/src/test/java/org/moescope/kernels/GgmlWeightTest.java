@@ -93,6 +93,56 @@ class GgmlWeightTest {
         }
     }
 
+    /**
+     * Experts whose down projections are K-quants too (as in a Q4_K_M file: Q4_K gate/up, Q6_K or Q4_K down, so one
+     * call needs both prepared layouts): in decode each expert's intermediate rows are prepared once per call for its
+     * down projection's jobs (the row of each expert's tokens among all slots), with 5 tokens they tile.
+     */
+    @Test
+    void expertsWithBlockQuantisedDownProjectionsComputeAsTheirDecodedValues() {
+        int hidden = 256, inter = 512, experts = 3, k = 2;
+        GgmlType[] downTypes = {GgmlType.Q6_K, GgmlType.Q4_K, GgmlType.Q5_K};
+        Random rnd = new Random(5);
+        try (Arena arena = Arena.ofShared()) {
+            Weight[][] q = new Weight[3][experts], f = new Weight[3][experts]; // gate, up, down
+            for (int e = 0; e < experts; e++) {
+                for (int m = 0; m < 3; m++) {
+                    GgmlType type = m == 2 ? downTypes[e] : GgmlType.Q4_K;
+                    int rows = m == 2 ? hidden : inter, cols = m == 2 ? inter : hidden;
+                    float[] w = new float[rows * cols];
+                    for (int i = 0; i < w.length; i++) w[i] = (float) rnd.nextGaussian() * 0.1f;
+                    byte[] blocks = GgmlQuantiser.encode(type, w, 0, w.length);
+                    float[] decoded = new float[w.length];
+                    GgmlBlocks.dequantise(type, MemorySegment.ofArray(blocks), 0, 0, w.length, decoded, 0);
+                    MemorySegment qs = arena.allocate(blocks.length);
+                    MemorySegment.copy(blocks, 0, qs, ValueLayout.JAVA_BYTE, 0, blocks.length);
+                    q[m][e] = Weight.ggml("q" + m + e, qs, type, rows, cols);
+                    f[m][e] = new Weight("f" + m + e, MemorySegment.ofArray(decoded), DType.F32, rows, cols);
+                }
+            }
+            for (Kernels kernels : new Kernels[] {new VectorKernels(), VectorKernels.batchInvariant()}) {
+                for (int tokens : new int[] {1, 2, 5}) {
+                    float[] x = new float[tokens * hidden];
+                    for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+                    int[] ids = new int[tokens * k];
+                    float[] weights = new float[tokens * k];
+                    for (int t = 0; t < tokens; t++) {
+                        ids[k * t] = t % experts;
+                        ids[k * t + 1] = (t + 1 + t / experts) % experts;
+                        weights[k * t] = 0.6f;
+                        weights[k * t + 1] = 0.4f;
+                    }
+                    float[] got = new float[tokens * hidden], want = new float[tokens * hidden];
+                    kernels.moe(got, x, tokens, ids, weights, k, q[0], q[1], q[2]);
+                    kernels.moe(want, x, tokens, ids, weights, k, f[0], f[1], f[2]);
+                    for (int i = 0; i < got.length; i++) {
+                        assertEquals(want[i], got[i], 1e-4f * (1 + Math.abs(want[i])), kernels + " tokens " + tokens + " at " + i);
+                    }
+                }
+            }
+        }
+    }
+
     private static void check(GgmlType type, byte[] q, int rows, int cols, Random rnd) {
         float[] decoded = new float[rows * cols];
         GgmlBlocks.dequantise(type, MemorySegment.ofArray(q), 0, 0, decoded.length, decoded, 0);
