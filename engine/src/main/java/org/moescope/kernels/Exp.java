@@ -54,6 +54,11 @@ final class Exp {
         return p * Float.intBitsToFloat((n1 + 127) << 23) * Float.intBitsToFloat((n2 + 127) << 23);
     }
 
+    /** silu(g) = g · sigmoid(g), as g / (1 + e^-g): the same bits as a lane of the kernels' vector form of it. */
+    static float silu(float g) {
+        return g / (1f + exp(-g));
+    }
+
     /** e^x lane by lane; each lane the same bits as {@link #exp(float)}. */
     static FloatVector exp(FloatVector x) {
         x = x.max(LO).min(HI);

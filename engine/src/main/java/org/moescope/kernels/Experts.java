@@ -42,7 +42,7 @@ public record Experts(Weight[] gate, Weight[] up, Weight[] down, float[] gateBia
      */
     public float activate(float g, float u) {
         if (swigluLimit == 0f) {
-            return g / (1f + Exp.exp(-g)) * u;
+            return Exp.silu(g) * u;
         }
         g = Math.min(g, swigluLimit);
         u = Math.max(-swigluLimit, Math.min(swigluLimit, u));

@@ -206,10 +206,7 @@ public final class ScalarKernels implements Kernels {
 
     @Override
     public void siluMul(float[] gate, float[] up, int n) {
-        for (int i = 0; i < n; i++) {
-            float g = gate[i];
-            gate[i] = g / (1f + Exp.exp(-g)) * up[i];
-        }
+        for (int i = 0; i < n; i++) gate[i] = Exp.silu(gate[i]) * up[i];
     }
 
     @Override

@@ -1642,10 +1642,7 @@ public final class VectorKernels implements Kernels {
             FloatVector sig = Exp.exp(g.neg()).add(1f);
             g.div(sig).mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
         }
-        for (; i < n; i++) {
-            float g = gate[i];
-            gate[i] = g / (1f + Exp.exp(-g)) * up[i];
-        }
+        for (; i < n; i++) gate[i] = Exp.silu(gate[i]) * up[i];
     }
 
     @Override
