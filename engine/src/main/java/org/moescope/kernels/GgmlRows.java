@@ -487,7 +487,8 @@ final class GgmlRows {
                 int o = xo + 8 * L * k;
                 for (int b = 0; b < 4; b++) {
                     IntVector v0 = q.lanewise(VectorOperators.LSHR, 8 * b).and(0xF);
-                    IntVector v1 = q.lanewise(VectorOperators.LSHR, 8 * b + 4).and(0xF);
+                    IntVector v1 = q.lanewise(VectorOperators.LSHR, 8 * b + 4);
+                    if (b < 3) v1 = v1.and(0xF); // the top nibble needs no mask
                     p0 = ((FloatVector) v0.convert(I2F, 0)).fma(FloatVector.fromArray(F, xp, o + 2 * L * b), p0);
                     p1 = ((FloatVector) v1.convert(I2F, 0)).fma(FloatVector.fromArray(F, xp, o + 2 * L * b + L), p1);
                 }
@@ -587,8 +588,12 @@ final class GgmlRows {
                     FloatVector p0 = FloatVector.zero(F), p1 = p0;
                     int o = xo + 128 * half + 8 * L * j;
                     for (int b = 0; b < 4; b++) {
-                        IntVector v0 = lo.lanewise(VectorOperators.LSHR, 8 * b).and(0x3F);
-                        IntVector v1 = hi.lanewise(VectorOperators.LSHR, 8 * b).and(0x3F);
+                        IntVector v0 = lo.lanewise(VectorOperators.LSHR, 8 * b);
+                        IntVector v1 = hi.lanewise(VectorOperators.LSHR, 8 * b);
+                        if (b < 3) { // the top byte needs no mask: its two high bits are zero
+                            v0 = v0.and(0x3F);
+                            v1 = v1.and(0x3F);
+                        }
                         p0 = ((FloatVector) v0.convert(I2F, 0)).fma(FloatVector.fromArray(F, xp, o + 2 * L * b), p0);
                         p1 = ((FloatVector) v1.convert(I2F, 0)).fma(FloatVector.fromArray(F, xp, o + 2 * L * b + L), p1);
                     }
