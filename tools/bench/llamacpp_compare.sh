@@ -23,7 +23,8 @@
 #   env: MODELS="olmoe-mini qwen3-moe-mini"   bench configs
 #        DTYPES="bf16 q8_0 q4_k_m"            --dtype of `weights convert --to gguf`
 #        ROUNDS=3  THREADS=2  SAMPLES=16  SAMPLE_TOKENS=256  DECODE_TOKENS=512
-#        PHASES="bench oneshot llama-bench"   what each round runs (llama-bench only when built)
+#        PHASES="bench oneshot warm llama-bench"   what each round runs (warm: the one-shot job twice in one JVM,
+#                                                 tools/bench/WarmJob.java; llama-bench only when built)
 #        CHECK_DTYPES="f32 bf16 q8_0 q4_0 q4_k_m q5_k q6_k"  FIXTURES="tiny-f32 tiny-bf16"
 #        CHECK_TOKENS=32                      greedy tokens compared on the fixtures (empty FIXTURES: none)
 #        WORK=$MOESCOPE_CACHE/llamacpp-compare   checkpoints and GGUF files (kept and reused until the jar changes)
@@ -43,7 +44,7 @@ threads="${THREADS:-2}"
 samples="${SAMPLES:-16}"
 sample_tokens="${SAMPLE_TOKENS:-256}"
 decode_tokens="${DECODE_TOKENS:-512}"
-phases=" ${PHASES:-bench oneshot llama-bench} "
+phases=" ${PHASES:-bench oneshot warm llama-bench} "
 bench_js="$root/tools/bench/llamacpp/llamacpp_bench.mjs"
 mkdir -p "$work"
 
@@ -64,6 +65,7 @@ if [[ -f "$root/cli/target/moescope.aot" ]]; then
   cp "$root/cli/target/moescope.aot" "$out/moescope.aot"
   moescope+=(-Xlog:aot*=off -XX:AOTCache="$out/moescope.aot" -XX:+UnlockDiagnosticVMOptions -XX:-AOTReplayTraining)
 fi
+warm=("${moescope[@]}" -cp "$out/moescope.jar" "$root/tools/bench/WarmJob.java")
 moescope+=(-jar "$out/moescope.jar")
 llamacpp=(env UV_THREADPOOL_SIZE=1 node "$bench_js" --nlc "$nlc" --threads "$threads")
 
@@ -160,6 +162,10 @@ for model in ${MODELS-olmoe-mini qwen3-moe-mini}; do
           --max-new-tokens "$decode_tokens"
         run "llamacpp-oneshot.$tag" "${llamacpp[@]}" --model "$file" --mode generate --prompt-ids "$prompt" \
           --decode-tokens "$decode_tokens"
+      fi
+      if [[ "$phases" == *" warm "* ]]; then # the one-shot job's command twice in one JVM: the JIT's share of a job
+        run "moescope-warm.$tag" "${warm[@]}" 2 generate --model "$file" --tokens "$prompt" \
+          --max-new-tokens "$decode_tokens"
       fi
       if [[ "$phases" == *" llama-bench "* && -n "$llama_bench" ]]; then
         run "llama-bench.$tag" "$llama_bench" -m "$file" -t "$threads" -p "$sample_tokens" -n "$decode_tokens" \

@@ -56,8 +56,8 @@ const spread = xs => {
 const mb = b => b === null ? "-" : (b / 1e6).toFixed(0);
 
 const mBench = runs("moescope-bench"), lBench = runs("llamacpp-bench"), lcBench = runs("llama-bench");
-const mOne = runs("moescope-oneshot"), lOne = runs("llamacpp-oneshot");
-const keys = [...new Set([...mBench.keys(), ...lBench.keys(), ...mOne.keys(), ...lOne.keys()])].sort();
+const mOne = runs("moescope-oneshot"), lOne = runs("llamacpp-oneshot"), mWarm = runs("moescope-warm");
+const keys = [...new Set([...mBench.keys(), ...lBench.keys(), ...mOne.keys(), ...lOne.keys(), ...mWarm.keys()])].sort();
 const lines = [];
 const say = s => lines.push(s);
 
@@ -86,10 +86,12 @@ for (const k of keys) {
 say("");
 say("Whole process, one job (load, prefill of the prompt, greedy decode), and anonymous memory (peak RssAnon, MB:"
     + " heap and native memory, the mapped weights excluded). Time ratio = llama.cpp / moescope (> 1: moescope"
-    + " faster); memory ratio = moescope / llama.cpp:");
+    + " faster); memory ratio = moescope / llama.cpp. \"warm\": the same job's command run a second time in one"
+    + " JVM (tools/bench/WarmJob.java), its kernels compiled: what the job costs without the JIT's warm-up and the JVM's"
+    + " start:");
 say("");
-say("| model | dtype | job wall s moescope | llama.cpp | ratio | moescope load s | llama.cpp load s | RssAnon MB moescope job | llama.cpp job | ratio | RssAnon MB moescope bench | llama.cpp bench |");
-say("|---|---|---|---|---|---|---|---|---|---|---|---|");
+say("| model | dtype | job wall s moescope | llama.cpp | ratio | moescope warm s | ratio | moescope load s | llama.cpp load s | RssAnon MB moescope job | llama.cpp job | ratio | RssAnon MB moescope bench | llama.cpp bench |");
+say("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const k of keys) {
     const [model, dtype] = split(k);
     const m = mOne.get(k) ?? [], l = lOne.get(k) ?? [];
@@ -97,9 +99,11 @@ for (const k of keys) {
     const mr = median(m.map(r => r.proc.peak_rss_anon_bytes)), lr = median(l.map(r => r.proc.peak_rss_anon_bytes));
     const mbr = median((mBench.get(k) ?? []).map(r => r.proc.peak_rss_anon_bytes));
     const lbr = median((lBench.get(k) ?? []).map(r => r.proc.peak_rss_anon_bytes));
+    const mww = median((mWarm.get(k) ?? []).map(r => r.json?.run_seconds?.[1]));
     const ml = median((mBench.get(k) ?? []).map(r => r.json?.load_seconds));
     const ll = median((lBench.get(k) ?? []).map(r => r.json?.load_seconds));
-    say(`| ${model} | ${dtype} | ${fmt(mw, 2)} | ${fmt(lw, 2)} | ${ratio(lw, mw)} | ${fmt(ml, 2)} | ${fmt(ll, 2)} | `
+    say(`| ${model} | ${dtype} | ${fmt(mw, 2)} | ${fmt(lw, 2)} | ${ratio(lw, mw)} | ${fmt(mww, 2)} | ${ratio(lw, mww)} | `
+        + `${fmt(ml, 2)} | ${fmt(ll, 2)} | `
         + `${mb(mr)} | ${mb(lr)} | ${ratio(mr, lr)} | ${mb(mbr)} | ${mb(lbr)} |`);
 }
 say("");
