@@ -27,11 +27,11 @@ import java.util.Arrays;
  * registers.</li>
  * <li><b>Tiled</b> (prefill). The tokens are first laid out as panels of {@link #P} tokens, column-major within the
  * panel (panel[k][token]). A block of weight rows is widened once into a thread-local buffer and then
- * multiplied with each panel by an outer-product micro-kernel: per k, two activation vectors (16 tokens) and four
- * broadcast weights feed eight accumulators — 8 FMAs for 2 loads and 4 broadcasts, in the 16 AVX2 registers, no
- * horizontal sums.</li>
+ * multiplied with each panel by an outer-product micro-kernel: per k, two activation vectors and {@link #MR}
+ * broadcast weights feed 2·MR accumulators — on AVX2 (16 registers) 4 rows, 8 FMAs for 2 loads and 4 broadcasts;
+ * on AVX-512 (32 registers) 8 rows, 16 FMAs for 2 loads and 8 broadcasts — no horizontal sums.</li>
  * </ul>
- * The mixture of experts groups tokens by expert; its SwiGLU kernel stages two gate rows and the same two up rows
+ * The mixture of experts groups tokens by expert; its SwiGLU kernel stages MR/2 gate rows and the same up rows
  * in one tile, so silu(gate) · up is applied to the tile and written straight into the panel layout the down
  * projection reads. Each phase (gate/up of all experts, down of all experts, the weighted sum) is one parallel region.
  */
@@ -80,8 +80,8 @@ public final class VectorKernels implements Kernels {
     }
     /** Tokens per panel: two float vectors. */
     static final int P = 2 * L;
-    /** Weight rows per micro-kernel tile: 4 rows x 2 vectors = 8 accumulators (see tile). */
-    static final int MR = 4;
+    /** Weight rows per micro-kernel tile, 2 accumulators each (see tile): 8 with AVX-512's 32 registers, else 4. */
+    static final int MR = L >= 16 ? 8 : 4;
     /** Up to this many tokens the weights are streamed from the mapping instead of staged and tiled. */
     static final int STREAM_MAX_TOKENS = 2;
     /** Multiply-adds per job of a parallel region: small enough to balance two threads, large enough to amortise. */
@@ -458,20 +458,137 @@ public final class VectorKernels implements Kernels {
      * what acc held when `accumulate`. With wide false only the first L tokens are computed (the last panel of a group
      * holding at most L tokens).
      *
-     * <p>Why 4 rows and not 6: 6 x 2 accumulators leave 4 of the 16 ymm registers, and C2 sometimes hoists all six
-     * broadcasts of an iteration, runs out of registers and spills accumulators to the stack, which halves the speed
-     * (seen with -XX:+UseParallelGC, the launcher's collector). 8 accumulators + 2 activations + 4 broadcasts fit
-     * whatever the schedule.
+     * <p>Why 4 rows on AVX2 and not 6: 6 x 2 accumulators leave 4 of the 16 ymm registers, and C2 sometimes hoists
+     * all six broadcasts of an iteration, runs out of registers and spills accumulators to the stack, which halves the
+     * speed (seen with -XX:+UseParallelGC, the launcher's collector). 8 accumulators + 2 activations + 4 broadcasts fit
+     * whatever the schedule. With AVX-512's 32 registers 8 rows (16 accumulators) fit the same way and keep more FMAs
+     * in flight than Zen 5's latency needs: KernelAB, both ways round, the experts at 512 tokens and a 1024x1024 BF16
+     * product 1.09x (docs/performance.md, session 11). Each output element is the same sum in the same order either
+     * way, so the results are the same bits.
      */
     static void tile(float[] s, int sOff, int n, float[] panel, int off, boolean wide, float[] acc, int accOff,
                      boolean accumulate) {
         // Two separate compiled methods: with the narrow loop inlined into the same method, C2's register
         // allocation of the wide loop got worse (seen as half speed in the MoE, whose last panels are often narrow).
-        if (wide) {
+        if (MR == 8) {
+            if (wide) {
+                tileWide8(s, sOff, n, panel, off, acc, accOff, accumulate);
+            } else {
+                tileNarrow8(s, sOff, n, panel, off, acc, accOff, accumulate);
+            }
+        } else if (wide) {
             tileWide(s, sOff, n, panel, off, acc, accOff, accumulate);
         } else {
             tileNarrow(s, sOff, n, panel, off, acc, accOff, accumulate);
         }
+    }
+
+    /** tileWide for 8 rows: 16 accumulators, with AVX-512's 32 registers (see MR). */
+    private static void tileWide8(float[] s, int sOff, int n, float[] panel, int off, float[] acc, int accOff,
+                                  boolean accumulate) {
+        FloatVector a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7;
+        if (accumulate) {
+            a0 = FloatVector.fromArray(F, acc, accOff);
+            b0 = FloatVector.fromArray(F, acc, accOff + L);
+            a1 = FloatVector.fromArray(F, acc, accOff + 1 * P);
+            b1 = FloatVector.fromArray(F, acc, accOff + 1 * P + L);
+            a2 = FloatVector.fromArray(F, acc, accOff + 2 * P);
+            b2 = FloatVector.fromArray(F, acc, accOff + 2 * P + L);
+            a3 = FloatVector.fromArray(F, acc, accOff + 3 * P);
+            b3 = FloatVector.fromArray(F, acc, accOff + 3 * P + L);
+            a4 = FloatVector.fromArray(F, acc, accOff + 4 * P);
+            b4 = FloatVector.fromArray(F, acc, accOff + 4 * P + L);
+            a5 = FloatVector.fromArray(F, acc, accOff + 5 * P);
+            b5 = FloatVector.fromArray(F, acc, accOff + 5 * P + L);
+            a6 = FloatVector.fromArray(F, acc, accOff + 6 * P);
+            b6 = FloatVector.fromArray(F, acc, accOff + 6 * P + L);
+            a7 = FloatVector.fromArray(F, acc, accOff + 7 * P);
+            b7 = FloatVector.fromArray(F, acc, accOff + 7 * P + L);
+        } else {
+            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = b0 = b1 = b2 = b3 = b4 = b5 = b6 = b7 = FloatVector.zero(F);
+        }
+        for (int k = 0; k < n; k++) {
+            int xo = off + k * P;
+            FloatVector x0 = FloatVector.fromArray(F, panel, xo);
+            FloatVector x1 = FloatVector.fromArray(F, panel, xo + L);
+            FloatVector w = FloatVector.broadcast(F, s[sOff + k]);
+            a0 = w.fma(x0, a0);
+            b0 = w.fma(x1, b0);
+            w = FloatVector.broadcast(F, s[sOff + 1 * KC + k]);
+            a1 = w.fma(x0, a1);
+            b1 = w.fma(x1, b1);
+            w = FloatVector.broadcast(F, s[sOff + 2 * KC + k]);
+            a2 = w.fma(x0, a2);
+            b2 = w.fma(x1, b2);
+            w = FloatVector.broadcast(F, s[sOff + 3 * KC + k]);
+            a3 = w.fma(x0, a3);
+            b3 = w.fma(x1, b3);
+            w = FloatVector.broadcast(F, s[sOff + 4 * KC + k]);
+            a4 = w.fma(x0, a4);
+            b4 = w.fma(x1, b4);
+            w = FloatVector.broadcast(F, s[sOff + 5 * KC + k]);
+            a5 = w.fma(x0, a5);
+            b5 = w.fma(x1, b5);
+            w = FloatVector.broadcast(F, s[sOff + 6 * KC + k]);
+            a6 = w.fma(x0, a6);
+            b6 = w.fma(x1, b6);
+            w = FloatVector.broadcast(F, s[sOff + 7 * KC + k]);
+            a7 = w.fma(x0, a7);
+            b7 = w.fma(x1, b7);
+        }
+        a0.intoArray(acc, accOff);
+        b0.intoArray(acc, accOff + L);
+        a1.intoArray(acc, accOff + 1 * P);
+        b1.intoArray(acc, accOff + 1 * P + L);
+        a2.intoArray(acc, accOff + 2 * P);
+        b2.intoArray(acc, accOff + 2 * P + L);
+        a3.intoArray(acc, accOff + 3 * P);
+        b3.intoArray(acc, accOff + 3 * P + L);
+        a4.intoArray(acc, accOff + 4 * P);
+        b4.intoArray(acc, accOff + 4 * P + L);
+        a5.intoArray(acc, accOff + 5 * P);
+        b5.intoArray(acc, accOff + 5 * P + L);
+        a6.intoArray(acc, accOff + 6 * P);
+        b6.intoArray(acc, accOff + 6 * P + L);
+        a7.intoArray(acc, accOff + 7 * P);
+        b7.intoArray(acc, accOff + 7 * P + L);
+    }
+
+    /** tileNarrow for 8 rows. */
+    private static void tileNarrow8(float[] s, int sOff, int n, float[] panel, int off, float[] acc, int accOff,
+                                    boolean accumulate) {
+        FloatVector a0, a1, a2, a3, a4, a5, a6, a7;
+        if (accumulate) {
+            a0 = FloatVector.fromArray(F, acc, accOff);
+            a1 = FloatVector.fromArray(F, acc, accOff + 1 * P);
+            a2 = FloatVector.fromArray(F, acc, accOff + 2 * P);
+            a3 = FloatVector.fromArray(F, acc, accOff + 3 * P);
+            a4 = FloatVector.fromArray(F, acc, accOff + 4 * P);
+            a5 = FloatVector.fromArray(F, acc, accOff + 5 * P);
+            a6 = FloatVector.fromArray(F, acc, accOff + 6 * P);
+            a7 = FloatVector.fromArray(F, acc, accOff + 7 * P);
+        } else {
+            a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = FloatVector.zero(F);
+        }
+        for (int k = 0; k < n; k++) {
+            FloatVector x0 = FloatVector.fromArray(F, panel, off + k * P);
+            a0 = FloatVector.broadcast(F, s[sOff + k]).fma(x0, a0);
+            a1 = FloatVector.broadcast(F, s[sOff + 1 * KC + k]).fma(x0, a1);
+            a2 = FloatVector.broadcast(F, s[sOff + 2 * KC + k]).fma(x0, a2);
+            a3 = FloatVector.broadcast(F, s[sOff + 3 * KC + k]).fma(x0, a3);
+            a4 = FloatVector.broadcast(F, s[sOff + 4 * KC + k]).fma(x0, a4);
+            a5 = FloatVector.broadcast(F, s[sOff + 5 * KC + k]).fma(x0, a5);
+            a6 = FloatVector.broadcast(F, s[sOff + 6 * KC + k]).fma(x0, a6);
+            a7 = FloatVector.broadcast(F, s[sOff + 7 * KC + k]).fma(x0, a7);
+        }
+        a0.intoArray(acc, accOff);
+        a1.intoArray(acc, accOff + 1 * P);
+        a2.intoArray(acc, accOff + 2 * P);
+        a3.intoArray(acc, accOff + 3 * P);
+        a4.intoArray(acc, accOff + 4 * P);
+        a5.intoArray(acc, accOff + 5 * P);
+        a6.intoArray(acc, accOff + 6 * P);
+        a7.intoArray(acc, accOff + 7 * P);
     }
 
     private static void tileWide(float[] s, int sOff, int n, float[] panel, int off, float[] acc, int accOff,
@@ -1258,7 +1375,7 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
-     * Intermediate rows r0 .. r1 of one expert, tiled: two gate rows and the same two up rows make one MR-row
+     * Intermediate rows r0 .. r1 of one expert, tiled: MR/2 gate rows and the same up rows make one MR-row
      * tile, so silu(g) · u is formed from the tile and stored as panels (h[p][row][token]), the down projection's
      * input. Blocked like tiledRows.
      */
