@@ -1506,28 +1506,36 @@ public final class VectorKernels implements Kernels {
         int group = heads / kvHeads;
         long work = 0;
         for (int t = 0; t < tokens; t++) work += (long) (cacheRow[t] - visibleFrom[t] + 1) * dim * 2;
-        int jobs = tokens * heads;
+        // The query heads of one kv head read the same cache rows: a job takes `per` of them in turn, so for all but
+        // the first the rows come from its own core's cache (grouped-query attention: 4-8 heads a kv head; absorbed
+        // MLA: all heads one). Halved while that would leave fewer than two jobs a thread. Each head's result is the
+        // same computation whichever job runs it.
+        int per = group;
+        while (per > 1 && per % 2 == 0 && (long) tokens * (heads / per) < 2L * threads()) per /= 2;
+        int perJob = per, jobsPerToken = heads / per;
+        int jobs = tokens * jobsPerToken;
         region(work >= PARALLEL_MIN_MACS ? jobs : 1, jobs, job -> {
-            int t = job / heads;
-            int hh = job % heads;
+            int t = job / jobsPerToken;
             int from = visibleFrom[t];
             int seen = cacheRow[t] - from + 1;
             float[] scores = SCRATCH.get().scores(seen);
-            int qOff = t * dim + hh * headDim;
-            int kOff = from * kvDim + (hh / group) * headDim;
-            int j = 0;
-            for (; j + 4 <= seen; j += 4) {
-                scores4(q, qOff, keys, kOff + j * kvDim, kvDim, headDim, scale, scores, j);
+            for (int hh = job % jobsPerToken * perJob; hh < (job % jobsPerToken + 1) * perJob; hh++) {
+                int qOff = t * dim + hh * headDim;
+                int kOff = from * kvDim + (hh / group) * headDim;
+                int j = 0;
+                for (; j + 4 <= seen; j += 4) {
+                    scores4(q, qOff, keys, kOff + j * kvDim, kvDim, headDim, scale, scores, j);
+                }
+                for (; j < seen; j++) {
+                    scores[j] = dot(q, qOff, keys, kOff + j * kvDim, headDim) * scale;
+                }
+                if (sinks == null) {
+                    softmax(scores, 0, seen);
+                } else {
+                    ScalarKernels.softmaxWithSink(scores, 0, seen, sinks[hh]);
+                }
+                weightedSum(out, qOff, scores, seen, values, kOff, kvDim, headDim);
             }
-            for (; j < seen; j++) {
-                scores[j] = dot(q, qOff, keys, kOff + j * kvDim, headDim) * scale;
-            }
-            if (sinks == null) {
-                softmax(scores, 0, seen);
-            } else {
-                ScalarKernels.softmaxWithSink(scores, 0, seen, sinks[hh]);
-            }
-            weightedSum(out, qOff, scores, seen, values, kOff, kvDim, headDim);
         });
     }
 
