@@ -1292,7 +1292,8 @@ public final class VectorKernels implements Kernels {
 
         // Phase 2: h = silu(x · gateᵀ) ⊙ (x · upᵀ) for every expert. Job = (expert, block of intermediate rows).
         // In decode every expert streams the same token rows: prepared once here for all of them (see prepare).
-        final float[][] prepared = tokens <= STREAM_MAX_TOKENS && !invariant ? work.prepare(x, tokens, H, gate, up) : null;
+        boolean allStream = tokens <= STREAM_MAX_TOKENS && !invariant;
+        final float[][] prepared = allStream ? work.prepare(x, tokens, H, gate, up) : null;
         final int[] upTable = expertJobs(in, count, E, inter, H, true);
         int upJobs = upTable.length / 3;
         region(parallel ? upJobs : 1, upJobs, job -> {
@@ -1309,7 +1310,7 @@ public final class VectorKernels implements Kernels {
         // Phase 3: o[slot] = down · h. Job = (expert, block of hidden rows).
         // In decode every expert streams, and h holds the slots' rows in expert order (row in[hAt + e] / inter + i):
         // prepared once here, not by each of an expert's jobs (about 150 preparations a token on OLMoE's shape).
-        final float[][] preparedH = prepared != null ? work.prepare(h, slots, inter, down) : null;
+        final float[][] preparedH = allStream ? work.prepare(h, slots, inter, down) : null;
         final int[] downTable = expertJobs(in, count, E, H, inter, false);
         int downJobs = downTable.length / 3;
         region(parallel ? downJobs : 1, downJobs, job -> {
@@ -1510,16 +1511,15 @@ public final class VectorKernels implements Kernels {
         // the first the rows come from its own core's cache (grouped-query attention: 4-8 heads a kv head; absorbed
         // MLA: all heads one). Halved while that would leave fewer than two jobs a thread. Each head's result is the
         // same computation whichever job runs it.
-        int per = group;
-        while (per > 1 && per % 2 == 0 && (long) tokens * (heads / per) < 2L * threads()) per /= 2;
-        int perJob = per, jobsPerToken = heads / per;
+        int perJob = headsPerJob(tokens, heads, group), jobsPerToken = heads / perJob;
         int jobs = tokens * jobsPerToken;
         region(work >= PARALLEL_MIN_MACS ? jobs : 1, jobs, job -> {
             int t = job / jobsPerToken;
             int from = visibleFrom[t];
             int seen = cacheRow[t] - from + 1;
             float[] scores = SCRATCH.get().scores(seen);
-            for (int hh = job % jobsPerToken * perJob; hh < (job % jobsPerToken + 1) * perJob; hh++) {
+            int h0 = job % jobsPerToken * perJob;
+            for (int hh = h0; hh < h0 + perJob; hh++) {
                 int qOff = t * dim + hh * headDim;
                 int kOff = from * kvDim + (hh / group) * headDim;
                 int j = 0;
@@ -1537,6 +1537,13 @@ public final class VectorKernels implements Kernels {
                 weightedSum(out, qOff, scores, seen, values, kOff, kvDim, headDim);
             }
         });
+    }
+
+    /** Query heads an attention job runs: the `group` sharing a kv head, halved while that leaves under two jobs a thread. */
+    private int headsPerJob(int tokens, int heads, int group) {
+        int per = group;
+        while (per > 1 && per % 2 == 0 && (long) tokens * (heads / per) < 2L * threads()) per /= 2;
+        return per;
     }
 
     /** scores[at .. at+4) = scale · q · (the 4 keys at kOff, kOff + stride, ...): one query load feeds four keys. */
