@@ -1,11 +1,16 @@
 package org.moescope.routing;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.moescope.errors.BadInputException;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -115,15 +120,14 @@ class RouteFileRoundTripTest {
         }
         // Zero the offsets (found through the header's sample_offsets entry), as a kill before they were written leaves
         // them.
-        try (var ch = java.nio.channels.FileChannel.open(partial, java.nio.file.StandardOpenOption.READ,
-                java.nio.file.StandardOpenOption.WRITE)) {
-            java.nio.ByteBuffer len = java.nio.ByteBuffer.allocate(8).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        try (FileChannel ch = FileChannel.open(partial, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             ch.read(len, 0);
             byte[] header = new byte[(int) len.getLong(0)];
-            ch.read(java.nio.ByteBuffer.wrap(header), 8);
-            var offsets = new com.fasterxml.jackson.databind.ObjectMapper().readTree(header).get("sample_offsets");
+            ch.read(ByteBuffer.wrap(header), 8);
+            var offsets = new ObjectMapper().readTree(header).get("sample_offsets");
             long offsetsAt = 8 + header.length + offsets.get("data_offsets").get(0).asLong();
-            ch.write(java.nio.ByteBuffer.allocate(3 * 8), offsetsAt);
+            ch.write(ByteBuffer.allocate(3 * 8), offsetsAt);
         }
         try (RouteFileWriter w = RouteFileWriter.resumable(out, dims, new long[] {0, 1, 3}, Map.of())) {
             assertFalse(w.reopened(), "zero offsets");
